@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The compute core is compiled for x86-64-v3 (AVX2 + FMA) on x86_64: without a target CPU, Swift lowers a
+// SIMD fused multiply-add to a libm call per lane. The executable checks the CPU at start-up (CPUFeatures,
+// compiled without these flags) and refuses to run on a CPU that lacks them. Other architectures build
+// without the flags.
+#if arch(x86_64)
+let simdFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let simdDefine: [CSetting] = [.define("INITLAB_REQUIRE_X86_64_V3")]
+#else
+let simdFlags: [SwiftSetting] = []
+let simdDefine: [CSetting] = []
+#endif
+
+let package = Package(
+    name: "InitLab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "initlab", targets: ["initlab"]),
+        .library(name: "InitCore", targets: ["InitCore"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // Pure compute: matrices, matmul, random numbers, initializers, activations, statistics, theory, runner.
+        .target(name: "InitCore", swiftSettings: simdFlags),
+        // Generic HTTP/1.1 server on POSIX sockets and Dispatch; knows nothing of experiments.
+        .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Thin C shims.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CPUFeatures", cSettings: simdDefine),
+        // Data: curl fetcher, gzip, IDX parsing, normalization.
+        .target(name: "Datasets", dependencies: ["CCurl", "CZlib"]),
+        // The service: API routes, job queue, store, dashboard, metrics.
+        .target(
+            name: "InitLabService",
+            dependencies: [
+                "InitCore", "HTTPServer", "Datasets",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .executableTarget(
+            name: "initlab",
+            dependencies: [
+                "InitLabService", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "InitCoreTests", dependencies: ["InitCore"], swiftSettings: simdFlags),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// The HTTPServer module. Its files live in this folder; see README.md for the architecture.

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which operands of `C = op(A) · op(B)` are transposed. Matrices are row-major.
+///
+/// - `nn`: A is m×k, B is k×n (a dense layer's forward pass, `X · W`).
+/// - `nt`: A is m×k, B is n×k, C = A · Bᵀ (gradient w.r.t. the layer input, `dY · Wᵀ`).
+/// - `tn`: A is k×m, B is k×n, C = Aᵀ · B (gradient w.r.t. the weights, `Xᵀ · dY`).
+public enum MatmulLayout: String, Sendable, CaseIterable {
+    case nn, nt, tn
+}
+
+/// The matrix-multiplication engine of InitLab.
+///
+/// Results are bit-identical whatever `threads` is: work is split over output tiles only, never over the
+/// reduction dimension, and every tile sums its k-range in the same order.
+public struct Matmul: Sendable {
+    /// Number of threads used for one product (≥ 1).
+    public var threads: Int
+
+    public init(threads: Int = Matmul.defaultThreads) {
+        self.threads = max(1, threads)
+    }
+
+    /// All online cores.
+    public static var defaultThreads: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+
+    /// `C (+)= op(A) · op(B)` on raw row-major buffers; see `MatmulLayout` for the shapes.
+    /// - Parameter accumulate: add into C instead of overwriting it.
+    public func multiply(
+        _ layout: MatmulLayout, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false
+    ) {
+        // Reference implementation (to be replaced by the packed, blocked, multi-threaded kernel).
+        for i in 0..<m {
+            for j in 0..<n {
+                var s: Float = 0
+                for p in 0..<k {
+                    let av: Float
+                    let bv: Float
+                    switch layout {
+                    case .nn: av = a[i * k + p]; bv = b[p * n + j]
+                    case .nt: av = a[i * k + p]; bv = b[j * k + p]
+                    case .tn: av = a[p * m + i]; bv = b[p * n + j]
+                    }
+                    s += av * bv
+                }
+                c[i * n + j] = accumulate ? c[i * n + j] + s : s
+            }
+        }
+    }
+
+    /// Convenience on `Matrix` values: returns op(A) · op(B).
+    public func multiply(_ layout: MatmulLayout, _ a: Matrix, _ b: Matrix) -> Matrix {
+        let (m, k1): (Int, Int) = layout == .tn ? (a.cols, a.rows) : (a.rows, a.cols)
+        let (k2, n): (Int, Int) = layout == .nt ? (b.cols, b.rows) : (b.rows, b.cols)
+        precondition(k1 == k2, "inner dimensions differ: \(k1) vs \(k2)")
+        var c = Matrix(rows: m, cols: n)
+        a.storage.withUnsafeBufferPointer { ap in
+            b.storage.withUnsafeBufferPointer { bp in
+                c.storage.withUnsafeMutableBufferPointer { cp in
+                    guard let ab = ap.baseAddress, let bb = bp.baseAddress, let cb = cp.baseAddress else { return }
+                    multiply(layout, m: m, n: n, k: k1, a: ab, b: bb, c: cb)
+                }
+            }
+        }
+        return c
+    }
+}
