@@ -55,7 +55,7 @@ struct GemmProblem: @unchecked Sendable {
             if !accumulate { c.update(repeating: 0, count: m * n) }
             return
         }
-        let tasks = partition(threads: threads)
+        let tasks = GemmProblem.partition(m: m, n: n, k: k, threads: threads)
         if tasks.count == 1 {
             compute(tasks[0])
         } else {
@@ -69,7 +69,7 @@ struct GemmProblem: @unchecked Sendable {
     /// Splits C into `tm × tn ≤ threads` rectangles aligned to the register tile, choosing the grid that
     /// minimises the largest rectangle (in tiles). Depends on the shape and `threads` only; the numbers do
     /// not depend on it at all (see the file comment).
-    func partition(threads: Int) -> [Task] {
+    static func partition(m: Int, n: Int, k: Int, threads: Int) -> [Task] {
         let mr = GemmBlocking.mr, nr = GemmBlocking.nr
         let mTiles = (m + mr - 1) / mr
         let nTiles = (n + nr - 1) / nr

@@ -288,7 +288,7 @@ extension Philox {
             }
             for j in stride(from: 0, to: 32, by: 8) {
                 let d = UnsafeMutableRawPointer(dst + j)
-                let v = d.load(as: F32x8.self)
+                let v = d.loadUnaligned(as: F32x8.self)
                 d.storeBytes(of: meanV.addingProduct(stdV, v), as: F32x8.self)
             }
         }
