@@ -138,6 +138,28 @@ struct PhiloxTests {
         #expect(worst < 3e-7, "worst absolute error \(worst)")
     }
 
+    /// √ over the Box–Muller radius range [0, 34] (−2 ln 2⁻²⁴ ≈ 33.3) and beyond.
+    @Test func vectorSqrtAccuracy() {
+        var worst = 0.0
+        var xs: [Float] = [0, Float.leastNormalMagnitude, 1e-12, 1, 4, 1e6]
+        for j in 0..<200_000 { xs.append(Float(j) * 1.7e-4) }
+        var idx = 0
+        while idx < xs.count {
+            var v = F32x8(repeating: 0)
+            let lanes = min(8, xs.count - idx)
+            for l in 0..<lanes { v[l] = xs[idx + l] }
+            let r = vsqrt(v)
+            for l in 0..<lanes {
+                let exact = Double(v[l]).squareRoot()
+                let err = abs(Double(r[l]) - exact)
+                worst = max(worst, exact == 0 ? err : err / exact)
+            }
+            idx += lanes
+        }
+        #expect(worst < 2.5e-7, "worst relative error \(worst)")
+        #expect(vsqrt(F32x8(repeating: 0)) == F32x8(repeating: 0))
+    }
+
     /// The same values for any thread count, and a fill of [0, N) equals fills of pieces at their offsets.
     @Test(arguments: ["uniform", "normal", "truncated", "truncated-narrow"])
     func reproducibleAcrossThreadsAndOffsets(_ kind: String) {

@@ -48,25 +48,45 @@ extension Philox {
     /// Eight Philox blocks at once: lane j is `block(counters[j])`, returned word by word.
     @inline(__always)
     func blocks8(_ counters: U64x8) -> (U32x8, U32x8, U32x8, U32x8) {
-        var c0 = U32x8(truncatingIfNeeded: counters)
-        var c1 = U32x8(truncatingIfNeeded: counters &>> 32)
-        var c2 = U32x8(repeating: UInt32(truncatingIfNeeded: stream))
-        var c3 = U32x8(repeating: UInt32(truncatingIfNeeded: stream >> 32))
-        var k0 = UInt32(truncatingIfNeeded: seed)
-        var k1 = UInt32(truncatingIfNeeded: seed >> 32)
+        let lo = blocks4(counters.lowHalf)
+        let hi = blocks4(counters.highHalf)
+        return (
+            U32x8(lowHalf: lo.0, highHalf: hi.0), U32x8(lowHalf: lo.1, highHalf: hi.1),
+            U32x8(lowHalf: lo.2, highHalf: hi.2), U32x8(lowHalf: lo.3, highHalf: hi.3)
+        )
+    }
+
+    /// Four Philox blocks, one per 64-bit lane of a 256-bit vector. The words are kept in 64-bit lanes (upper
+    /// halves zero) through the rounds: the 32×32→64 products are then 64-bit multiplies of zero-extended
+    /// values (`vpmuludq` on x86, `umull` on ARM) and high/low halves a shift and a mask, with no lane
+    /// shuffles; only the final words are narrowed. (8 × 64-bit lanes made LLVM split into 128-bit halves.)
+    @inline(__always)
+    func blocks4(_ counters: SIMD4<UInt64>) -> (SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>) {
+        typealias U64x4 = SIMD4<UInt64>
+        let low32 = U64x4(repeating: 0xFFFF_FFFF)
+        var c0 = counters & low32
+        var c1 = counters &>> 32
+        var c2 = U64x4(repeating: stream & 0xFFFF_FFFF)
+        var c3 = U64x4(repeating: stream >> 32)
+        var k0 = seed & 0xFFFF_FFFF
+        var k1 = seed >> 32
         for _ in 0..<10 {
-            let p0 = U64x8(truncatingIfNeeded: c0) &* 0xD251_1F53
-            let p1 = U64x8(truncatingIfNeeded: c2) &* 0xCD9E_8D57
-            let hi0 = U32x8(truncatingIfNeeded: p0 &>> 32), lo0 = U32x8(truncatingIfNeeded: p0)
-            let hi1 = U32x8(truncatingIfNeeded: p1 &>> 32), lo1 = U32x8(truncatingIfNeeded: p1)
-            c0 = hi1 ^ c1 ^ U32x8(repeating: k0)
-            c1 = lo1
-            c2 = hi0 ^ c3 ^ U32x8(repeating: k1)
-            c3 = lo0
-            k0 = k0 &+ 0x9E37_79B9
-            k1 = k1 &+ 0xBB67_AE85
+            // The masks are no-ops on values but tell LLVM these are 32×32→64 products (one vpmuludq).
+            let p0 = (c0 & low32) &* 0xD251_1F53
+            let p1 = (c2 & low32) &* 0xCD9E_8D57
+            let n0 = (p1 &>> 32) ^ c1 ^ U64x4(repeating: k0)
+            let n2 = (p0 &>> 32) ^ c3 ^ U64x4(repeating: k1)
+            c1 = p1 & low32
+            c3 = p0 & low32
+            c0 = n0
+            c2 = n2
+            k0 = (k0 &+ 0x9E37_79B9) & 0xFFFF_FFFF
+            k1 = (k1 &+ 0xBB67_AE85) & 0xFFFF_FFFF
         }
-        return (c0, c1, c2, c3)
+        return (
+            SIMD4<UInt32>(truncatingIfNeeded: c0), SIMD4<UInt32>(truncatingIfNeeded: c1),
+            SIMD4<UInt32>(truncatingIfNeeded: c2), SIMD4<UInt32>(truncatingIfNeeded: c3)
+        )
     }
 
     @inline(__always)
@@ -88,12 +108,11 @@ func top24(_ w: U32x8) -> F32x8 {
 /// |s| ≤ 0.1716, odd series to s⁹ (truncation < 1e-9).
 @inline(__always)
 func vlog(_ x: F32x8) -> F32x8 {
-    let bits = unsafeBitCast(x, to: U32x8.self)
-    var e = SIMD8<Int32>(truncatingIfNeeded: bits &>> 23) &- 127
-    var m = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F80_0000, to: F32x8.self)
-    let big = m .> F32x8(repeating: 1.41421356)
-    m.replace(with: m * 0.5, where: big)
-    e.replace(with: e &+ 1, where: big)
+    // Integer-only reduction (no lane selects, which the vectorizer would scalarize): offsetting the bits by
+    // 1 − √½ makes the exponent field step at √½ instead of 1 (as in musl's logf).
+    let ix = unsafeBitCast(x, to: U32x8.self) &+ (0x3F80_0000 &- 0x3F35_04F3)
+    let e = SIMD8<Int32>(truncatingIfNeeded: ix &>> 23) &- 127
+    let m = unsafeBitCast((ix & 0x007F_FFFF) &+ 0x3F35_04F3, to: F32x8.self)  // [√½, √2)
     let s = (m - 1) / (m + 1)
     let s2 = s * s
     var p = F32x8(repeating: 2.0 / 7.0).addingProduct(F32x8(repeating: 2.0 / 9.0), s2)
@@ -110,7 +129,11 @@ func vlog(_ x: F32x8) -> F32x8 {
 /// (exact reduction), Taylor polynomials to θ⁹ / θ¹⁰ (truncation < 2e-9), then rotation by q quarter turns.
 @inline(__always)
 func vcossinQuarter(_ x: F32x8) -> (cos: F32x8, sin: F32x8) {
-    let q = x.rounded(.toNearestOrEven)
+    // Round to nearest (even) by the 1.5·2²³ trick: exact for |x| < 2²², and the low mantissa bits of the
+    // shifted value are q itself (mod 4 is all we need). Plain IEEE additions, so identical everywhere.
+    let shifted = x + 12_582_912
+    let q = shifted - 12_582_912
+    let qi = unsafeBitCast(shifted, to: U32x8.self) & 3
     let t = (x - q) * (Float.pi / 2)
     let t2 = t * t
     var sp = F32x8(repeating: -1.0 / 5040.0).addingProduct(F32x8(repeating: 1.0 / 362880.0), t2)
@@ -122,22 +145,42 @@ func vcossinQuarter(_ x: F32x8) -> (cos: F32x8, sin: F32x8) {
     cp = F32x8(repeating: 1.0 / 24.0).addingProduct(cp, t2)
     cp = F32x8(repeating: -0.5).addingProduct(cp, t2)
     let cosT = F32x8(repeating: 1).addingProduct(cp, t2)
-    let qi = SIMD8<Int32>(q) & 3
-    let swap = (qi & 1) .!= 0
-    var c = cosT
-    var s = sinT
-    c.replace(with: sinT, where: swap)
-    s.replace(with: cosT, where: swap)
-    c.replace(with: -c, where: ((qi &+ 1) & 2) .!= 0)
-    s.replace(with: -s, where: (qi & 2) .!= 0)
-    return (c, s)
+    // Rotation by q quarter turns: swap for odd q, then sign flips (cos < 0 for q = 1, 2; sin < 0 for 2, 3),
+    // applied as XOR of the sign bit.
+    // Bitwise selects on integer masks: `replace(with:where:)` would be scalarized lane by lane.
+    let swap = U32x8(repeating: 0) &- (qi & 1)  // all ones where q is odd
+    let cb = unsafeBitCast(cosT, to: U32x8.self)
+    let sb = unsafeBitCast(sinT, to: U32x8.self)
+    let cosSign = ((qi &+ 1) & 2) &<< 30
+    let sinSign = (qi & 2) &<< 30
+    let c = ((cb & ~swap) | (sb & swap)) ^ cosSign
+    let s = ((sb & ~swap) | (cb & swap)) ^ sinSign
+    return (unsafeBitCast(c, to: F32x8.self), unsafeBitCast(s, to: F32x8.self))
+}
+
+/// √x for x ≥ 0 from IEEE operations only (an integer first guess for 1/√x, three Newton steps with FMAs,
+/// then x·y with one more correction), so that it is the same on every machine and vectorizes (the
+/// standard library's lane-wise `squareRoot()` calls `sqrtf` per lane). Relative error ≲ 2e-7; √0 = 0.
+@inline(__always)
+func vsqrt(_ x: F32x8) -> F32x8 {
+    let bits = unsafeBitCast(x, to: U32x8.self)
+    var y = unsafeBitCast(0x5F37_5A86 &- (bits &>> 1), to: F32x8.self)
+    let half = x * 0.5
+    for _ in 0..<3 {
+        // y ← y·(1.5 − ½x·y²)
+        y = y * F32x8(repeating: 1.5).addingProduct(-half * y, y)
+    }
+    // r = x·y, corrected once: r ← r + ½y·(x − r²).
+    let r = x * y
+    let residual = x.addingProduct(-r, r)
+    return r.addingProduct(y * 0.5, residual)
 }
 
 /// Box–Muller on word pairs: (radius word, angle word) -> (r cos θ, r sin θ).
 @inline(__always)
 func boxMuller(_ wr: U32x8, _ wa: U32x8) -> (F32x8, F32x8) {
     let u1 = (top24(wr) + 1) * (1.0 / 16_777_216.0)  // (0, 1]
-    let r = (vlog(u1) * -2).squareRoot()
+    let r = vsqrt(vlog(u1) * -2)
     let (c, s) = vcossinQuarter(top24(wa) * (1.0 / 4_194_304.0))  // 4·u2 ∈ [0, 4)
     return (r * c, r * s)
 }
@@ -302,10 +345,15 @@ extension Philox {
         let b = F32x8(repeating: bound)
         @inline(__always) func one(_ wp: U32x8, _ wa: U32x8) -> F32x8 {
             let u = top24(wp) * (1.0 / 8_388_608.0) - 1  // 2u − 1 ∈ [−1, 1)
-            var zv = b * u
+            let zv = b * u
             let ua = (top24(wa) + 1) * (1.0 / 16_777_216.0)
-            zv.replace(with: .nan, where: vlog(ua) * -2 .< zv * zv)
-            return zv
+            // Rejected where z² − (−2 ln u') > 0, i.e. where that float's bit pattern is a positive Int32
+            // (it is never −0 here); marked NaN. Integer masks again, to stay vectorized.
+            let diff = (vlog(ua) * 2).addingProduct(zv, zv)
+            let rejected = unsafeBitCast(
+                (SIMD8<Int32>(repeating: 0) &- unsafeBitCast(diff, to: SIMD8<Int32>.self)) &>> 31, to: U32x8.self)
+            let bits = (unsafeBitCast(zv, to: U32x8.self) & ~rejected) | (U32x8(repeating: 0x7FC0_0000) & rejected)
+            return unsafeBitCast(bits, to: F32x8.self)
         }
         return (one(p0, a0), one(p1, a1), one(p2, a2), one(p3, a3))
     }
