@@ -34,22 +34,29 @@ struct PhiloxTests {
         let g = Philox(seed: 0xDEAD_BEEF_0123_4567, stream: 0x0000_0001_FFFF_FFFE)
         var counters = U64x8(repeating: 0)
         for l in 0..<8 { counters[l] = UInt64(l) &* 0x9E37_79B9_7F4A_7C15 &+ (UInt64(l) << 61) }
-        let (w0, w1, w2, w3) = g.blocks8(counters)
+        let (lo, hi) = Philox.split(counters)
+        let (w0, w1, w2, w3) = g.blocks8(lo, hi)
         for l in 0..<8 {
             let r = g.block(counters[l])
             #expect([w0[l], w1[l], w2[l], w3[l]] == [r.0, r.1, r.2, r.3], "lane \(l)")
         }
     }
 
-    /// Uniform element g is exactly low + (high − low)·(word >> 8)·2⁻²⁴ of word g % 4 of block g / 4.
+    /// Block and word of element g (the index convention of PhiloxFill.swift).
+    static func location(_ g: UInt64) -> (block: UInt64, word: Int) {
+        (8 * (g / 32) + g % 8, Int((g % 32) / 8))
+    }
+
+    /// Uniform element g is exactly low + (high − low)·(word >> 8)·2⁻²⁴ of its word.
     @Test func uniformFollowsIndexConvention() {
         let g = Philox(seed: 11, stream: 4)
         let offset: UInt64 = 1_000_003
         let xs = g.uniform(count: 1000, low: -3, high: 5, offset: offset)
         for (i, x) in xs.enumerated() {
             let idx = offset + UInt64(i)
-            let b = g.block(idx / 4)
-            let w = [b.0, b.1, b.2, b.3][Int(idx % 4)]
+            let (block, word) = Self.location(idx)
+            let b = g.block(block)
+            let w = [b.0, b.1, b.2, b.3][word]
             let u = Float(w >> 8) * (1.0 / 16_777_216.0)
             #expect(x == Float(-3).addingProduct(8, u))
         }
@@ -64,7 +71,7 @@ struct PhiloxTests {
         #expect(ys.allSatisfy { $0 >= -1 && $0 < 1 })
     }
 
-    /// Normal element g is Box–Muller on the words of block g / 4 (pairs (w0, w1) and (w2, w3), cos then sin):
+    /// Normal element g is Box–Muller on the words of its block (pairs (w0, w1) and (w2, w3), cos then sin):
     /// checked against a Double computation from the scalar block, to the polynomial accuracy.
     @Test func normalFollowsIndexConvention() {
         let g = Philox(seed: 99, stream: 7)
@@ -73,13 +80,14 @@ struct PhiloxTests {
         var worst = 0.0
         for (i, z) in zs.enumerated() {
             let idx = offset + UInt64(i)
-            let b = g.block(idx / 4)
+            let (block, word) = Self.location(idx)
+            let b = g.block(block)
             let words = [b.0, b.1, b.2, b.3]
-            let pair = Int(idx % 4) / 2
+            let pair = word / 2
             let u1 = (Double(words[2 * pair] >> 8) + 1) / 16_777_216
             let u2 = Double(words[2 * pair + 1] >> 8) / 16_777_216
             let r = (-2 * Foundation.log(u1)).squareRoot()
-            let expected = idx % 2 == 0 ? r * Foundation.cos(2 * Double.pi * u2) : r * Foundation.sin(2 * Double.pi * u2)
+            let expected = word % 2 == 0 ? r * Foundation.cos(2 * Double.pi * u2) : r * Foundation.sin(2 * Double.pi * u2)
             worst = max(worst, abs(Double(z) - expected))
         }
         #expect(worst < 2e-6, "max |error| \(worst)")
@@ -208,15 +216,22 @@ struct DistributionTests {
             }
             let count = Double(xs.count)
             m1 /= count; m2 /= count; m4 /= count
-            var i = 0
-            while i + 1 < xs.count {
-                let a = Double(xs[i]), b = Double(xs[i + 1])
-                pairCross += a * b
-                pairSquares += a * a * b * b
-                i += 2
+            // Box–Muller partners: in each group of 32, elements j and j + 8 (words 0, 1) and j + 16, j + 24.
+            var pairs = 0.0
+            var base = 0
+            while base + 32 <= xs.count {
+                for j in 0..<8 {
+                    for first in [base + j, base + 16 + j] {
+                        let a = Double(xs[first]), b = Double(xs[first + 8])
+                        pairCross += a * b
+                        pairSquares += a * a * b * b
+                        pairs += 1
+                    }
+                }
+                base += 32
             }
-            pairCross /= count / 2
-            pairSquares /= count / 2
+            pairCross /= pairs
+            pairSquares /= pairs
         }
     }
 
@@ -246,7 +261,7 @@ struct DistributionTests {
         let kurtosis = m.m4 / (m.m2 * m.m2)
         #expect(abs(kurtosis - 3) <= 5 * ((96 / n).squareRoot() + 6 * (2 / n).squareRoot()), "kurtosis \(kurtosis)")
         // The two members of a Box–Muller pair are independent: E[z₀z₁] = 0, E[z₀²z₁²] = 1.
-        let pairs = n / 2
+        let pairs = n / 2  // 10⁶ is a multiple of 32: every element is in exactly one pair
         #expect(abs(m.pairCross) <= 5 * (1 / pairs).squareRoot(), "E z0 z1 \(m.pairCross)")
         #expect(abs(m.pairSquares - 1) <= 5 * (8 / pairs).squareRoot(), "E z0² z1² \(m.pairSquares)")
         // CDF at a few points (catches a wrong quadrant or radius that symmetric moments might miss).

@@ -250,11 +250,20 @@ struct GemmProblem: @unchecked Sendable {
                 // A is k×m row-major: a panel column is contiguous in A.
                 var src = a + pc * m + ic + ip
                 var d = panel
-                for _ in 0..<kc {
-                    for i in 0..<h { d[i] = src[i] }
-                    for i in h..<mr { d[i] = 0 }
-                    src += m
-                    d += mr
+                if h == mr {
+                    for _ in 0..<kc {
+                        UnsafeMutableRawPointer(d).storeBytes(
+                            of: UnsafeRawPointer(src).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self)
+                        src += m
+                        d += mr
+                    }
+                } else {
+                    for _ in 0..<kc {
+                        for i in 0..<h { d[i] = src[i] }
+                        for i in h..<mr { d[i] = 0 }
+                        src += m
+                        d += mr
+                    }
                 }
             }
             ip += mr

@@ -3,19 +3,22 @@ import Dispatch
 // Bulk, vectorized sampling from Philox4x32-10.
 //
 // Index convention (shared by every fill, so that values are a pure function of (seed, stream, index)):
-// element g (= offset + i) uses block counter g / 4 and 32-bit word g % 4 of that block.
+// indices come in aligned groups of 32; element g uses 32-bit word w = (g mod 32) / 8 of the block with
+// counter 8·⌊g/32⌋ + (g mod 8). So a group is 8 consecutive blocks stored word by word (8 lanes of word 0,
+// then word 1, …), which is exactly the SIMD layout: no transposition before the stores.
 //   - uniform:  word w -> u = (w >> 8) · 2⁻²⁴ ∈ [0, 1), value = low + (high − low) · u (< high guaranteed).
-//   - normal:   Box–Muller on the word pairs of a block: (w0, w1) -> elements 4c, 4c+1 (r·cos θ, r·sin θ),
-//               (w2, w3) -> elements 4c+2, 4c+3, with r = √(−2 ln u₁), u₁ = ((w₀ >> 8) + 1) · 2⁻²⁴ ∈ (0, 1],
-//               θ = 2π · (w₁ >> 8) · 2⁻²⁴. ln, sin and cos are this file's polynomials (all lanes, all
-//               machines: the same IEEE operations with explicit FMAs), so results do not depend on libm.
-//   - truncated normal: attempt t of element g is the normal of "virtual index" g + t·2⁵⁸ (block counter
-//               g/4 + t·2⁵⁶), accepted when |z| ≤ bound; attempt 0 is exactly `fillNormal`'s value.
+//   - normal:   Box–Muller on the word pairs of a block: (w0, w1) -> (r·cos θ, r·sin θ) for words 0 and 1,
+//               (w2, w3) likewise for words 2 and 3, with r = √(−2 ln u₁), u₁ = ((w₀ >> 8) + 1)·2⁻²⁴ ∈ (0, 1],
+//               θ = 2π · (w₁ >> 8) · 2⁻²⁴. ln, sin, cos and √ are this file's polynomials and Newton steps
+//               (explicit FMAs, IEEE operations only), so results are the same on every machine, x86 or ARM,
+//               and do not depend on libm.
+//   - truncated normal: attempt t of element g is the normal of index g + t·2⁵⁸ (block counter + t·2⁵⁶),
+//               accepted when |z| ≤ bound; attempt 0 is exactly `fillNormal`'s value.
 //               For bound < 0.5 (where that acceptance rate falls below 38%) the proposal is instead
-//               z = bound·(2u − 1) from word g%4 of block g/4 + t·2⁵⁶, accepted when −2 ln u' ≥ z², u' from
-//               word g%4 of block g/4 + t·2⁵⁶ + 2⁵⁵ (acceptance ≥ e^(−1/8) ≈ 88%). Up to 256 attempts; the
-//               chance of exhausting them is below 0.62²⁵⁵ ≈ 10⁻⁵³, and then the value is `mean`.
-//               Indices must stay below 2⁵⁵ (36 × 10¹⁵ elements) for the sub-streams not to overlap.
+//               z = bound·(2u − 1) with u from the uniform word of (block + t·2⁵⁶), accepted when
+//               −2 ln u' ≥ z², u' from the same word of block + t·2⁵⁶ + 2⁵⁵ (acceptance ≥ e^(−1/8) ≈ 88%).
+//               Up to 255 attempts; the chance of exhausting them is below 0.62²⁵⁵ ≈ 10⁻⁵³, and then the
+//               value is `mean`. Indices must stay below 2⁵⁵ (3.6 × 10¹⁶ elements) for sub-streams not to overlap.
 // Multi-threading splits the index range into contiguous chunks; as no value depends on the chunking, the
 // output is bit-identical for any thread count.
 
@@ -45,53 +48,66 @@ extension Philox {
         return (c0, c1, c2, c3)
     }
 
-    /// Eight Philox blocks at once: lane j is `block(counters[j])`, returned word by word.
+    /// Eight Philox blocks at once: lane j is the block with counter (c1[j] << 32 | c0[j]), word by word.
+    ///
+    /// Each 256-bit vector holds one word of the eight blocks, viewed as four 64-bit lanes for the
+    /// 32×32→64 products: even lanes multiply after a mask, odd lanes after a shift (`vpmuludq` on x86,
+    /// `umull` on ARM), and the high/low halves are put back in place with shifts and masks. No lane
+    /// shuffles: with 64-bit lanes per word and narrowing at the end, LLVM split everything downstream
+    /// (Box–Muller included) into 128-bit halves.
     @inline(__always)
-    func blocks8(_ counters: U64x8) -> (U32x8, U32x8, U32x8, U32x8) {
-        let lo = blocks4(counters.lowHalf)
-        let hi = blocks4(counters.highHalf)
-        return (
-            U32x8(lowHalf: lo.0, highHalf: hi.0), U32x8(lowHalf: lo.1, highHalf: hi.1),
-            U32x8(lowHalf: lo.2, highHalf: hi.2), U32x8(lowHalf: lo.3, highHalf: hi.3)
-        )
-    }
-
-    /// Four Philox blocks, one per 64-bit lane of a 256-bit vector. The words are kept in 64-bit lanes (upper
-    /// halves zero) through the rounds: the 32×32→64 products are then 64-bit multiplies of zero-extended
-    /// values (`vpmuludq` on x86, `umull` on ARM) and high/low halves a shift and a mask, with no lane
-    /// shuffles; only the final words are narrowed. (8 × 64-bit lanes made LLVM split into 128-bit halves.)
-    @inline(__always)
-    func blocks4(_ counters: SIMD4<UInt64>) -> (SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>, SIMD4<UInt32>) {
-        typealias U64x4 = SIMD4<UInt64>
-        let low32 = U64x4(repeating: 0xFFFF_FFFF)
-        var c0 = counters & low32
-        var c1 = counters &>> 32
-        var c2 = U64x4(repeating: stream & 0xFFFF_FFFF)
-        var c3 = U64x4(repeating: stream >> 32)
-        var k0 = seed & 0xFFFF_FFFF
-        var k1 = seed >> 32
+    func blocks8(_ c0in: U32x8, _ c1in: U32x8) -> (U32x8, U32x8, U32x8, U32x8) {
+        typealias W = SIMD4<UInt64>
+        let low = W(repeating: 0xFFFF_FFFF)
+        let high = W(repeating: 0xFFFF_FFFF_0000_0000)
+        @inline(__always) func mulhilo(_ x: W, _ m: UInt64) -> (hi: W, lo: W) {
+            let even = (x & low) &* m
+            let odd = (x &>> 32) &* m
+            return ((even &>> 32) | (odd & high), (even & low) | (odd &<< 32))
+        }
+        @inline(__always) func both(_ v: UInt32) -> W { W(repeating: UInt64(v) | (UInt64(v) << 32)) }
+        var c0 = unsafeBitCast(c0in, to: W.self)
+        var c1 = unsafeBitCast(c1in, to: W.self)
+        var c2 = both(UInt32(truncatingIfNeeded: stream))
+        var c3 = both(UInt32(truncatingIfNeeded: stream >> 32))
+        var k0 = UInt32(truncatingIfNeeded: seed)
+        var k1 = UInt32(truncatingIfNeeded: seed >> 32)
         for _ in 0..<10 {
-            // The masks are no-ops on values but tell LLVM these are 32×32→64 products (one vpmuludq).
-            let p0 = (c0 & low32) &* 0xD251_1F53
-            let p1 = (c2 & low32) &* 0xCD9E_8D57
-            let n0 = (p1 &>> 32) ^ c1 ^ U64x4(repeating: k0)
-            let n2 = (p0 &>> 32) ^ c3 ^ U64x4(repeating: k1)
-            c1 = p1 & low32
-            c3 = p0 & low32
-            c0 = n0
-            c2 = n2
-            k0 = (k0 &+ 0x9E37_79B9) & 0xFFFF_FFFF
-            k1 = (k1 &+ 0xBB67_AE85) & 0xFFFF_FFFF
+            let p0 = mulhilo(c0, 0xD251_1F53)
+            let p1 = mulhilo(c2, 0xCD9E_8D57)
+            c0 = p1.hi ^ c1 ^ both(k0)
+            c2 = p0.hi ^ c3 ^ both(k1)
+            c1 = p1.lo
+            c3 = p0.lo
+            k0 = k0 &+ 0x9E37_79B9
+            k1 = k1 &+ 0xBB67_AE85
         }
         return (
-            SIMD4<UInt32>(truncatingIfNeeded: c0), SIMD4<UInt32>(truncatingIfNeeded: c1),
-            SIMD4<UInt32>(truncatingIfNeeded: c2), SIMD4<UInt32>(truncatingIfNeeded: c3)
+            unsafeBitCast(c0, to: U32x8.self), unsafeBitCast(c1, to: U32x8.self),
+            unsafeBitCast(c2, to: U32x8.self), unsafeBitCast(c3, to: U32x8.self)
         )
     }
 
+    /// Counters first ..< first + 8 as (low words, high words).
     @inline(__always)
-    static func consecutive(_ first: UInt64) -> U64x8 {
-        U64x8(repeating: first) &+ U64x8(0, 1, 2, 3, 4, 5, 6, 7)
+    static func consecutive(_ first: UInt64) -> (U32x8, U32x8) {
+        let lo = UInt32(truncatingIfNeeded: first)
+        let hi = UInt32(truncatingIfNeeded: first >> 32)
+        if lo <= UInt32.max - 7 {
+            return (U32x8(repeating: lo) &+ U32x8(0, 1, 2, 3, 4, 5, 6, 7), U32x8(repeating: hi))
+        }
+        return split(U64x8(repeating: first) &+ U64x8(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+
+    /// Arbitrary per-lane counters as (low words, high words).
+    @inline(__always)
+    static func split(_ counters: U64x8) -> (U32x8, U32x8) {
+        var c0 = U32x8(), c1 = U32x8()
+        for j in 0..<8 {
+            c0[j] = UInt32(truncatingIfNeeded: counters[j])
+            c1[j] = UInt32(truncatingIfNeeded: counters[j] >> 32)
+        }
+        return (c0, c1)
     }
 }
 
@@ -185,13 +201,14 @@ func boxMuller(_ wr: U32x8, _ wa: U32x8) -> (F32x8, F32x8) {
     return (r * c, r * s)
 }
 
-/// Stores 8 blocks' worth of values, given word by word, in index order (element 4j + w = v_w[j]).
+/// Stores one group: word w of the 8 blocks at dst + 8w (see the index convention).
 @inline(__always)
-func storeInterleaved(_ v0: F32x8, _ v1: F32x8, _ v2: F32x8, _ v3: F32x8, to out: UnsafeMutablePointer<Float>) {
-    for j in 0..<8 {
-        let d = UnsafeMutableRawPointer(out + 4 * j)
-        d.storeBytes(of: SIMD4<Float>(v0[j], v1[j], v2[j], v3[j]), as: SIMD4<Float>.self)
-    }
+func storeGroup(_ v0: F32x8, _ v1: F32x8, _ v2: F32x8, _ v3: F32x8, to out: UnsafeMutablePointer<Float>) {
+    let d = UnsafeMutableRawPointer(out)
+    d.storeBytes(of: v0, as: F32x8.self)
+    d.storeBytes(of: v1, toByteOffset: 32, as: F32x8.self)
+    d.storeBytes(of: v2, toByteOffset: 64, as: F32x8.self)
+    d.storeBytes(of: v3, toByteOffset: 96, as: F32x8.self)
 }
 
 // MARK: - Fills
@@ -264,13 +281,14 @@ extension Philox {
         let ceiling = F32x8(repeating: high > low ? high.nextDown : high)
         let clamp = high > low
         drive(out, offset: offset, threads: threads) { block, dst in
-            let (w0, w1, w2, w3) = self.blocks8(Philox.consecutive(block))
+            let (c0, c1) = Philox.consecutive(block)
+            let (w0, w1, w2, w3) = self.blocks8(c0, c1)
             @inline(__always) func map(_ w: U32x8) -> F32x8 {
                 var v = lowV.addingProduct(width, top24(w) * (1.0 / 16_777_216.0))
                 if clamp { v.replace(with: ceiling, where: v .> ceiling) }
                 return v
             }
-            storeInterleaved(map(w0), map(w1), map(w2), map(w3), to: dst)
+            storeGroup(map(w0), map(w1), map(w2), map(w3), to: dst)
         }
     }
 
@@ -283,7 +301,7 @@ extension Philox {
         let stdV = F32x8(repeating: std)
         drive(out, offset: offset, threads: threads) { block, dst in
             let (z0, z1, z2, z3) = self.normals8(Philox.consecutive(block))
-            storeInterleaved(
+            storeGroup(
                 meanV.addingProduct(stdV, z0), meanV.addingProduct(stdV, z1),
                 meanV.addingProduct(stdV, z2), meanV.addingProduct(stdV, z3), to: dst)
         }
@@ -291,8 +309,8 @@ extension Philox {
 
     /// Standard normals of 8 blocks, word by word.
     @inline(__always)
-    func normals8(_ counters: U64x8) -> (F32x8, F32x8, F32x8, F32x8) {
-        let (w0, w1, w2, w3) = blocks8(counters)
+    func normals8(_ counters: (U32x8, U32x8)) -> (F32x8, F32x8, F32x8, F32x8) {
+        let (w0, w1, w2, w3) = blocks8(counters.0, counters.1)
         let (z0, z1) = boxMuller(w0, w1)
         let (z2, z3) = boxMuller(w2, w3)
         return (z0, z1, z2, z3)
@@ -322,7 +340,7 @@ extension Philox {
             } else {
                 z = self.normals8(Philox.consecutive(block))
             }
-            storeInterleaved(z.0, z.1, z.2, z.3, to: dst)
+            storeGroup(z.0, z.1, z.2, z.3, to: dst)
             // Retries for the rejected ones (NaN marks rejection for the uniform proposal), then scale.
             var rejected: UInt32 = 0
             for j in 0..<32 where !(abs(dst[j]) <= bound) { rejected |= 1 << UInt32(j) }
@@ -339,9 +357,10 @@ extension Philox {
 
     /// Uniform-proposal attempts for 8 blocks: z = bound·(2u − 1), or NaN where rejected.
     @inline(__always)
-    func uniformProposal8(_ counters: U64x8, bound: Float) -> (F32x8, F32x8, F32x8, F32x8) {
-        let (p0, p1, p2, p3) = blocks8(counters)
-        let (a0, a1, a2, a3) = blocks8(counters &+ (1 << 55))
+    func uniformProposal8(_ counters: (U32x8, U32x8), bound: Float) -> (F32x8, F32x8, F32x8, F32x8) {
+        let (p0, p1, p2, p3) = blocks8(counters.0, counters.1)
+        // Counter + 2⁵⁵: bit 23 of the high word (block counters stay below 2⁵³, so no carry).
+        let (a0, a1, a2, a3) = blocks8(counters.0, counters.1 | (1 << 23))
         let b = F32x8(repeating: bound)
         @inline(__always) func one(_ wp: U32x8, _ wa: U32x8) -> F32x8 {
             let u = top24(wp) * (1.0 / 8_388_608.0) - 1  // 2u − 1 ∈ [−1, 1)
@@ -379,14 +398,15 @@ extension Philox {
                     let j = rest.trailingZeroBitCount
                     rest &= rest - 1
                     positions[lanes] = Int32(j)
-                    counters[lanes] = firstBlock + UInt64(j / 4) + (attempt << 56)
+                    counters[lanes] = firstBlock + UInt64(j % 8) + (attempt << 56)
                     lanes += 1
                 }
-                let z = uniformProposal ? uniformProposal8(counters, bound: bound) : normals8(counters)
+                let split = Philox.split(counters)
+                let z = uniformProposal ? uniformProposal8(split, bound: bound) : normals8(split)
                 for l in 0..<lanes {
                     let j = Int(positions[l])
                     let v: Float
-                    switch j % 4 {
+                    switch j / 8 {
                     case 0: v = z.0[l]
                     case 1: v = z.1[l]
                     case 2: v = z.2[l]
