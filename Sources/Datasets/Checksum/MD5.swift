@@ -36,7 +36,8 @@ public struct MD5: Sendable {
             buffered += take
             base += take
             remaining -= take
-            if buffered == 64 {
+            guard buffered == 64 else { return }
+            do {
                 let block = buffer
                 block.withUnsafeBytes { compress($0.baseAddress.unsafelyUnwrapped, blocks: 1) }
                 buffered = 0

@@ -30,7 +30,8 @@ public struct SHA256: Sendable {
             buffered += take
             base += take
             remaining -= take
-            if buffered == 64 {
+            guard buffered == 64 else { return }
+            do {
                 let block = buffer
                 block.withUnsafeBytes { compress($0.baseAddress.unsafelyUnwrapped, blocks: 1) }
                 buffered = 0
