@@ -370,3 +370,25 @@ public struct DatasetStore: Sendable {
                              verified: verified, statistics: stats)
     }
 }
+
+/// One image file taken through the whole pipeline on its own, for benchmarks: read, gunzip, parse, scale to
+/// [0, 1] and normalize with its own mean and std.
+public struct ImageFileLoad: Sendable {
+    public let dimensions: [Int]
+    public let pixels: [Float]
+    /// Statistics of the pixels scaled to [0, 1] (before normalization).
+    public let raw: PixelStatistics
+
+    public init(path: String) throws(DatasetError) {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let compressed = try DatasetStore.readFile(path)
+        let inflated: [UInt8]
+        do { inflated = try Gzip.decompress(compressed, name: name) } catch { throw .gzip(error) }
+        let parsed: (header: IDXHeader, data: ArraySlice<UInt8>)
+        do { parsed = try IDX.parseUBytes(inflated, name: name, dimensionCount: 3) } catch { throw .idx(error) }
+        let normalized = Normalizer.normalize(train: parsed.data, test: [])
+        dimensions = parsed.header.dimensions
+        pixels = normalized.train
+        raw = normalized.stats.rawTrain
+    }
+}
