@@ -45,7 +45,7 @@ struct SyntheticDataset {
 }
 
 func listing(_ dir: String) -> [String] {
-    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0 != ".lock" }.sorted()
 }
 
 @Suite struct StoreTests {

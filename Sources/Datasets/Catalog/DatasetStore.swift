@@ -38,7 +38,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
 }
 
 /// What `DatasetStore.fetch` reports as it goes.
-public enum FetchEvent {
+public enum FetchEvent: Sendable {
     /// A verified file already in the cache: no network.
     case reused(file: String)
     case started(file: String, url: String, resumingFrom: Int64)
@@ -100,6 +100,7 @@ public struct DatasetStatus: Sendable, Equatable, Codable {
 /// Invariant: a file under its final name has passed its checksum. Downloads go to `<name>.part` (with the URL
 /// they came from in `<name>.part.url`) and are renamed only after verification. A transfer failure keeps the
 /// `.part` for a later resume from the same URL; a checksum failure deletes it, so a corrupt download leaves nothing.
+/// `fetch` holds an exclusive `flock` on `<dataset folder>/.lock`, so processes sharing a cache take turns.
 public struct DatasetStore: Sendable {
     public let cacheDirectory: String
     public let fetcher: CurlFetcher
@@ -141,6 +142,14 @@ public struct DatasetStore: Sendable {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
             throw .io(path: dir, reason: "cannot create the cache folder: \(error.localizedDescription)")
+        }
+        // One fetcher per dataset folder at a time (the CLI and the service may share a cache).
+        let lockPath = URL(fileURLWithPath: dir).appendingPathComponent(".lock").path
+        let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0 else { throw .io(path: lockPath, reason: String(cString: strerror(errno))) }
+        defer { close(lockFD) }
+        while flock(lockFD, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw .io(path: lockPath, reason: String(cString: strerror(errno))) }
         }
         var results: [FetchedFile] = []
         for file in spec.files {

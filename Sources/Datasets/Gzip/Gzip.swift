@@ -49,11 +49,12 @@ public enum Gzip {
     {
         guard let inputBase = input.baseAddress, input.count > 0 else { throw .truncated(name: name, consumed: 0) }
         // The gzip trailer's ISIZE (last 4 bytes, little-endian) is the size mod 2^32 of the last member: a good
-        // capacity hint for a single-member file, never trusted for anything else.
+        // capacity hint for a single-member file, never trusted for anything else. In a truncated or corrupt file
+        // those bytes are arbitrary, so the hint is also capped at 32× the input (the buffer grows when needed).
         var capacityHint = 1 << 16
         if input.count >= 18 {
             let isize = UInt32(littleEndian: inputBase.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self))
-            capacityHint = min(max(Int(isize), capacityHint), outputLimit)
+            capacityHint = min(max(Int(isize), capacityHint), outputLimit, 32 * input.count + (1 << 16))
         }
         var output = [UInt8](repeating: 0, count: capacityHint)
         var produced = 0
