@@ -186,6 +186,8 @@ final class ProgressBar {
     let enabled: Bool
     private var lastDraw = DispatchTime(uptimeNanoseconds: 0)
     private var drawn = false
+    private var lastBytes: Int64 = -1
+    private var lastTotal: Int64? = nil
 
     init(enabled: Bool) { self.enabled = enabled }
 
@@ -207,6 +209,8 @@ final class ProgressBar {
     func finish() {
         if drawn { write("\n") }
         drawn = false
+        lastBytes = -1
+        lastTotal = nil
     }
 
     private func line(_ text: String) {
@@ -217,9 +221,13 @@ final class ProgressBar {
     private func draw(_ file: String, _ p: FetchProgress) {
         guard enabled else { return }
         let now = DispatchTime.now()
+        // Redraw at most every 0.1 s, and once more when the file completes.
         let complete = p.total.map { p.bytes >= $0 } ?? false
+        guard p.bytes != lastBytes || p.total != lastTotal else { return }
         guard complete || now.uptimeNanoseconds - lastDraw.uptimeNanoseconds > 100_000_000 else { return }
         lastDraw = now
+        lastBytes = p.bytes
+        lastTotal = p.total
         let width = 30
         var bar = ""
         var percent = "    "

@@ -99,6 +99,7 @@ func listing(_ dir: String) -> [String] {
         #expect(fetched.allSatisfy { $0.source?.contains("/good/") == true })
         #expect(failures.count == 4 && failures.allSatisfy { $0.reason.contains("HTTP 404") })
         #expect(server.requests("/bad/train-images-idx3-ubyte.gz").count == 1, "404 is not retried")
+        #expect(listing(store.directory(for: data.spec)) == data.files.keys.sorted())
         _ = try store.load(data.spec)
     }
 
@@ -166,6 +167,21 @@ func listing(_ dir: String) -> [String] {
         #expect(contents(store.path(of: data.spec.files[0], in: data.spec)) == gz)
         #expect(listing(store.directory(for: data.spec)).count == 4)
         #expect(try store.load(data.spec).train.count == 200)
+    }
+
+    /// A mirror that sends nothing leaves nothing behind (no empty .part), and the error names file and URL once.
+    @Test func failedFetchLeavesNoEmptyPartial() throws {
+        let server = try FaultServer()
+        defer { server.stop() }
+        let data = try SyntheticDataset()
+        let store = DatasetStore(cacheDirectory: try temporaryDirectory("empty"), policy: testPolicy)
+        let url = server.baseURL + "none/train-images-idx3-ubyte.gz"
+        #expect(throws: DatasetError.allMirrorsFailed(
+            file: "train-images-idx3-ubyte.gz",
+            failures: [MirrorFailure(url: url, reason: "HTTP 404 (after 1 attempt)")])) {
+            try store.fetch(data.spec, mirrors: [.remote(server.baseURL + "none/")])
+        }
+        #expect(listing(store.directory(for: data.spec)).isEmpty)
     }
 
     @Test func localFolderMirror() throws {

@@ -198,7 +198,12 @@ public struct DatasetStore: Sendable {
                 }
             } catch {
                 if case .localFile(let path, let reason) = error { throw .io(path: path, reason: reason) }
-                let failure = MirrorFailure(url: url, reason: error.description)
+                if CurlFetcher.fileSize(partPath) == 0 {
+                    // Nothing arrived: nothing to resume, leave nothing behind.
+                    Self.remove(partPath)
+                    Self.remove(sourcePath)
+                }
+                let failure = MirrorFailure(url: url, reason: error.reason)
                 failures.append(failure)
                 events?(.mirrorFailed(file: file.name, failure))
                 continue

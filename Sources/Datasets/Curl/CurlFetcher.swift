@@ -70,12 +70,20 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .http(let status, let url, let attempts):
-            return "\(url): HTTP \(status) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
-        case .transport(let code, let message, let url, let attempts):
-            return "\(url): \(message) (curl error \(code), after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
-        case .tooLarge(let limit, let url): return "\(url): file is larger than the limit of \(limit) bytes"
-        case .localFile(let path, let reason): return "\(path): \(reason)"
+        case .http(_, let url, _), .transport(_, _, let url, _), .tooLarge(_, let url): return "\(url): \(reason)"
+        case .localFile(let path, _): return "\(path): \(reason)"
+        }
+    }
+
+    /// The description without the URL or path.
+    public var reason: String {
+        switch self {
+        case .http(let status, _, let attempts):
+            return "HTTP \(status) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
+        case .transport(let code, let message, _, let attempts):
+            return "\(message) (curl error \(code), after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
+        case .tooLarge(let limit, _): return "file is larger than the limit of \(limit) bytes"
+        case .localFile(_, let reason): return reason
         }
     }
 
