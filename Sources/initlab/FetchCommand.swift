@@ -33,7 +33,7 @@ struct FetchCommand: ParsableCommand {
     @Flag(help: "Print the result as JSON on stdout.")
     var json = false
 
-    @Flag(help: "Re-check the checksums of cached files.")
+    @Flag(help: "Re-check the checksums of cached files; fetch again any that no longer match.")
     var verify = false
 
     @Flag(name: .customLong("no-progress"), help: "No progress bar, even on a terminal.")
@@ -50,6 +50,19 @@ struct FetchCommand: ParsableCommand {
         let mirrorList = Mirror.resolve(for: spec, flags: mirrors)
         let bar = ProgressBar(enabled: !noProgress && isatty(STDERR_FILENO) == 1)
 
+        // --verify: re-hash the cache first; a file that no longer matches is removed and fetched again.
+        var repaired: [String] = []
+        if verify {
+            for file in store.status(of: spec, verify: true).files where file.checksumMatches == false {
+                let path = URL(fileURLWithPath: store.directory(for: spec)).appendingPathComponent(file.name).path
+                FileHandle.standardError.write(Data("\(file.name): checksum mismatch in the cache; fetching it again\n".utf8))
+                do { try FileManager.default.removeItem(atPath: path) } catch {
+                    fail("initlab fetch: cannot remove \(path): \(error.localizedDescription)", code: 74)
+                }
+                repaired.append(file.name)
+            }
+        }
+
         let fetched: [FetchedFile]
         do {
             fetched = try store.fetch(spec, mirrors: mirrorList) { event in bar.handle(event) }
@@ -59,19 +72,15 @@ struct FetchCommand: ParsableCommand {
         }
         bar.finish()
 
-        var verified: Bool? = nil
-        if verify {
-            let status = store.status(of: spec, verify: true)
-            verified = status.verified
-            if status.verified != true {
-                let bad = status.files.filter { $0.checksumMatches != true }.map(\.name)
-                fail("initlab fetch: checksum mismatch in the cache for \(bad.joined(separator: ", "))", code: 65)
-            }
-        }
+        // Files fetched now were verified before being stored; reused ones were re-hashed above.
+        let verified: Bool? = verify ? true : nil
 
         let start = DispatchTime.now()
         let data: LoadedDataset
-        do { data = try store.load(spec) } catch { fail("initlab fetch: \(error)", code: Self.exitCode(error)) }
+        do { data = try store.load(spec) } catch {
+            fail("initlab fetch: \(error)\n(run `initlab fetch \(spec.id) --verify` to re-check the cache and fetch bad files again)",
+                 code: Self.exitCode(error))
+        }
         let loadSeconds = Self.seconds(since: start)
 
         var benchResult: BenchResult? = nil
@@ -81,7 +90,7 @@ struct FetchCommand: ParsableCommand {
 
         let output = FetchOutput(
             dataset: spec.id, cacheDirectory: store.directory(for: spec), mirrors: mirrorList.map(\.description),
-            files: fetched, verified: verified,
+            files: fetched, verified: verified, repaired: repaired,
             train: .init(count: data.train.count, rows: data.train.rows, cols: data.train.cols),
             test: .init(count: data.test.count, rows: data.test.rows, cols: data.test.cols),
             statistics: data.stats, loadSeconds: loadSeconds, bench: benchResult)
@@ -121,7 +130,9 @@ struct FetchCommand: ParsableCommand {
                 ?? "verified cache, reused"
             print("  \(file.name): \(file.bytes) bytes, \(origin)")
         }
-        if let verified = o.verified { print("  checksums re-checked: \(verified ? "all match" : "MISMATCH")") }
+        if o.verified == true {
+            print("  checksums re-checked" + (o.repaired.isEmpty ? ": all match" : "; fetched again: \(o.repaired.joined(separator: ", "))"))
+        }
         print("  train: \(o.train.count) × \(o.train.rows) × \(o.train.cols); test: \(o.test.count) × \(o.test.rows) × \(o.test.cols)")
         print("  pixels scaled to [0,1]: train mean \(f(s.rawTrain.mean)) std \(f(s.rawTrain.std)); test mean \(f(s.rawTest.mean)) std \(f(s.rawTest.std))")
         print("  normalized with the train mean/std: train mean \(f(s.normalizedTrain.mean)) std \(f(s.normalizedTrain.std)); test mean \(f(s.normalizedTest.mean)) std \(f(s.normalizedTest.std))")
@@ -174,6 +185,8 @@ struct FetchOutput: Codable {
     let mirrors: [String]
     let files: [FetchedFile]
     let verified: Bool?
+    /// Files that failed re-verification (`--verify`) and were fetched again.
+    let repaired: [String]
     let train: Shape
     let test: Shape
     let statistics: NormalizationStats
