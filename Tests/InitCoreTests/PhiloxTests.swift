@@ -196,6 +196,8 @@ struct PhiloxTests {
         // Far offsets work too (counter high word in use).
         let far: UInt64 = (1 << 40) + 3
         #expect(fill(10, offset: far, threads: 1) == Array(fill(20, offset: far - 10, threads: 1)[10...]))
+        // Indices wrap modulo 2⁶⁴ instead of trapping: the last 40 indices are followed by 0, 1, ….
+        #expect(fill(100, offset: .max - 39, threads: 1) == fill(40, offset: .max - 39, threads: 1) + fill(60, offset: 0, threads: 1))
     }
 }
 

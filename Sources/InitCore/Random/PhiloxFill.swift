@@ -19,6 +19,7 @@ import Dispatch
 //               −2 ln u' ≥ z², u' from the same word of block + t·2⁵⁶ + 2⁵⁵ (acceptance ≥ e^(−1/8) ≈ 88%).
 //               Up to 255 attempts; the chance of exhausting them is below 0.62²⁵⁵ ≈ 10⁻⁵³, and then the
 //               value is `mean`. Indices must stay below 2⁵⁵ (3.6 × 10¹⁶ elements) for sub-streams not to overlap.
+// Index arithmetic wraps modulo 2⁶⁴ (any offset is accepted; nothing traps).
 // Multi-threading splits the index range into contiguous chunks; as no value depends on the chunking, the
 // output is bit-identical for any thread count.
 
@@ -256,12 +257,12 @@ extension Philox {
                 let n = min(count, 32 - headSkip)
                 for j in 0..<n { dst[j] = tmp[headSkip + j] }
                 i += n
-                g += UInt64(n)
+                g &+= UInt64(n)
             }
             while count - i >= 32 {
                 generate(g / 4, dst + i)
                 i += 32
-                g += 32
+                g &+= 32
             }
             if i < count {
                 generate(g / 4, tmp)
@@ -365,7 +366,7 @@ extension Philox {
             var counters = U64x8(repeating: 0)
             for l in 0..<lanes {
                 let g = indices[l]
-                counters[l] = 8 * (g / 32) + g % 8 + (attempt << 56)
+                counters[l] = 8 &* (g / 32) &+ g % 8 &+ (attempt << 56)
             }
             let split = Philox.split(counters)
             let z = uniformProposal ? uniformProposal8(split, bound: bound) : normals8(split)
@@ -471,7 +472,7 @@ struct FillJob: @unchecked Sendable {
         let start = worker * chunk
         let end = min(count, start + chunk)
         if start < end {
-            Philox.driveRange(base + start, offset: offset + UInt64(start), count: end - start, generate)
+            Philox.driveRange(base + start, offset: offset &+ UInt64(start), count: end - start, generate)
         }
     }
 }
@@ -499,7 +500,7 @@ struct TruncationJob: @unchecked Sendable {
         var positions = SIMD8<Int>(repeating: 0)
         var lanes = 0
         @inline(__always) func consider(_ i: Int) {
-            indices[lanes] = offset + UInt64(i)
+            indices[lanes] = offset &+ UInt64(i)
             positions[lanes] = i
             lanes += 1
             if lanes == 8 {
