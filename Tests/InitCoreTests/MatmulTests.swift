@@ -153,19 +153,4 @@ struct MatmulTests {
         let kept = product(.nt, m: 2, n: 3, k: 0, a: a, b: b, c: c0, accumulate: true, threads: 2)
         #expect(kept == c0)
     }
-
-    @Test func partitionCoversEveryElementOnce() {
-        for (m, n, k) in [(1, 1, 1), (300, 520, 600), (1000, 3, 900), (5, 2000, 700), (97, 101, 103)] {
-            for threads in [1, 2, 3, 7, 64] {
-                let tasks = GemmProblem.partition(m: m, n: n, k: k, threads: threads)
-                #expect(tasks.count >= 1 && tasks.count <= threads)
-                var covered = [Int](repeating: 0, count: m * n)
-                for t in tasks {
-                    #expect(t.rows.lowerBound % GemmBlocking.mr == 0 && t.cols.lowerBound % GemmBlocking.nr == 0)
-                    for i in t.rows { for j in t.cols { covered[i * n + j] += 1 } }
-                }
-                #expect(covered.allSatisfy { $0 == 1 }, "\(m)×\(n)×\(k), \(threads) threads")
-            }
-        }
-    }
 }
