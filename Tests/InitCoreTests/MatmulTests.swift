@@ -37,9 +37,11 @@ func referenceProduct(
     return (value, magnitude)
 }
 
+/// C (+)= op(A)·op(B) through `Matmul`, or with `forceParallel` through the multi-threaded path even for
+/// shapes below the threading threshold.
 func product(
     _ layout: MatmulLayout, m: Int, n: Int, k: Int, a: [Float], b: [Float], c initial: [Float],
-    accumulate: Bool, threads: Int
+    accumulate: Bool, threads: Int, forceParallel: Bool = false
 ) -> [Float] {
     var c = initial
     a.withUnsafeBufferPointer { ap in
@@ -47,8 +49,13 @@ func product(
             c.withUnsafeMutableBufferPointer { cp in
                 // Buffers of at least one element each, so the base addresses are never nil.
                 guard let pa = ap.baseAddress, let pb = bp.baseAddress, let pc = cp.baseAddress else { return }
-                Matmul(threads: threads).multiply(
-                    layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, accumulate: accumulate)
+                if forceParallel {
+                    GemmProblem(layout: layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, accumulate: accumulate)
+                        .run(threads: threads, minWorkPerThread: 1)
+                } else {
+                    Matmul(threads: threads).multiply(
+                        layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, accumulate: accumulate)
+                }
             }
         }
     }
@@ -96,9 +103,14 @@ struct MatmulTests {
             }
             #expect(worst <= 1, "error / bound = \(worst) (accumulate \(accumulate))")
             for threads in [2, 3, 7, Matmul.defaultThreads] {
-                let many = product(
-                    tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: threads)
-                #expect(many == one, "threads \(threads) differ from 1 thread (accumulate \(accumulate))")
+                for forceParallel in [false, true] {
+                    let many = product(
+                        tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: threads,
+                        forceParallel: forceParallel)
+                    #expect(
+                        many == one,
+                        "threads \(threads) (forced parallel: \(forceParallel)) differ from 1 thread (accumulate \(accumulate))")
+                }
             }
         }
     }

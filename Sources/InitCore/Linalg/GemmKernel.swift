@@ -25,8 +25,10 @@ enum GemmBlocking {
     static let kc = 256
     static let mc = 128
     static let nc = 2016
-    /// Below this many multiply-adds per thread, extra threads cost more than they save.
-    static let minWorkPerThread = 48 * 48 * 48
+    /// Below this many multiply-adds per thread, extra threads cost more than they save (two
+    /// `concurrentPerform` rounds per k-slice cost tens of µs; measured: 64×128×128 and 16×512×512 were
+    /// slower on 2 threads than on 1 with a threshold of 48³).
+    static let minWorkPerThread = 1 << 22
 }
 
 /// The operands of one product. Raw pointers make it non-Sendable; it is shared read-only with the worker
@@ -49,13 +51,15 @@ struct GemmProblem: @unchecked Sendable {
         let cols: Range<Int>
     }
 
-    func run(threads: Int) {
+    /// - Parameter minWorkPerThread: threading threshold (tests lower it to exercise the parallel path on
+    ///   small shapes).
+    func run(threads: Int, minWorkPerThread: Int = GemmBlocking.minWorkPerThread) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if !accumulate { c.update(repeating: 0, count: m * n) }
             return
         }
-        let workers = max(1, min(threads, m * n * k / GemmBlocking.minWorkPerThread))
+        let workers = max(1, min(threads, m * n * k / max(1, minWorkPerThread)))
         if workers == 1 {
             compute(Task(rows: 0..<m, cols: 0..<n))
         } else {
