@@ -12,8 +12,8 @@ import Dispatch
 // Packing absorbs the transposes, so the three layouts share one micro-kernel. Every element of C is
 // computed the same way whatever the tiling around it: for each KC slice in increasing order, a fused
 // multiply-add chain over p (in increasing order) starting from 0, then one addition into C (or a store for
-// the first slice when not accumulating). Threads split C into disjoint rectangles only, never k, so the
-// result is bit-identical for any thread count.
+// the first slice when not accumulating). Threads share the packing and then split C into disjoint tiles,
+// never k (see `ParallelGemm`), so the result is bit-identical for any thread count.
 
 /// Block sizes. MR×NR is the register tile (4 rows × 3 SIMD8 = 12 accumulators + 3 B vectors + 1 broadcast
 /// = the 16 ymm registers); a KC×NR B panel (24 KiB) stays in L1, an MC×KC A block (128 KiB) in L2, a
@@ -25,8 +25,10 @@ enum GemmBlocking {
     static let kc = 256
     static let mc = 128
     static let nc = 2016
-    /// Below this many multiply-adds per thread, extra threads cost more than they save.
-    static let minWorkPerThread = 48 * 48 * 48
+    /// Below this many multiply-adds per thread, extra threads cost more than they save (two
+    /// `concurrentPerform` rounds per k-slice cost tens of µs; measured: 64×128×128 and 16×512×512 were
+    /// slower on 2 threads than on 1 with a threshold of 48³).
+    static let minWorkPerThread = 1 << 22
 }
 
 /// The operands of one product. Raw pointers make it non-Sendable; it is shared read-only with the worker
@@ -43,62 +45,29 @@ struct GemmProblem: @unchecked Sendable {
     let c: UnsafeMutablePointer<Float>
     let accumulate: Bool
 
-    /// A rectangle of C owned by one worker: rows `rows`, columns `cols`.
+    /// A rectangle of C: rows `rows`, columns `cols`.
     struct Task {
         let rows: Range<Int>
         let cols: Range<Int>
     }
 
-    func run(threads: Int) {
+    /// - Parameter minWorkPerThread: threading threshold (tests lower it to exercise the parallel path on
+    ///   small shapes).
+    func run(threads: Int, minWorkPerThread: Int = GemmBlocking.minWorkPerThread) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if !accumulate { c.update(repeating: 0, count: m * n) }
             return
         }
-        let tasks = GemmProblem.partition(m: m, n: n, k: k, threads: threads)
-        if tasks.count == 1 {
-            compute(tasks[0])
+        let workers = max(1, min(threads, m * n * k / max(1, minWorkPerThread)))
+        if workers == 1 {
+            compute(Task(rows: 0..<m, cols: 0..<n))
         } else {
-            let problem = self
-            DispatchQueue.concurrentPerform(iterations: tasks.count) { t in
-                problem.compute(tasks[t])
-            }
+            ParallelGemm(problem: self, workers: workers).run()
         }
     }
 
-    /// Splits C into `tm × tn ≤ threads` rectangles aligned to the register tile, choosing the grid that
-    /// minimises the largest rectangle (in tiles). Depends on the shape and `threads` only; the numbers do
-    /// not depend on it at all (see the file comment).
-    static func partition(m: Int, n: Int, k: Int, threads: Int) -> [Task] {
-        let mr = GemmBlocking.mr, nr = GemmBlocking.nr
-        let mTiles = (m + mr - 1) / mr
-        let nTiles = (n + nr - 1) / nr
-        let work = m * n * k
-        let useful = max(1, min(threads, work / GemmBlocking.minWorkPerThread))
-        var best = (tm: 1, tn: 1, area: mTiles * nTiles)
-        if useful > 1 {
-            for tm in 1...min(useful, mTiles) {
-                let tn = min(nTiles, useful / tm)
-                let area = ((mTiles + tm - 1) / tm) * ((nTiles + tn - 1) / tn)
-                // Prefer splitting columns (B is packed once per rectangle and is the larger panel).
-                if area < best.area { best = (tm, tn, area) }
-            }
-        }
-        var tasks: [Task] = []
-        tasks.reserveCapacity(best.tm * best.tn)
-        for i in 0..<best.tm {
-            let r0 = min(m, (mTiles * i / best.tm) * mr)
-            let r1 = min(m, (mTiles * (i + 1) / best.tm) * mr)
-            for j in 0..<best.tn {
-                let c0 = min(n, (nTiles * j / best.tn) * nr)
-                let c1 = min(n, (nTiles * (j + 1) / best.tn) * nr)
-                if r0 < r1 && c0 < c1 { tasks.append(Task(rows: r0..<r1, cols: c0..<c1)) }
-            }
-        }
-        return tasks
-    }
-
-    /// The blocked loop nest over one rectangle of C, with private packing buffers.
+    /// The single-threaded blocked loop nest over one rectangle of C, with private packing buffers.
     func compute(_ task: Task) {
         let mr = GemmBlocking.mr, nr = GemmBlocking.nr
         let kcMax = min(GemmBlocking.kc, k)
@@ -128,40 +97,52 @@ struct GemmProblem: @unchecked Sendable {
                 while ic < task.rows.upperBound {
                     let mc = min(GemmBlocking.mc, task.rows.upperBound - ic)
                     packA(into: packedA, ic: ic, mc: mc, pc: pc, kc: kc)
-                    var jr = 0
-                    while jr < nc {
-                        let w = min(nr, nc - jr)
-                        let bPanel = UnsafePointer(packedB + jr * kc)
-                        var ir = 0
-                        while ir < mc {
-                            let h = min(mr, mc - ir)
-                            let aPanel = UnsafePointer(packedA + ir * kc)
-                            let cTile = c + (ic + ir) * n + (jc + jr)
-                            if h == mr && w == nr {
-                                gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
-                            } else {
-                                // Edge tile: full kernel into scratch (padded lanes are zeros × zeros),
-                                // then the same addition/store per element, lane by lane.
-                                gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
-                                for i in 0..<h {
-                                    let src = scratch + i * nr
-                                    let dst = cTile + i * n
-                                    if addToC {
-                                        for j in 0..<w { dst[j] = dst[j] + src[j] }
-                                    } else {
-                                        for j in 0..<w { dst[j] = src[j] }
-                                    }
-                                }
-                            }
-                            ir += mr
-                        }
-                        jr += nr
-                    }
+                    computeBlock(
+                        packedA: packedA, packedB: packedB, ic: ic, mc: mc, jc: jc, panels: 0..<((nc + nr - 1) / nr),
+                        nc: nc, kc: kc, addToC: addToC, scratch: scratch)
                     ic += mc
                 }
                 pc += kc
             }
             jc += nc
+        }
+    }
+
+    /// All MR×NR tiles of C in rows ic ..< ic+mc and B panels `panels` of the column block at jc (width nc),
+    /// from the packed A block (rows ic…, at `packedA`) and the packed B block (panel q at packedB + q·NR·kc).
+    @inline(__always)
+    func computeBlock(
+        packedA: UnsafeMutablePointer<Float>, packedB: UnsafeMutablePointer<Float>, ic: Int, mc: Int, jc: Int,
+        panels: Range<Int>, nc: Int, kc: Int, addToC: Bool, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let mr = GemmBlocking.mr, nr = GemmBlocking.nr
+        for q in panels {
+            let jr = q * nr
+            let w = min(nr, nc - jr)
+            let bPanel = UnsafePointer(packedB + jr * kc)
+            var ir = 0
+            while ir < mc {
+                let h = min(mr, mc - ir)
+                let aPanel = UnsafePointer(packedA + ir * kc)
+                let cTile = c + (ic + ir) * n + (jc + jr)
+                if h == mr && w == nr {
+                    gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
+                } else {
+                    // Edge tile: full kernel into scratch (padded lanes are zeros × zeros), then the same
+                    // addition/store per element, lane by lane.
+                    gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
+                    for i in 0..<h {
+                        let src = scratch + i * nr
+                        let dst = cTile + i * n
+                        if addToC {
+                            for j in 0..<w { dst[j] = dst[j] + src[j] }
+                        } else {
+                            for j in 0..<w { dst[j] = src[j] }
+                        }
+                    }
+                }
+                ir += mr
+            }
         }
     }
 
@@ -324,4 +305,80 @@ func gemmMicroKernel4x24(
     update(1, c10, c11, c12)
     update(2, c20, c21, c22)
     update(3, c30, c31, c32)
+}
+
+/// The multi-threaded loop nest. Per (column block jc, k-slice pc): phase 1 packs the B block (in chunks of
+/// panels) and every MC-row block of A into shared buffers, phase 2 computes (row block × panel chunk)
+/// tiles of C, at least 4 per worker so that `concurrentPerform`'s dynamic hand-out balances the load when
+/// a core is shared. Each element of C is computed exactly as in the serial `compute` (same k-slices, same
+/// kernel), so results do not depend on `workers`.
+///
+/// Holds raw pointers (hence the unchecked Sendable): the buffers are written in phase 1 at disjoint
+/// offsets, read-only in phase 2, C is written at disjoint tiles, and each `concurrentPerform` returns
+/// only when all its iterations are done.
+struct ParallelGemm: @unchecked Sendable {
+    let problem: GemmProblem
+    let workers: Int
+    let packedA: UnsafeMutablePointer<Float>
+    let packedB: UnsafeMutablePointer<Float>
+    let raw: UnsafeMutableRawPointer
+
+    init(problem: GemmProblem, workers: Int) {
+        self.problem = problem
+        self.workers = workers
+        let nr = GemmBlocking.nr, mr = GemmBlocking.mr
+        let kcMax = min(GemmBlocking.kc, problem.k)
+        let ncMax = min(GemmBlocking.nc, (problem.n + nr - 1) / nr * nr)
+        let mAll = (problem.m + mr - 1) / mr * mr
+        let aCount = (mAll * kcMax + 15) / 16 * 16
+        let bCount = (ncMax * kcMax + 15) / 16 * 16
+        raw = UnsafeMutableRawPointer.allocate(
+            byteCount: (aCount + bCount) * MemoryLayout<Float>.stride, alignment: 64)
+        packedB = raw.bindMemory(to: Float.self, capacity: aCount + bCount)
+        packedA = packedB + bCount
+    }
+
+    func run() {
+        defer { raw.deallocate() }
+        let (m, n, k) = (problem.m, problem.n, problem.k)
+        let nr = GemmBlocking.nr, mc = GemmBlocking.mc
+        let mBlocks = (m + mc - 1) / mc
+        var jc = 0
+        while jc < n {
+            let nc = min(GemmBlocking.nc, n - jc)
+            let nPanels = (nc + nr - 1) / nr
+            let bChunks = min(nPanels, 2 * workers)
+            let nChunks = min(nPanels, max(1, (4 * workers + mBlocks - 1) / mBlocks))
+            var pc = 0
+            while pc < k {
+                let kc = min(GemmBlocking.kc, k - pc)
+                let addToC = problem.accumulate || pc > 0
+                let (jcNow, pcNow) = (jc, pc)
+                DispatchQueue.concurrentPerform(iterations: bChunks + mBlocks) { t in
+                    if t < bChunks {
+                        let q0 = nPanels * t / bChunks, q1 = nPanels * (t + 1) / bChunks
+                        problem.packB(
+                            into: packedB + q0 * nr * kc, pc: pcNow, kc: kc, jc: jcNow + q0 * nr,
+                            nc: min(nc, q1 * nr) - q0 * nr)
+                    } else {
+                        let ic = (t - bChunks) * mc
+                        problem.packA(into: packedA + ic * kc, ic: ic, mc: min(mc, m - ic), pc: pcNow, kc: kc)
+                    }
+                }
+                DispatchQueue.concurrentPerform(iterations: mBlocks * nChunks) { t in
+                    let ic = (t / nChunks) * mc
+                    let j = t % nChunks
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: GemmBlocking.mr * nr) { scratch in
+                        guard let tile = scratch.baseAddress else { return }
+                        problem.computeBlock(
+                            packedA: packedA + ic * kc, packedB: packedB, ic: ic, mc: min(mc, m - ic), jc: jcNow,
+                            panels: (nPanels * j / nChunks)..<(nPanels * (j + 1) / nChunks), nc: nc, kc: kc,
+                            addToC: addToC, scratch: tile)
+                    }
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
 }

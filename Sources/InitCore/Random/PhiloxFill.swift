@@ -19,6 +19,7 @@ import Dispatch
 //               −2 ln u' ≥ z², u' from the same word of block + t·2⁵⁶ + 2⁵⁵ (acceptance ≥ e^(−1/8) ≈ 88%).
 //               Up to 255 attempts; the chance of exhausting them is below 0.62²⁵⁵ ≈ 10⁻⁵³, and then the
 //               value is `mean`. Indices must stay below 2⁵⁵ (3.6 × 10¹⁶ elements) for sub-streams not to overlap.
+// Index arithmetic wraps modulo 2⁶⁴ (any offset is accepted; nothing traps).
 // Multi-threading splits the index range into contiguous chunks; as no value depends on the chunking, the
 // output is bit-identical for any thread count.
 
@@ -256,12 +257,12 @@ extension Philox {
                 let n = min(count, 32 - headSkip)
                 for j in 0..<n { dst[j] = tmp[headSkip + j] }
                 i += n
-                g += UInt64(n)
+                g &+= UInt64(n)
             }
             while count - i >= 32 {
                 generate(g / 4, dst + i)
                 i += 32
-                g += 32
+                g &+= 32
             }
             if i < count {
                 generate(g / 4, tmp)
@@ -330,29 +331,77 @@ extension Philox {
             return
         }
         let uniformProposal = bound < 0.5
-        let meanV = F32x8(repeating: mean)
-        let stdV = F32x8(repeating: std)
+        // Pass 1, per group: attempt 0 for every element, standard (unscaled) values.
         drive(out, offset: offset, threads: threads) { block, dst in
-            // Standard values first (attempt 0 for every element), into dst.
-            var z: (F32x8, F32x8, F32x8, F32x8)
-            if uniformProposal {
-                z = self.uniformProposal8(Philox.consecutive(block), bound: bound)
-            } else {
-                z = self.normals8(Philox.consecutive(block))
-            }
+            let z =
+                uniformProposal
+                ? self.uniformProposal8(Philox.consecutive(block), bound: bound)
+                : self.normals8(Philox.consecutive(block))
             storeGroup(z.0, z.1, z.2, z.3, to: dst)
-            // Retries for the rejected ones (NaN marks rejection for the uniform proposal), then scale.
-            var rejected: UInt32 = 0
-            for j in 0..<32 where !(abs(dst[j]) <= bound) { rejected |= 1 << UInt32(j) }
-            if rejected != 0 {
-                self.retry(rejected, firstBlock: block, bound: bound, uniformProposal: uniformProposal, into: dst)
-            }
-            for j in stride(from: 0, to: 32, by: 8) {
-                let d = UnsafeMutableRawPointer(dst + j)
-                let v = d.loadUnaligned(as: F32x8.self)
-                d.storeBytes(of: meanV.addingProduct(stdV, v), as: F32x8.self)
-            }
         }
+        // Pass 2, per thread chunk: redraw the rejected elements eight at a time, then scale.
+        guard let base = out.baseAddress else { return }
+        let count = out.count
+        let workers = max(1, min(threads, count / 65_536))
+        let chunk = ((count + workers - 1) / workers + 31) / 32 * 32
+        let job = TruncationJob(
+            philox: self, base: base, count: count, offset: offset, chunk: chunk, bound: bound,
+            uniformProposal: uniformProposal, mean: mean, std: std)
+        if workers == 1 {
+            job.run(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: workers) { w in job.run(w) }
+        }
+    }
+
+    /// Redraws, at attempts 1, 2, …, the elements at global indices `indices[0..<lanes]` (positions
+    /// `positions` in `dst`) until each is accepted; an element's attempts depend only on its own index.
+    func redraw(
+        _ indices: U64x8, _ positions: SIMD8<Int>, lanes: Int, bound: Float, uniformProposal: Bool,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
+        var pendingLanes = (1 << lanes) - 1
+        var attempt: UInt64 = 1
+        while pendingLanes != 0 && attempt < 256 {
+            var counters = U64x8(repeating: 0)
+            for l in 0..<lanes {
+                let g = indices[l]
+                counters[l] = 8 &* (g / 32) &+ g % 8 &+ (attempt << 56)
+            }
+            let split = Philox.split(counters)
+            let z = uniformProposal ? uniformProposal8(split, bound: bound) : normals8(split)
+            var rest = pendingLanes
+            while rest != 0 {
+                let l = rest.trailingZeroBitCount
+                rest &= rest - 1
+                let v: Float
+                switch (indices[l] % 32) / 8 {
+                case 0: v = z.0[l]
+                case 1: v = z.1[l]
+                case 2: v = z.2[l]
+                default: v = z.3[l]
+                }
+                if abs(v) <= bound {
+                    dst[positions[l]] = v
+                    pendingLanes &= ~(1 << l)
+                }
+            }
+            attempt += 1
+        }
+        // 255 rejections in a row (probability < 1e-50): the value is the mean.
+        while pendingLanes != 0 {
+            dst[positions[pendingLanes.trailingZeroBitCount]] = 0
+            pendingLanes &= pendingLanes - 1
+        }
+    }
+
+    /// Bit j set where lane j is rejected: |z| > bound or NaN. For non-negative floats the order of the bit
+    /// patterns is the order of the values (NaN above +∞), so this is integer arithmetic only.
+    @inline(__always)
+    func rejectionMask(_ z: F32x8, _ boundBits: U32x8) -> UInt32 {
+        let magnitude = unsafeBitCast(z, to: U32x8.self) & 0x7FFF_FFFF
+        let over = (boundBits &- magnitude) &>> 31  // 1 where magnitude > bound (both < 2³¹)
+        return (over &<< U32x8(0, 1, 2, 3, 4, 5, 6, 7)).wrappedSum()
     }
 
     /// Uniform-proposal attempts for 8 blocks: z = bound·(2u − 1), or NaN where rejected.
@@ -377,53 +426,6 @@ extension Philox {
         return (one(p0, a0), one(p1, a1), one(p2, a2), one(p3, a3))
     }
 
-    /// Re-draws the elements whose bits are set in `rejected` (positions in the group starting at
-    /// `firstBlock`, standard values in `dst`): attempt t = 1, 2, … on block counters + t·2⁵⁶, up to eight
-    /// elements per SIMD step.
-    func retry(
-        _ rejected: UInt32, firstBlock: UInt64, bound: Float, uniformProposal: Bool,
-        into dst: UnsafeMutablePointer<Float>
-    ) {
-        var pending = rejected
-        var attempt: UInt64 = 1
-        while pending != 0 && attempt < 256 {
-            var still: UInt32 = 0
-            var rest = pending
-            while rest != 0 {
-                // Up to 8 positions into the lanes.
-                var positions = SIMD8<Int32>(repeating: -1)
-                var counters = U64x8(repeating: 0)
-                var lanes = 0
-                while rest != 0 && lanes < 8 {
-                    let j = rest.trailingZeroBitCount
-                    rest &= rest - 1
-                    positions[lanes] = Int32(j)
-                    counters[lanes] = firstBlock + UInt64(j % 8) + (attempt << 56)
-                    lanes += 1
-                }
-                let split = Philox.split(counters)
-                let z = uniformProposal ? uniformProposal8(split, bound: bound) : normals8(split)
-                for l in 0..<lanes {
-                    let j = Int(positions[l])
-                    let v: Float
-                    switch j / 8 {
-                    case 0: v = z.0[l]
-                    case 1: v = z.1[l]
-                    case 2: v = z.2[l]
-                    default: v = z.3[l]
-                    }
-                    if abs(v) <= bound { dst[j] = v } else { still |= 1 << UInt32(j) }
-                }
-            }
-            pending = still
-            attempt += 1
-        }
-        // 255 rejections in a row (probability < 1e-50): the value is the mean.
-        while pending != 0 {
-            dst[pending.trailingZeroBitCount] = 0
-            pending &= pending - 1
-        }
-    }
 }
 
 // MARK: - Array conveniences
@@ -470,7 +472,70 @@ struct FillJob: @unchecked Sendable {
         let start = worker * chunk
         let end = min(count, start + chunk)
         if start < end {
-            Philox.driveRange(base + start, offset: offset + UInt64(start), count: end - start, generate)
+            Philox.driveRange(base + start, offset: offset &+ UInt64(start), count: end - start, generate)
+        }
+    }
+}
+
+/// Pass 2 of a truncated-normal fill over one thread's chunk: finds rejected values (|z| > bound or NaN)
+/// eight lanes at a time, redraws them in batches of eight (`Philox.redraw`), then applies mean + std·z.
+/// Shared with `concurrentPerform` workers like `FillJob`: immutable, and chunks are disjoint.
+struct TruncationJob: @unchecked Sendable {
+    let philox: Philox
+    let base: UnsafeMutablePointer<Float>
+    let count: Int
+    let offset: UInt64
+    let chunk: Int
+    let bound: Float
+    let uniformProposal: Bool
+    let mean: Float
+    let std: Float
+
+    func run(_ worker: Int) {
+        let start = worker * chunk
+        let end = min(count, start + chunk)
+        guard start < end else { return }
+        let boundBits = U32x8(repeating: bound.bitPattern)
+        var indices = U64x8(repeating: 0)
+        var positions = SIMD8<Int>(repeating: 0)
+        var lanes = 0
+        @inline(__always) func consider(_ i: Int) {
+            indices[lanes] = offset &+ UInt64(i)
+            positions[lanes] = i
+            lanes += 1
+            if lanes == 8 {
+                philox.redraw(indices, positions, lanes: 8, bound: bound, uniformProposal: uniformProposal, into: base)
+                lanes = 0
+            }
+        }
+        var i = start
+        while end - i >= 8 {
+            let v = UnsafeRawPointer(base + i).loadUnaligned(as: F32x8.self)
+            var rejected = philox.rejectionMask(v, boundBits)
+            while rejected != 0 {
+                consider(i + rejected.trailingZeroBitCount)
+                rejected &= rejected - 1
+            }
+            i += 8
+        }
+        while i < end {
+            if !(abs(base[i]) <= bound) { consider(i) }
+            i += 1
+        }
+        if lanes > 0 {
+            philox.redraw(indices, positions, lanes: lanes, bound: bound, uniformProposal: uniformProposal, into: base)
+        }
+        let meanV = F32x8(repeating: mean)
+        let stdV = F32x8(repeating: std)
+        i = start
+        while end - i >= 8 {
+            let d = UnsafeMutableRawPointer(base + i)
+            d.storeBytes(of: meanV.addingProduct(stdV, d.loadUnaligned(as: F32x8.self)), as: F32x8.self)
+            i += 8
+        }
+        while i < end {
+            base[i] = mean.addingProduct(std, base[i])
+            i += 1
         }
     }
 }
