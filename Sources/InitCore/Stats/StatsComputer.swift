@@ -52,30 +52,65 @@ public struct StatsComputer: Sendable {
                 let pb = pp.baseAddress, ab = trackColumns ? ap.baseAddress : nil
                 parallelFor(chunks) { ch in
                     var p = Partial()
+                    // Two interleaved accumulators per sum (fixed pairing, so results do not depend on threads).
+                    var s0 = 0.0, s1 = 0.0, q0 = 0.0, q1 = 0.0, a0 = 0.0, a1 = 0.0
+                    var mn = Float.infinity, mx = -Float.infinity
+                    @inline(__always) func slow(_ v: Float, _ s: inout Double, _ q: inout Double, _ a: inout Double) {
+                        if v.isFinite {
+                            let d = Double(v) - shift
+                            s += d
+                            q += d * d
+                            a += Double(v.magnitude)
+                            mn = Swift.min(mn, v)
+                            mx = Swift.max(mx, v)
+                        } else {
+                            p.nonfinite += 1
+                        }
+                    }
                     let r0 = ch * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
                     for r in r0..<r1 {
                         let row = base + r * cols
-                        var rowNonzero = false
-                        for j in 0..<cols {
-                            let v = row[j]
-                            if v.isFinite {
-                                let d = Double(v) - shift
-                                p.sum += d
-                                p.sumSq += d * d
-                                p.sumAbs += Double(v.magnitude)
-                                p.min = Swift.min(p.min, v)
-                                p.max = Swift.max(p.max, v)
+                        var rowZeros = 0
+                        var j = 0
+                        while j + 1 < cols {
+                            let v0 = row[j], v1 = row[j + 1]
+                            if v0.isFinite && v1.isFinite {
+                                let d0 = Double(v0) - shift, d1 = Double(v1) - shift
+                                s0 += d0
+                                s1 += d1
+                                q0 += d0 * d0
+                                q1 += d1 * d1
+                                a0 += Double(v0.magnitude)
+                                a1 += Double(v1.magnitude)
+                                mn = Swift.min(mn, Swift.min(v0, v1))
+                                mx = Swift.max(mx, Swift.max(v0, v1))
                             } else {
-                                p.nonfinite += 1
+                                slow(v0, &s0, &q0, &a0)
+                                slow(v1, &s1, &q1, &a1)
                             }
-                            if v == 0 { p.zeros += 1 } else { rowNonzero = true }
-                            if let ab {
-                                let flag = positive ? v > 0 : v != 0
-                                if flag { ab[ch * cols + j] = true }
+                            rowZeros &+= (v0 == 0 ? 1 : 0) &+ (v1 == 0 ? 1 : 0)
+                            j += 2
+                        }
+                        if j < cols {
+                            slow(row[j], &s0, &q0, &a0)
+                            rowZeros &+= row[j] == 0 ? 1 : 0
+                        }
+                        if let ab {
+                            let flags = ab + ch * cols
+                            if positive {
+                                for j in 0..<cols where row[j] > 0 { flags[j] = true }
+                            } else {
+                                for j in 0..<cols where row[j] != 0 { flags[j] = true }
                             }
                         }
-                        if !rowNonzero { p.deadRows += 1 }
+                        p.zeros += rowZeros
+                        if rowZeros == cols { p.deadRows += 1 }
                     }
+                    p.sum = s0 + s1
+                    p.sumSq = q0 + q1
+                    p.sumAbs = a0 + a1
+                    p.min = mn
+                    p.max = mx
                     pb?[ch] = p
                 }
             }
@@ -121,12 +156,15 @@ public struct StatsComputer: Sendable {
     {
         let k = Swift.max(1, Self.targetFineBins / bins)
         let fine = bins * k
+        // Bin index in float arithmetic, the same function in every pass (so the gathered bins are exactly the
+        // counted ones). A span too small or too large for float scaling puts everything in bin 0 or clamps to
+        // the last bin: histograms coarsen there, percentiles stay exact.
         let span = high - low
-        let scale = span > 0 && span.isFinite ? Double(fine) / span : 0
-        // Beyond double range (span = inf) fall back to one bin per half; selection stays exact.
+        var scale = Float(span > 0 ? Double(fine) / span : 0)
+        if !scale.isFinite { scale = 0 }
+        let lowF = Float(low), maxBin = Float(fine - 1)
         @inline(__always) func bin(_ v: Float) -> Int {
-            let b = Int(Swift.min(Double(fine - 1), Swift.max(0, (Double(v) - low) * scale)))
-            return b
+            Int(Swift.min(maxBin, Swift.max(0, (v - lowF) * scale)))
         }
         let chunkSize = Swift.max(65536, (n + 63) / 64)
         let chunks = (n + chunkSize - 1) / chunkSize
@@ -168,17 +206,29 @@ public struct StatsComputer: Sendable {
         let neededBins = Array(Set(ranks.map(binOf))).sorted()
         var slotOf = [Int8](repeating: -1, count: fine)
         for (s, b) in neededBins.enumerated() { slotOf[b] = Int8(s) }
-        var gathered = neededBins.map { b -> [Float] in
-            var a: [Float] = []
-            a.reserveCapacity(fineCounts[b])
-            return a
-        }
-        for i in 0..<n {
-            let v = base[i]
-            if v.isFinite {
-                let s = slotOf[bin(v)]
-                if s >= 0 { gathered[Int(s)].append(v) }
+        // Gather the needed bins' values, chunk by chunk in parallel, then concatenate in chunk order.
+        let slots = neededBins.count
+        var perChunk = [[Float]](repeating: [], count: chunks * slots)
+        slotOf.withUnsafeBufferPointer { sp in
+            perChunk.withUnsafeMutableBufferPointer { pc in
+                guard let slotBase = sp.baseAddress, let pcBase = pc.baseAddress else { return }
+                parallelFor(chunks) { ch in
+                    let out = pcBase + ch * slots
+                    for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
+                        let v = base[i]
+                        if v.isFinite {
+                            let s = slotBase[bin(v)]
+                            if s >= 0 { out[Int(s)].append(v) }
+                        }
+                    }
+                }
             }
+        }
+        var gathered = (0..<slots).map { s -> [Float] in
+            var a: [Float] = []
+            a.reserveCapacity(fineCounts[neededBins[s]])
+            for ch in 0..<chunks { a.append(contentsOf: perChunk[ch * slots + s]) }
+            return a
         }
         var orderStat: [Int: Double] = [:]
         for rank in Set(ranks) {
