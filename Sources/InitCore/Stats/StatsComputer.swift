@@ -168,19 +168,38 @@ public struct StatsComputer: Sendable {
         }
         let chunkSize = Swift.max(65536, (n + 63) / 64)
         let chunks = (n + chunkSize - 1) / chunkSize
-        var counts = [Int32](repeating: 0, count: chunks * fine)
+        // Four interleaved sub-histograms per chunk: repeated values (a ReLU's zeros) would otherwise serialize
+        // on one counter's store-to-load latency.
+        let lanes = 4
+        var counts = [Int32](repeating: 0, count: chunks * lanes * fine)
         counts.withUnsafeMutableBufferPointer { cp in
             let cb = cp.baseAddress
             parallelFor(chunks) { ch in
-                guard let c = cb.map({ $0 + ch * fine }) else { return }
-                for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
+                guard let c = cb.map({ $0 + ch * lanes * fine }) else { return }
+                let c1 = c + fine, c2 = c + 2 * fine, c3 = c + 3 * fine
+                var i = ch * chunkSize
+                let end = Swift.min(n, (ch + 1) * chunkSize)
+                while i + 3 < end {
+                    let v0 = base[i], v1 = base[i + 1], v2 = base[i + 2], v3 = base[i + 3]
+                    if v0.isFinite && v1.isFinite && v2.isFinite && v3.isFinite {
+                        c[bin(v0)] &+= 1
+                        c1[bin(v1)] &+= 1
+                        c2[bin(v2)] &+= 1
+                        c3[bin(v3)] &+= 1
+                    } else {
+                        for v in [v0, v1, v2, v3] where v.isFinite { c[bin(v)] &+= 1 }
+                    }
+                    i += 4
+                }
+                while i < end {
                     let v = base[i]
-                    if v.isFinite { c[bin(v)] += 1 }
+                    if v.isFinite { c[bin(v)] &+= 1 }
+                    i += 1
                 }
             }
         }
         var fineCounts = [Int](repeating: 0, count: fine)
-        for ch in 0..<chunks { for b in 0..<fine { fineCounts[b] += Int(counts[ch * fine + b]) } }
+        for row in 0..<(chunks * lanes) { for b in 0..<fine { fineCounts[b] += Int(counts[row * fine + b]) } }
         var histogram = [Int](repeating: 0, count: bins)
         for b in 0..<fine { histogram[b / k] += fineCounts[b] }
 
@@ -204,40 +223,55 @@ public struct StatsComputer: Sendable {
             return lo
         }
         let neededBins = Array(Set(ranks.map(binOf))).sorted()
-        var slotOf = [Int8](repeating: -1, count: fine)
+        // Bins not needed map to a dummy slot (index `slots`) that writes to one spare element and never
+        // advances: the gather loop is branch-free (ReLU zeros would make a branch unpredictable).
+        var slotOf = [Int8](repeating: Int8(neededBins.count), count: fine)
         for (s, b) in neededBins.enumerated() { slotOf[b] = Int8(s) }
-        // Gather the needed bins' values, chunk by chunk in parallel, then concatenate in chunk order.
+        // Gather the needed bins' values into one flat buffer: slot s occupies [slotStart[s], slotStart[s+1]),
+        // and each chunk writes at offsets known from its own counts (deterministic order, no appends).
         let slots = neededBins.count
-        var perChunk = [[Float]](repeating: [], count: chunks * slots)
+        var slotStart = [Int](repeating: 0, count: slots + 1)
+        for sIndex in 0..<slots { slotStart[sIndex + 1] = slotStart[sIndex] + fineCounts[neededBins[sIndex]] }
+        let stride = slots + 1
+        var offsets = [Int](repeating: slotStart[slots], count: chunks * stride)
+        var advance = [Int](repeating: 1, count: stride)
+        advance[slots] = 0
+        for sIndex in 0..<slots {
+            var at = slotStart[sIndex]
+            for ch in 0..<chunks {
+                offsets[ch * stride + sIndex] = at
+                for lane in 0..<lanes { at += Int(counts[(ch * lanes + lane) * fine + neededBins[sIndex]]) }
+            }
+        }
+        var flat = [Float](repeating: 0, count: slotStart[slots] + 1)
         slotOf.withUnsafeBufferPointer { sp in
-            perChunk.withUnsafeMutableBufferPointer { pc in
-                guard let slotBase = sp.baseAddress, let pcBase = pc.baseAddress else { return }
-                parallelFor(chunks) { ch in
-                    let out = pcBase + ch * slots
-                    for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
-                        let v = base[i]
-                        if v.isFinite {
-                            let s = slotBase[bin(v)]
-                            if s >= 0 { out[Int(s)].append(v) }
+            flat.withUnsafeMutableBufferPointer { fp in
+                offsets.withUnsafeMutableBufferPointer { op in
+                    advance.withUnsafeBufferPointer { ap in
+                        guard let slotBase = sp.baseAddress, let out = fp.baseAddress, let ob = op.baseAddress, let adv = ap.baseAddress else { return }
+                        parallelFor(chunks) { ch in
+                            let at = ob + ch * stride
+                            for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
+                                let v = base[i]
+                                if v.isFinite {
+                                    let s = Int(slotBase[bin(v)])
+                                    out[at[s]] = v
+                                    at[s] += adv[s]
+                                }
+                            }
                         }
                     }
                 }
             }
-        }
-        var gathered = (0..<slots).map { s -> [Float] in
-            var a: [Float] = []
-            a.reserveCapacity(fineCounts[neededBins[s]])
-            for ch in 0..<chunks { a.append(contentsOf: perChunk[ch * slots + s]) }
-            return a
         }
         var orderStat: [Int: Double] = [:]
         for rank in Set(ranks) {
             let b = binOf(rank: rank)
             guard let s = neededBins.firstIndex(of: b) else { continue }
             let local = rank - cumulative[b]
-            let value = gathered[s].withUnsafeMutableBufferPointer { g -> Float in
+            let value = flat.withUnsafeMutableBufferPointer { g -> Float in
                 guard let gb = g.baseAddress else { return .nan }
-                return Selection.select(gb, count: g.count, k: local)
+                return Selection.select(gb + slotStart[s], count: slotStart[s + 1] - slotStart[s], k: local)
             }
             orderStat[rank] = Double(value)
         }
