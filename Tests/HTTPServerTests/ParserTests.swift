@@ -211,3 +211,23 @@ struct ParserTests {
         #expect(parser.feed(Array("GET / HTTP/1.1\r\nHost: h\r\n\r\n".utf8)).isEmpty)
     }
 }
+
+/// Inputs found by scripts/fuzz-parser.sh that once broke a parser property; each must now parse the same
+/// whole and byte by byte.
+@Suite("Fuzzer regressions")
+struct FuzzRegressionTests {
+    static let fuzzLimits = HTTPParserConfiguration(
+        maxRequestLineBytes: 96, maxHeaderBytes: 256, maxHeaderCount: 8, maxBodyBytes: 128, maxChunkLineBytes: 32)
+
+    /// crash-24d193a4: 96 × 0x1A, 0x03, LF. Whole input saw the bare LF first (400), byte-by-byte input hit the
+    /// request-line limit first (414). Limits are now checked before the line ending, so both give 414.
+    @Test func overlongLineWithBareLF() {
+        let input = String(repeating: "\u{1a}", count: 96) + "\u{3}\n"
+        #expect(parseBothWays(input, configuration: Self.fuzzLimits).last == .error(.requestLineTooLong))
+    }
+
+    @Test func overlongHeaderLineWithBareLF() {
+        let input = "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 300) + "\n"
+        #expect(parseBothWays(input, configuration: Self.fuzzLimits).last == .error(.headersTooLarge))
+    }
+}
