@@ -37,6 +37,6 @@ done
 wait "$SLOW" || true
 echo "slowhttptest summary (connection states over time in /tmp/slowloris-stats.csv):"
 grep -E "test type|number of connections|interval between|test duration|Exit status|service available|pending|connected|closed" /tmp/slowloris.log | sort -u | tail -12
-awk -F, 'NR > 1 { if ($3 + 0 > maxc) maxc = $3 + 0; if ($2 + 0 > maxk) maxk = $2 + 0 } END { printf "peak connected by slowhttptest: %d, peak closed: %d\n", maxc, maxk }' /tmp/slowloris-stats.csv 2>/dev/null || true
+awk -F, 'NR > 1 { if ($4 + 0 > maxc) { maxc = $4 + 0; at = $1 } if ($2 + 0 > maxk) maxk = $2 + 0 } END { printf "peak slow connections held open: %d (at %ss), closed by the server: %d\n", maxc, at, maxk }' /tmp/slowloris-stats.csv 2>/dev/null || true
 echo "normal requests during the attack: $ok answered 200, $fail failed, worst latency ${worst}s"
 [ "$fail" -eq 0 ]
