@@ -44,10 +44,18 @@ measure() {
 }
 
 printf "%-28s | %22s | %22s | %s\n" "row (${DURATION}s each)" "hummingbird rps p50/p99 ms" "initlab rps p50/p99 ms" "ratio rps, p99"
+row_index=0
 for row in "keep-alive c=1|1|" "keep-alive c=64|64|" "keep-alive c=256|256|" "new conn/request c=64|64|-H Connection:close"; do
     IFS='|' read -r name conns extra <<<"$row"
-    read -r hr hp50 hp99 herr <<<"$(measure "$HB_PORT" "$conns" "$extra")"
-    read -r orps op50 op99 oerr <<<"$(measure "$OURS_PORT" "$conns" "$extra")"
+    # Alternate which server goes first, so neither always meets the other's leftover TIME_WAIT or load.
+    if [ $((row_index % 2)) -eq 0 ]; then
+        read -r hr hp50 hp99 herr <<<"$(measure "$HB_PORT" "$conns" "$extra")"
+        read -r orps op50 op99 oerr <<<"$(measure "$OURS_PORT" "$conns" "$extra")"
+    else
+        read -r orps op50 op99 oerr <<<"$(measure "$OURS_PORT" "$conns" "$extra")"
+        read -r hr hp50 hp99 herr <<<"$(measure "$HB_PORT" "$conns" "$extra")"
+    fi
+    row_index=$((row_index + 1))
     ratio=$(awk -v a="$orps" -v b="$hr" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     pratio=$(awk -v a="$op99" -v b="$hp99" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
     printf "%-28s | %8s %6s/%-7s | %8s %6s/%-7s | %sx, p99 %sx %s %s\n" "$name" "$hr" "$hp50" "$hp99" "$orps" "$op50" "$op99" "$ratio" "$pratio" "${herr:-}" "${oerr:-}"

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Foundation
 import Logging
 import Synchronization
 
@@ -131,7 +132,12 @@ final class ServerCore: @unchecked Sendable {
     private var connections: [Int: Connection] = [:]
     let openCount = Atomic<Int>(0)
     private let acceptQueue = DispatchQueue(label: "http.accept")
-    private let connectionTarget = DispatchQueue.global()
+    /// Serial "event loop" queues, one per core; each connection's own serial queue targets one of them
+    /// (round-robin), so socket work stays on as many threads as there are cores instead of spreading over
+    /// Dispatch's whole pool.
+    private let eventLoops: [DispatchQueue] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
+        DispatchQueue(label: "http.loop.\($0)")
+    }
     let boundPort = Atomic<Int>(0)
     private var context: ConnectionContext?
     private var listenFD: Int32 = -1
@@ -208,7 +214,7 @@ final class ServerCore: @unchecked Sendable {
             nextID += 1
             let connection = Connection(
                 id: nextID, fd: fd, remoteAddress: "\(peer.host):\(peer.port)", context: context,
-                targetQueue: connectionTarget)
+                targetQueue: eventLoops[nextID % eventLoops.count])
             connections[nextID] = connection
             openCount.add(1, ordering: .relaxed)
             connection.start()
