@@ -14,8 +14,11 @@ import Synchronization
 ///   `EAGAIN`; `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` suspend accepting for 100 ms, `ECONNABORTED` and `EPROTO`
 ///   are skipped: no accept error ends the loop. At `maxConnections` open connections accepting pauses until
 ///   one closes (the kernel backlog holds the rest).
-/// - One serial queue per connection (`Connection`), executing a pure `ConnectionStateMachine`. Handlers run as
-///   Swift tasks, never on a connection's queue.
+/// - One serial queue per connection (`Connection`), executing a pure `ConnectionStateMachine`; connection
+///   queues target one serial event-loop queue per core, round-robin. Handlers run as Swift tasks (the
+///   cooperative pool), never on a connection's queue; their responses come back with `queue.async`.
+/// - Parsing (`HTTPRequestParser`) and protocol decisions (`ConnectionStateMachine`) are pure value types;
+///   `Router` maps requests to handlers; errors become `application/problem+json` (`HTTPProblem`).
 /// - `SIGPIPE` is ignored process-wide and every send uses `MSG_NOSIGNAL`.
 public final class HTTPServer: Sendable {
     public let configuration: HTTPServerConfiguration
