@@ -44,6 +44,8 @@ public protocol ExperimentEngine: Sendable {
     /// Runs a canonical spec to completion on the calling thread and returns the result JSON (deterministic:
     /// the same spec gives the same bytes). `progress(done, total)` is called at each layer boundary, where
     /// `isCancelled` is also checked.
+    /// `{"initializers": [...], "activations": [...]}` for `GET /v1/schemes`.
+    func schemeCatalogJSON() -> Data
     func run(
         canonicalSpec: Data, progress: @escaping @Sendable (Int, Int) -> Void,
         isCancelled: @escaping @Sendable () -> Bool

@@ -173,6 +173,7 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    @discardableResult
     public func updateProgress(id: String, attempt: Int, layersDone: Int) throws -> Bool {
         try pool.write { db in
             try db.execute(
@@ -185,6 +186,7 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    @discardableResult
     public func finish(
         id: String, attempt: Int, status: JobStatus, error: String?, result: Data?, now: Date
     ) throws -> Bool {
@@ -206,6 +208,7 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    @discardableResult
     public func requeue(id: String, attempt: Int) throws -> Bool {
         try pool.write { db in
             try db.execute(
@@ -271,6 +274,7 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    @discardableResult
     public func prune(finishedBefore cutoff: Date, keysBefore keyCutoff: Date) throws -> Int {
         try pool.write { db in
             try db.execute(
