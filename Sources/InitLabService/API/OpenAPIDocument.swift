@@ -312,7 +312,8 @@ paths:
           content:
             application/yaml:
               schema:
-                type: string
+                type: object
+                description: The OpenAPI document (YAML).
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
 components:
