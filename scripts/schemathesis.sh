@@ -8,6 +8,8 @@
 #
 # Needs python3 with venv; installs schemathesis into ${INITLAB_VENV:-/tmp/initlab-venv}. Uses
 # ${INITLAB_BIN:-.build/debug/initlab}, building it (under the shared build lock) if missing.
+# One Schemathesis worker: with two, Hypothesis (CPython 3.11) can crash describing a lambda ("AST constructor
+# recursion depth mismatch"), an error in the tool, not a finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
