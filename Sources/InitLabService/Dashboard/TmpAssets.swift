@@ -1,1 +1,0 @@
-extension DashboardAssets { static let html = "<!doctype html><title>InitLab</title>" ; static let css = ""; static let js = "" }
