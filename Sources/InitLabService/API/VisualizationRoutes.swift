@@ -65,7 +65,7 @@ public final class VisualizationAPI: Sendable {
     }
 
     /// Answers the visualization routes; `nil` for any other path.
-    public func handle(_ request: APIRequest) async -> APIResponse? {
+    public func handle(_ request: APIRequest, recordMetrics: Bool = true) async -> APIResponse? {
         guard let route = VisualizationRoute.match(request.path) else { return nil }
         var response: APIResponse
         do {
@@ -77,7 +77,7 @@ public final class VisualizationAPI: Sendable {
             response = Problem.internalError(requestID: request.requestID)
                 .response(instance: request.path, requestID: request.requestID)
         }
-        service.metrics.recordRequest(method: request.method, route: route.pattern, status: response.status)
+        if recordMetrics { service.metrics.recordRequest(method: request.method, route: route.pattern, status: response.status) }
         return response
     }
 
