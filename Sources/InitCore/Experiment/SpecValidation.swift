@@ -25,9 +25,8 @@ extension ExperimentSpec {
             }
             spec.inputWidth = 784
         } else {
-            let w = inputWidth ?? width
-            range(w, "/input_width", 1, limits.maxWidth)
-            spec.inputWidth = w
+            if let w = inputWidth { range(w, "/input_width", 1, limits.maxWidth) }
+            spec.inputWidth = inputWidth ?? width
         }
         let inW = spec.inputWidth ?? width
 

@@ -35,23 +35,9 @@ public struct Matmul: Sendable {
         a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
         accumulate: Bool = false
     ) {
-        // Reference implementation (to be replaced by the packed, blocked, multi-threaded kernel).
-        for i in 0..<m {
-            for j in 0..<n {
-                var s: Float = 0
-                for p in 0..<k {
-                    let av: Float
-                    let bv: Float
-                    switch layout {
-                    case .nn: av = a[i * k + p]; bv = b[p * n + j]
-                    case .nt: av = a[i * k + p]; bv = b[j * k + p]
-                    case .tn: av = a[p * m + i]; bv = b[p * n + j]
-                    }
-                    s += av * bv
-                }
-                c[i * n + j] = accumulate ? c[i * n + j] + s : s
-            }
-        }
+        precondition(m >= 0 && n >= 0 && k >= 0, "matrix dimensions must be non-negative")
+        GemmProblem(layout: layout, m: m, n: n, k: k, a: a, b: b, c: c, accumulate: accumulate)
+            .run(threads: threads)
     }
 
     /// Convenience on `Matrix` values: returns op(A) · op(B).

@@ -1,0 +1,171 @@
+import Testing
+
+@testable import InitCore
+
+/// Shapes (m, n, k): degenerate, skinny, primes, and the edges of the register tile (MR = 4, NR = 24) and of
+/// the cache blocks (KC = 256, MC = 128), each ±1.
+let matmulShapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (1, 257, 13), (257, 1, 13), (1, 1, 300), (7, 13, 257), (13, 7, 7), (257, 13, 7),
+    (3, 23, 5), (4, 24, 1), (5, 25, 2), (3, 25, 255), (5, 23, 256), (4, 24, 257),
+    (127, 47, 64), (128, 48, 64), (129, 49, 64), (131, 71, 513), (513, 7, 13), (7, 513, 257),
+    (257, 257, 257),
+]
+
+/// Reference: the same product in Double, plus Σ|a||b| per element for the error bound.
+func referenceProduct(
+    _ layout: MatmulLayout, m: Int, n: Int, k: Int, a: [Float], b: [Float]
+) -> (value: [Double], magnitude: [Double]) {
+    var value = [Double](repeating: 0, count: m * n)
+    var magnitude = [Double](repeating: 0, count: m * n)
+    for i in 0..<m {
+        for j in 0..<n {
+            var s = 0.0, t = 0.0
+            for p in 0..<k {
+                let av: Float, bv: Float
+                switch layout {
+                case .nn: av = a[i * k + p]; bv = b[p * n + j]
+                case .nt: av = a[i * k + p]; bv = b[j * k + p]
+                case .tn: av = a[p * m + i]; bv = b[p * n + j]
+                }
+                s += Double(av) * Double(bv)
+                t += abs(Double(av) * Double(bv))
+            }
+            value[i * n + j] = s
+            magnitude[i * n + j] = t
+        }
+    }
+    return (value, magnitude)
+}
+
+func product(
+    _ layout: MatmulLayout, m: Int, n: Int, k: Int, a: [Float], b: [Float], c initial: [Float],
+    accumulate: Bool, threads: Int
+) -> [Float] {
+    var c = initial
+    a.withUnsafeBufferPointer { ap in
+        b.withUnsafeBufferPointer { bp in
+            c.withUnsafeMutableBufferPointer { cp in
+                // Buffers of at least one element each, so the base addresses are never nil.
+                guard let pa = ap.baseAddress, let pb = bp.baseAddress, let pc = cp.baseAddress else { return }
+                Matmul(threads: threads).multiply(
+                    layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, accumulate: accumulate)
+            }
+        }
+    }
+    return c
+}
+
+struct MatmulCase: CustomTestStringConvertible, Sendable {
+    let layout: MatmulLayout
+    let m: Int, n: Int, k: Int
+    var testDescription: String { "\(layout) \(m)×\(n)×\(k)" }
+}
+
+let matmulCases: [MatmulCase] = MatmulLayout.allCases.flatMap { layout in
+    matmulShapes.map { MatmulCase(layout: layout, m: $0.0, n: $0.1, k: $0.2) }
+}
+
+@Suite("Matmul")
+struct MatmulTests {
+    /// Every layout and shape, accumulate on and off, against a Double reference; and the results for 1, 2,
+    /// 3, 7 threads and all cores must be bit-identical.
+    ///
+    /// Tolerance: each output is a sum of k products computed in Float with FMA; the rounding error of
+    /// such a sum is bounded by about k·u·Σ|a_p b_p| (u = 2⁻²⁴), but blocked summation and random signs make
+    /// it far smaller in practice. We require |c − ref| ≤ 8·u·(Σ|a||b| + |c₀|)·√(k+1) + tiny: relative to
+    /// Σ|a||b| because cancellation can make |ref| itself arbitrarily small, and √k because rounding errors
+    /// accumulate like a random walk. A wrong index, a missed k-block or a lost accumulate term produces errors
+    /// of the order of Σ|a||b| itself, far above this bound.
+    @Test(arguments: matmulCases)
+    func matchesReference(_ tc: MatmulCase) {
+        let (m, n, k) = (tc.m, tc.n, tc.k)
+        let rng = Philox(seed: 2024, stream: UInt64(m * 1_000_003 + n * 1009 + k))
+        let a = rng.uniform(count: m * k, low: -1, high: 1)
+        let b = rng.uniform(count: k * n, low: -1, high: 1, offset: 1 << 32)
+        let c0 = rng.uniform(count: m * n, low: -1, high: 1, offset: 1 << 33)
+        let ref = referenceProduct(tc.layout, m: m, n: n, k: k, a: a, b: b)
+        let u = Double(Float.ulpOfOne) / 2
+        for accumulate in [false, true] {
+            let one = product(tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: 1)
+            var worst = 0.0
+            for idx in 0..<(m * n) {
+                let expected = ref.value[idx] + (accumulate ? Double(c0[idx]) : 0)
+                let scale = ref.magnitude[idx] + (accumulate ? abs(Double(c0[idx])) : 0)
+                let bound = 8 * u * scale * (Double(k) + 1).squareRoot() + 1e-30
+                worst = max(worst, abs(Double(one[idx]) - expected) / bound)
+            }
+            #expect(worst <= 1, "error / bound = \(worst) (accumulate \(accumulate))")
+            for threads in [2, 3, 7, Matmul.defaultThreads] {
+                let many = product(
+                    tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: threads)
+                #expect(many == one, "threads \(threads) differ from 1 thread (accumulate \(accumulate))")
+            }
+        }
+    }
+
+    /// Bit-identity across thread counts on a product large enough to be split many ways (several k-blocks,
+    /// several row and column blocks), and for every layout.
+    @Test(arguments: MatmulLayout.allCases)
+    func bitIdenticalAcrossThreadCounts(_ layout: MatmulLayout) {
+        let (m, n, k) = (300, 520, 600)
+        let rng = Philox(seed: 5, stream: 9)
+        let a = rng.normal(count: m * k, mean: 0, std: 1)
+        let b = rng.normal(count: k * n, mean: 0, std: 1, offset: 1 << 40)
+        let zero = [Float](repeating: 0, count: m * n)
+        let one = product(layout, m: m, n: n, k: k, a: a, b: b, c: zero, accumulate: false, threads: 1)
+        for threads in [2, 3, 4, 7, 16] {
+            let many = product(layout, m: m, n: n, k: k, a: a, b: b, c: zero, accumulate: false, threads: threads)
+            #expect(many == one, "threads \(threads)")
+        }
+        // And the result is right (spot-check rows against the reference on a few entries).
+        let ref = referenceProduct(layout, m: m, n: n, k: k, a: a, b: b)
+        let u = Double(Float.ulpOfOne) / 2
+        for idx in stride(from: 0, to: m * n, by: 997) {
+            let bound = 8 * u * ref.magnitude[idx] * (Double(k) + 1).squareRoot()
+            #expect(abs(Double(one[idx]) - ref.value[idx]) <= bound)
+        }
+    }
+
+    /// The three layouts are the same product on transposed storage.
+    @Test func layoutsAgreeOnTransposedOperands() {
+        let (m, n, k) = (37, 29, 41)
+        let rng = Philox(seed: 77, stream: 1)
+        let a = Matrix(rows: m, cols: k, storage: rng.uniform(count: m * k, low: -2, high: 2))
+        let b = Matrix(rows: k, cols: n, storage: rng.uniform(count: k * n, low: -2, high: 2, offset: 1 << 20))
+        func transpose(_ x: Matrix) -> Matrix {
+            var t = Matrix(rows: x.cols, cols: x.rows)
+            for r in 0..<x.rows { for c in 0..<x.cols { t[c, r] = x[r, c] } }
+            return t
+        }
+        let mm = Matmul(threads: 2)
+        let nn = mm.multiply(.nn, a, b)
+        #expect(nn.rows == m && nn.cols == n)
+        // Packing turns every layout into the same packed panels, so results are bit-identical.
+        #expect(mm.multiply(.nt, a, transpose(b)) == nn)
+        #expect(mm.multiply(.tn, transpose(a), b) == nn)
+    }
+
+    @Test func emptyReductionZeroesOrKeepsC() {
+        let a: [Float] = [0], b: [Float] = [0]
+        let c0: [Float] = [1, 2, 3, 4, 5, 6]
+        let zeroed = product(.nn, m: 2, n: 3, k: 0, a: a, b: b, c: c0, accumulate: false, threads: 2)
+        #expect(zeroed == [0, 0, 0, 0, 0, 0])
+        let kept = product(.nt, m: 2, n: 3, k: 0, a: a, b: b, c: c0, accumulate: true, threads: 2)
+        #expect(kept == c0)
+    }
+
+    @Test func partitionCoversEveryElementOnce() {
+        for (m, n, k) in [(1, 1, 1), (300, 520, 600), (1000, 3, 900), (5, 2000, 700), (97, 101, 103)] {
+            for threads in [1, 2, 3, 7, 64] {
+                let tasks = GemmProblem.partition(m: m, n: n, k: k, threads: threads)
+                #expect(tasks.count >= 1 && tasks.count <= threads)
+                var covered = [Int](repeating: 0, count: m * n)
+                for t in tasks {
+                    #expect(t.rows.lowerBound % GemmBlocking.mr == 0 && t.cols.lowerBound % GemmBlocking.nr == 0)
+                    for i in t.rows { for j in t.cols { covered[i * n + j] += 1 } }
+                }
+                #expect(covered.allSatisfy { $0 == 1 }, "\(m)×\(n)×\(k), \(threads) threads")
+            }
+        }
+    }
+}
