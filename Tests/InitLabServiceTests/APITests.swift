@@ -103,7 +103,7 @@ import Testing
         let id = try await h.submitID("{\"depth\": 1}")
         let early = await h.service.handle(.get("/v1/experiments/\(id)/result"))
         #expect(early.status == 409 && early.header("Content-Type") == "application/problem+json")
-        #expect(jsonObject(early.body)["code"] as? String == "not-finished" && early.header("Retry-After") != nil)
+        #expect(jsonObject(early.body)["code"] as? String == "not_finished" && early.header("Retry-After") != nil)
         #expect(await h.service.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())/result")).status == 404)
         #expect(await h.service.handle(.get("/v1/experiments/not-a-uuid")).status == 404)
         let failing = try await h.submitID("{\"depth\": 1, \"fail\": \"boom\"}")
@@ -160,7 +160,7 @@ import Testing
         #expect(replay.header("Idempotent-Replayed") == "true" && replay.header("Location") == first.header("Location"))
         // Same key, other payload: 422.
         let other = await h.submit("{\"depth\": 3}", headers: [("Idempotency-Key", key)])
-        #expect(other.status == 422 && jsonObject(other.body)["code"] as? String == "idempotency-key-reused")
+        #expect(other.status == 422 && jsonObject(other.body)["code"] as? String == "idempotency_key_reused")
         // Malformed key: 400.
         #expect(await h.submit("{\"depth\": 2}", headers: [("Idempotency-Key", "abc")]).status == 400)
 
@@ -180,7 +180,7 @@ import Testing
         let held = UUID().uuidString.lowercased()
         h.service.inFlightKeys.withLock { _ = $0.insert(held) }
         let busy = await h.submit("{\"depth\": 2}", headers: [("Idempotency-Key", held)])
-        #expect(busy.status == 409 && jsonObject(busy.body)["code"] as? String == "idempotency-key-in-use")
+        #expect(busy.status == 409 && jsonObject(busy.body)["code"] as? String == "idempotency_key_in_use")
         await h.stop()
     }
 
@@ -190,7 +190,7 @@ import Testing
         _ = try await h.submitID("{\"depth\": 1}")
         let full = await h.submit("{\"depth\": 1}")
         #expect(full.status == 503 && full.header("Retry-After") != nil)
-        #expect(jsonObject(full.body)["code"] as? String == "queue-full")
+        #expect(jsonObject(full.body)["code"] as? String == "queue_full")
         await h.stop()
     }
 
@@ -203,21 +203,21 @@ import Testing
             #expect(body["status"] as? Int == status && body["code"] as? String == code)
             #expect(body["type"] is String && body["title"] is String && body["detail"] is String && body["instance"] is String)
         }
-        check(await h.submit("{\"depth\": "), 400, "malformed-json")
-        check(await h.submit(""), 400, "malformed-json")
+        check(await h.submit("{\"depth\": "), 400, "malformed_json")
+        check(await h.submit(""), 400, "malformed_json")
         let invalid = await h.submit("{\"depth\": 0, \"colour\": 1}")
-        check(invalid, 422, "invalid-spec")
+        check(invalid, 422, "invalid_spec")
         let pointers = ((jsonObject(invalid.body)["errors"] as? [[String: Any]]) ?? []).compactMap { $0["pointer"] as? String }
         #expect(Set(pointers) == ["/depth", "/colour"])
-        check(await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments", headers: [("Content-Type", "text/plain")], body: Data("{}".utf8))), 415, "unsupported-media-type")
-        check(await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments", body: Data("{}".utf8))), 415, "unsupported-media-type")
-        check(await h.submit("{\"depth\": 1, \"pad\": \"\(String(repeating: "x", count: 2000))\"}"), 413, "content-too-large")
-        check(await h.service.handle(.get("/v2/nothing")), 404, "not-found")
+        check(await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments", headers: [("Content-Type", "text/plain")], body: Data("{}".utf8))), 415, "unsupported_media_type")
+        check(await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments", body: Data("{}".utf8))), 415, "unsupported_media_type")
+        check(await h.submit("{\"depth\": 1, \"pad\": \"\(String(repeating: "x", count: 2000))\"}"), 413, "content_too_large")
+        check(await h.service.handle(.get("/v2/nothing")), 404, "not_found")
         let wrongMethod = await h.service.handle(APIRequest(method: "DELETE", path: "/v1/experiments"))
-        check(wrongMethod, 405, "method-not-allowed")
+        check(wrongMethod, 405, "method_not_allowed")
         #expect(wrongMethod.header("Allow") == "GET, POST")
-        check(await h.service.handle(.get("/healthz", query: [("x", "1")])), 400, "unknown-parameter")
-        check(await h.service.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())", query: [("wait", "61")])), 400, "invalid-parameter")
+        check(await h.service.handle(.get("/healthz", query: [("x", "1")])), 400, "unknown_parameter")
+        check(await h.service.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())", query: [("wait", "61")])), 400, "invalid_parameter")
         await h.stop()
     }
 

@@ -4,7 +4,8 @@ import Logging
 extension ExperimentService {
     /// Handles one request: routing, 404/405, authentication, the route itself, problem rendering and metrics.
     /// Never throws: unexpected errors become a 500 problem that names only the request id.
-    public func handle(_ request: APIRequest) async -> APIResponse {
+    /// `recordMetrics: false` when the HTTP server's completion hook counts requests instead.
+    public func handle(_ request: APIRequest, recordMetrics: Bool = true) async -> APIResponse {
         let route = Route.match(request.path)
         var response: APIResponse
         do {
@@ -17,19 +18,23 @@ extension ExperimentService {
             response = Problem.internalError(requestID: request.requestID)
                 .response(instance: request.path, requestID: request.requestID)
         }
-        metrics.recordRequest(method: request.method, route: route?.pattern ?? "unmatched", status: response.status)
+        if recordMetrics {
+            metrics.recordRequest(method: request.method, route: route?.pattern ?? "unmatched", status: response.status)
+        }
         return response
     }
 
     private func dispatch(_ request: APIRequest, route: Route?) async throws -> APIResponse {
         guard let route else { throw Problem.notFound("No resource at \(request.path).") }
-        guard route.allowedMethods.contains(request.method) else {
+        // HEAD is GET without the body (the HTTP layer drops it).
+        let method = request.method == "HEAD" ? "GET" : request.method
+        guard route.allowedMethods.contains(method) else {
             throw Problem.methodNotAllowed(request.method, allow: route.allowedMethods)
         }
-        if request.method != "GET" { try authorize(request) }
+        if method != "GET" { try authorize(request) }
         let query = try parseQuery(request, allowed: route.allowedQuery)
         switch route {
-        case .experiments where request.method == "POST": return try await submit(request)
+        case .experiments where method == "POST": return try await submit(request)
         case .experiments: return try list(query)
         case .experiment(let id): return try await getJob(request, id: id, query: query)
         case .result(let id): return try result(id: id)
@@ -62,10 +67,10 @@ extension ExperimentService {
             guard allowed.contains(name) else {
                 let accepted = allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")
                 throw Problem.badRequest(
-                    "unknown-parameter", "Unknown query parameter '\(name)'; accepted: \(accepted).")
+                    "unknown_parameter", "Unknown query parameter '\(name)'; accepted: \(accepted).")
             }
             guard values[name] == nil else {
-                throw Problem.badRequest("duplicate-parameter", "Query parameter '\(name)' given more than once.")
+                throw Problem.badRequest("duplicate_parameter", "Query parameter '\(name)' given more than once.")
             }
             values[name] = value
         }
@@ -99,19 +104,19 @@ extension ExperimentService {
             .trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, contentType == "application/json" || (contentType.hasPrefix("application/") && contentType.hasSuffix("+json")) else {
             throw Problem(
-                status: 415, code: "unsupported-media-type", title: "Unsupported media type",
+                status: 415, code: "unsupported_media_type", title: "Unsupported media type",
                 detail: "The body must be application/json.", headers: [("Accept-Post", "application/json")])
         }
         guard request.body.count <= configuration.maxBodyBytes else {
             throw Problem(
-                status: 413, code: "content-too-large", title: "Content too large",
+                status: 413, code: "content_too_large", title: "Content too large",
                 detail: "The body has \(request.body.count) bytes; the limit is \(configuration.maxBodyBytes).")
         }
         var key: String?
         if let raw = request.header("Idempotency-Key") {
             guard let parsed = IdempotencyKey.parse(raw) else {
                 throw Problem.badRequest(
-                    "invalid-idempotency-key", "Idempotency-Key must be a UUID, bare or quoted.")
+                    "invalid_idempotency_key", "Idempotency-Key must be a UUID, bare or quoted.")
             }
             key = parsed
         }
@@ -119,7 +124,7 @@ extension ExperimentService {
             let reserved = inFlightKeys.withLock { $0.insert(key).inserted }
             guard reserved else {
                 throw Problem(
-                    status: 409, code: "idempotency-key-in-use", title: "Conflict",
+                    status: 409, code: "idempotency_key_in_use", title: "Conflict",
                     detail: "A request with this Idempotency-Key is still being handled; retry shortly.",
                     headers: [("Retry-After", "1")])
             }
@@ -135,10 +140,10 @@ extension ExperimentService {
         } catch {
             switch error {
             case .malformed(let detail):
-                throw Problem.badRequest("malformed-json", "The body is not valid JSON: \(detail)")
+                throw Problem.badRequest("malformed_json", "The body is not valid JSON: \(detail)")
             case .invalid(let errors):
                 throw Problem(
-                    status: 422, code: "invalid-spec", title: "Invalid experiment spec",
+                    status: 422, code: "invalid_spec", title: "Invalid experiment spec",
                     detail: errors.count == 1
                         ? errors[0].detail : "The spec has \(errors.count) invalid fields; see errors.",
                     errors: errors)
@@ -165,11 +170,11 @@ extension ExperimentService {
                 ])
         case .keyReused:
             throw Problem(
-                status: 422, code: "idempotency-key-reused", title: "Idempotency-Key reused",
+                status: 422, code: "idempotency_key_reused", title: "Idempotency-Key reused",
                 detail: "This Idempotency-Key was used with a different spec; use a new key for a new experiment.")
         case .queueFull(let queued, let capacity):
             throw Problem(
-                status: 503, code: "queue-full", title: "Queue full",
+                status: 503, code: "queue_full", title: "Queue full",
                 detail: "\(queued) experiments are queued (capacity \(capacity)); retry later.",
                 headers: [("Retry-After", "30")])
         }
@@ -182,7 +187,7 @@ extension ExperimentService {
         if let raw = query["status"] {
             guard let parsed = JobStatus(rawValue: raw) else {
                 throw Problem.badRequest(
-                    "invalid-parameter",
+                    "invalid_parameter",
                     "status must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
             }
             status = parsed
@@ -190,7 +195,7 @@ extension ExperimentService {
         var pageSize = 50
         if let raw = query["page_size"] {
             guard let parsed = Int(raw), (1...1000).contains(parsed) else {
-                throw Problem.badRequest("invalid-parameter", "page_size must be an integer 1...1000.")
+                throw Problem.badRequest("invalid_parameter", "page_size must be an integer 1...1000.")
             }
             pageSize = parsed
         }
@@ -198,7 +203,7 @@ extension ExperimentService {
         if let raw = query["page_token"], !raw.isEmpty {
             guard let token = PageToken(encoded: raw), token.status == status else {
                 throw Problem.badRequest(
-                    "invalid-page-token",
+                    "invalid_page_token",
                     "page_token is not one this server issued for these filters; start again without it.")
             }
             before = token.beforeSequence
@@ -226,7 +231,7 @@ extension ExperimentService {
         if let raw = query["wait"] {
             guard let parsed = Int(raw), (0...configuration.maxWaitSeconds).contains(parsed) else {
                 throw Problem.badRequest(
-                    "invalid-parameter", "wait must be an integer 0...\(configuration.maxWaitSeconds) (seconds).")
+                    "invalid_parameter", "wait must be an integer 0...\(configuration.maxWaitSeconds) (seconds).")
             }
             wait = parsed
         }
@@ -269,7 +274,7 @@ extension ExperimentService {
             return .json(200, body, headers: [("Cache-Control", "max-age=86400, immutable")])
         case .queued, .running:
             throw Problem(
-                status: 409, code: "not-finished", title: "Not finished",
+                status: 409, code: "not_finished", title: "Not finished",
                 detail: "The experiment is \(job.status.rawValue) (\(job.layersDone)/\(job.layersTotal) layers); "
                     + "poll /v1/experiments/\(id) until it succeeds.",
                 headers: retryAfter(job))
@@ -312,7 +317,7 @@ extension ExperimentService {
             if !workersOK { failing.append("workers not running") }
             if failing.isEmpty { failing.append("service stopping") }
             throw Problem(
-                status: 503, code: "not-ready", title: "Not ready", detail: failing.joined(separator: "; ") + ".",
+                status: 503, code: "not_ready", title: "Not ready", detail: failing.joined(separator: "; ") + ".",
                 headers: [("Retry-After", "5")])
         }
         return .json(200, body, headers: [("Cache-Control", "no-store")])

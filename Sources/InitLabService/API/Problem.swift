@@ -61,12 +61,12 @@ extension Problem {
     }
 
     static func notFound(_ detail: String) -> Problem {
-        Problem(status: 404, code: "not-found", title: "Not found", detail: detail)
+        Problem(status: 404, code: "not_found", title: "Not found", detail: detail)
     }
 
     static func methodNotAllowed(_ method: String, allow: [String]) -> Problem {
         Problem(
-            status: 405, code: "method-not-allowed", title: "Method not allowed",
+            status: 405, code: "method_not_allowed", title: "Method not allowed",
             detail: "\(method) is not allowed here; allowed: \(allow.joined(separator: ", "))",
             headers: [("Allow", allow.joined(separator: ", "))])
     }

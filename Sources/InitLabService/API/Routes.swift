@@ -10,6 +10,11 @@ enum Route: Equatable {
     case metrics
     case openapi
 
+    /// One representative of every route (ids are placeholders), for registering patterns.
+    static let all: [Route] = [
+        .experiments, .experiment(""), .result(""), .cancel(""), .schemes, .healthz, .readyz, .metrics, .openapi,
+    ]
+
     /// The pattern reported in metrics (bounded label set).
     var pattern: String {
         switch self {
