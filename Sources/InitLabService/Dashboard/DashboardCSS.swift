@@ -54,7 +54,10 @@ button:focus-visible, select:focus-visible, input:focus-visible, a:focus-visible
 .card.focus { order: -1; }
 figcaption { font-size: 14px; font-weight: 600; margin-bottom: 4px; }
 .hint { font-weight: 400; color: var(--muted); }
-.chart svg { display: block; width: 100%; height: auto; }
+.chart > svg { display: block; width: 100%; height: auto; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; margin: 2px 0 4px 8px; }
+.legend span { display: inline-flex; align-items: center; gap: 6px; }
+.legend svg { display: inline-block; width: 26px; height: 10px; flex: none; }
 .chart .empty { color: var(--muted); font-size: 13px; padding: 40px 0; text-align: center; }
 .tooltip { position: fixed; pointer-events: none; background: rgba(31,35,40,.94); color: #fff; font-size: 12px; padding: 6px 8px; border-radius: 5px; white-space: pre; z-index: 10; }
 @media (max-width: 900px) { .layout { grid-template-columns: 1fr; } .panel { position: static; } .grid { grid-template-columns: 1fr; } }

@@ -360,13 +360,13 @@ extension DashboardAssets {
       ticks = [];
       for (let e = y0; e <= y1; e += every) ticks.push([e, e >= -2 && e <= 3 ? String(Math.pow(10, e)).replace(/^0\.0*1$/, (m) => m) : `1e${e}`]);
     } else {
-      if (fixed) { [y0, y1] = fixed; } else {
+      if (fixed) { const pad = (fixed[1] - fixed[0]) * 0.03; y0 = fixed[0] - pad; y1 = fixed[1] + pad; } else {
         y0 = Math.min(...finite); y1 = Math.max(...finite);
         if (y0 === y1) { y0 -= Math.abs(y0) || 1; y1 += Math.abs(y1) || 1; }
         const step0 = niceStep((y1 - y0) / 5);
         y0 = Math.floor(y0 / step0) * step0; y1 = Math.ceil(y1 / step0) * step0;
       }
-      const step = niceStep((y1 - y0) / 5);
+      const step = fixed ? niceStep((fixed[1] - fixed[0]) / 5) : niceStep((y1 - y0) / 5);
       ticks = [];
       for (let v = Math.ceil(y0 / step) * step; v <= y1 + step * 1e-9; v += step) ticks.push([v, fmt(Math.abs(v) < step * 1e-9 ? 0 : v)]);
     }
@@ -441,10 +441,9 @@ extension DashboardAssets {
     // Legend as HTML: wraps nicely, readable at any width.
     const legend = document.createElement("div");
     legend.className = "legend";
-    legend.style.cssText = "display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:2px 0 4px 8px";
     for (const s of series) {
       const item = document.createElement("span");
-      item.innerHTML = `<svg width="26" height="10" aria-hidden="true"><line x1="0" x2="26" y1="5" y2="5" stroke="${s.color}" stroke-width="${s.kind === "theory" ? 1.6 : 2.5}" ${s.kind === "theory" ? 'stroke-dasharray="6 4"' : ""}/></svg> `;
+      item.innerHTML = `<svg width="26" height="10" aria-hidden="true"><line x1="0" x2="26" y1="5" y2="5" stroke="${s.color}" stroke-width="${s.kind === "theory" ? 1.6 : 2.5}" ${s.kind === "theory" ? 'stroke-dasharray="6 4"' : ""}/></svg>`;
       item.appendChild(document.createTextNode(s.label));
       legend.appendChild(item);
     }

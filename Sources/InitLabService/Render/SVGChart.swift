@@ -52,7 +52,7 @@ public enum SVGChart {
         let yScale: any AxisScale =
             switch (options.scale, options.metric) {
             case (.log, _): LogScale(values: values, range: (plotTop + plotHeight, plotTop))
-            case (.linear, .deadFraction): LinearScale(domain: (0, 1), range: (plotTop + plotHeight, plotTop))
+            case (.linear, .deadFraction): LinearScale(domain: (-0.03, 1.03), range: (plotTop + plotHeight, plotTop))
             case (.linear, _): LinearScale(niceAround: values, range: (plotTop + plotHeight, plotTop))
             }
 
