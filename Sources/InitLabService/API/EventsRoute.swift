@@ -117,7 +117,7 @@ extension ExperimentService {
         if let raw = request.header("Last-Event-ID")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
             guard let parsed = Int(raw), parsed >= 0 else {
                 throw Problem.badRequest(
-                    "invalid-last-event-id", "Last-Event-ID must be an event id this stream sent (an integer ≥ 0), got '\(raw.prefix(40))'.")
+                    "invalid_last_event_id", "Last-Event-ID must be an event id this stream sent (an integer ≥ 0), got '\(raw.prefix(40))'.")
             }
             last = parsed
         }

@@ -11,12 +11,12 @@ extension VisualizationAPI {
             .trimmingCharacters(in: .whitespaces).lowercased()
         guard contentType == "application/json" else {
             throw Problem(
-                status: 415, code: "unsupported-media-type", title: "Unsupported media type",
+                status: 415, code: "unsupported_media_type", title: "Unsupported media type",
                 detail: "The body must be application/json.", headers: [("Accept-Post", "application/json")])
         }
         guard request.body.count <= service.configuration.maxBodyBytes else {
             throw Problem(
-                status: 413, code: "content-too-large", title: "Content too large",
+                status: 413, code: "content_too_large", title: "Content too large",
                 detail: "The body has \(request.body.count) bytes; the limit is \(service.configuration.maxBodyBytes).")
         }
         try service.rejectQuery(request, allowed: [])
@@ -61,7 +61,7 @@ extension VisualizationAPI {
         let queued = try service.store.countsByStatus()[.queued] ?? 0
         if queued + combinations.count > service.configuration.queueCapacity {
             throw Problem(
-                status: 503, code: "queue-full", title: "Queue full",
+                status: 503, code: "queue_full", title: "Queue full",
                 detail: "The sweep needs \(combinations.count) queue slots; \(queued) of \(service.configuration.queueCapacity) are taken. Retry later.",
                 headers: [("Retry-After", "30")])
         }
@@ -111,7 +111,7 @@ extension VisualizationAPI {
         }
         guard !runs.isEmpty else {
             throw Problem(
-                status: 409, code: "not-finished", title: "Not finished",
+                status: 409, code: "not_finished", title: "Not finished",
                 detail: "No experiment of this sweep has succeeded yet; poll /v1/sweeps/\(id).", headers: [("Retry-After", "2")])
         }
         let title = runs.count == record.members.count ? nil : "\(runs.count) of \(record.members.count) experiments finished"
@@ -169,10 +169,10 @@ extension VisualizationAPI {
     static func problem(_ rejection: SpecRejection) -> Problem {
         switch rejection {
         case .malformed(let detail):
-            return Problem.badRequest("malformed-json", "The body is not valid JSON: \(detail)")
+            return Problem.badRequest("malformed_json", "The body is not valid JSON: \(detail)")
         case .invalid(let errors):
             return Problem(
-                status: 422, code: "invalid-sweep", title: "Invalid sweep",
+                status: 422, code: "invalid_sweep", title: "Invalid sweep",
                 detail: errors.count == 1 ? errors[0].detail : "The sweep has \(errors.count) problems; see errors.",
                 errors: errors)
         }

@@ -114,7 +114,7 @@ public final class VisualizationAPI: Sendable {
             // Reached only by front ends that cannot stream; validate so the error is still precise.
             _ = try eventStream(for: request)
             throw Problem(
-                status: 406, code: "stream-required", title: "Not acceptable",
+                status: 406, code: "stream_required", title: "Not acceptable",
                 detail: "GET /v1/experiments/\(id)/events is a text/event-stream; this front end cannot stream it.")
         case .sweeps:
             try service.authorizeMutation(request)
@@ -136,7 +136,7 @@ extension ExperimentService {
         do throws(ChartQueryError) {
             return try ChartOptions.parse(query: request.query.map { (name: $0.0, value: $0.1) }, allowedMetrics: allowedMetrics)
         } catch {
-            let code = error.detail.hasPrefix("unknown") ? "unknown-parameter" : "invalid-parameter"
+            let code = error.detail.hasPrefix("unknown") ? "unknown_parameter" : "invalid_parameter"
             throw Problem.badRequest(code, error.detail, errors: [FieldProblem(pointer: "?" + error.parameter, detail: error.detail)])
         }
     }
@@ -146,10 +146,10 @@ extension ExperimentService {
         for (name, _) in request.query {
             guard allowed.contains(name) else {
                 let accepted = allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")
-                throw Problem.badRequest("unknown-parameter", "Unknown query parameter '\(name)'; accepted: \(accepted).")
+                throw Problem.badRequest("unknown_parameter", "Unknown query parameter '\(name)'; accepted: \(accepted).")
             }
             guard seen.insert(name).inserted else {
-                throw Problem.badRequest("duplicate-parameter", "Query parameter '\(name)' given more than once.")
+                throw Problem.badRequest("duplicate_parameter", "Query parameter '\(name)' given more than once.")
             }
         }
     }
@@ -166,7 +166,7 @@ extension ExperimentService {
         }
         guard job.status == .succeeded else {
             throw Problem(
-                status: 409, code: job.status.isTerminal ? job.status.rawValue : "not-finished",
+                status: 409, code: job.status.isTerminal ? job.status.rawValue : "not_finished",
                 title: job.status.isTerminal ? "Experiment \(job.status.rawValue)" : "Not finished",
                 detail: job.status.isTerminal
                     ? "The experiment \(job.status.rawValue) and has no result to draw."
