@@ -94,7 +94,7 @@ public final class VisualizationAPI: Sendable {
         }
         switch route {
         case .dashboard:
-            try service.rejectQuery(request, allowed: ["runs", "metric", "pass", "scale", "selftest", "heatmap"])
+            try service.rejectQuery(request, allowed: ["runs", "sweep", "metric", "pass", "scale", "selftest", "heatmap"])
             return service.conditional(request, body: Data(DashboardAssets.html.utf8), contentType: "text/html; charset=utf-8", cache: "no-cache")
         case .asset(let asset):
             try service.rejectQuery(request, allowed: ["v"])

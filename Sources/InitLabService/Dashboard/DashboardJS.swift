@@ -599,6 +599,14 @@ extension DashboardAssets {
       } catch (err) { $("form-message").textContent = err.message; }
     });
     const ids = (params.get("runs") || "").split(",").map((s) => s.trim()).filter((s) => /^[0-9a-f-]{36}$/.test(s));
+    // `?sweep=id` opens every experiment of a sweep (POST /v1/sweeps); the URL then lists them as runs.
+    const sweep = params.get("sweep");
+    if (sweep && /^[0-9a-f-]{36}$/.test(sweep)) {
+      try {
+        const body = await api(`/v1/sweeps/${sweep}`);
+        for (const e of body.experiments) if (!ids.includes(e.id) && e.status !== "pruned") ids.push(e.id);
+      } catch (e) { $("form-message").textContent = "Could not load the sweep: " + e.message; }
+    }
     await Promise.all(ids.map((id) => addRun(id)));
     syncURL();
     scheduleDraw();
