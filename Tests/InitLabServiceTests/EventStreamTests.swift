@@ -76,11 +76,13 @@ final class Collector: Sendable {
         visualization.heartbeat = .milliseconds(20)
         let harness = try VizHarness(layerDelay: .milliseconds(100), visualization: visualization)
         defer { Task { await harness.stop() } }
-        let id = try await harness.submit(spec(depth: 30))
+        // 2 × 200 layer steps of 100 ms: far longer than the wait below, cancelled once a heartbeat arrived.
+        // (The generous timeout absorbs a cooperative pool starved by other suites running in parallel.)
+        let id = try await harness.submit(spec(depth: 200))
         let stream = try harness.viz.eventStream(for: .get("/v1/experiments/\(id)/events"))
         let collector = Collector()
         let task = Task { try await stream.run { collector.write($0) } }
-        _ = await eventually(timeout: .seconds(5)) { collector.text.withLock { $0 }.contains(": heartbeat") }
+        _ = await eventually(timeout: .seconds(30)) { collector.text.withLock { $0 }.contains(": heartbeat") }
         _ = await harness.service.handle(.post("/v1/experiments/\(id)/cancel", json: ""))
         try await task.value
         let events = parseSSE(collector.text.withLock { $0 })
