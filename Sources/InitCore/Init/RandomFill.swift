@@ -8,18 +8,19 @@ enum RandomStream {
     static let targets: UInt64 = 4 << 32
 }
 
-/// The one place the runner draws random numbers (deterministic for any thread count).
+/// The one place the runner draws random numbers: Philox's vectorized fills, element i a function of
+/// (seed, stream, i) only, so results are identical for any thread count.
 enum RandomFill {
     static func uniform(_ p: Philox, _ out: UnsafeMutableBufferPointer<Float>, low: Float, high: Float, threads: Int) {
-        TemporaryRandomFill.uniform(p, out, low: low, high: high)
+        p.fillUniform(out, low: low, high: high, offset: 0, threads: threads)
     }
 
     static func normal(_ p: Philox, _ out: UnsafeMutableBufferPointer<Float>, mean: Float, std: Float, threads: Int) {
-        TemporaryRandomFill.normal(p, out, mean: mean, std: std)
+        p.fillNormal(out, mean: mean, std: std, offset: 0, threads: threads)
     }
 
-    /// mean + std·z with z ~ N(0, 1) redrawn while |z| > bound.
+    /// mean + std·z with z ~ N(0, 1) conditioned on |z| ≤ bound (std is the untruncated normal's).
     static func truncatedNormal(_ p: Philox, _ out: UnsafeMutableBufferPointer<Float>, mean: Float, std: Float, bound: Float, threads: Int) {
-        TemporaryRandomFill.truncatedNormal(p, out, mean: mean, std: std, bound: bound)
+        p.fillTruncatedNormal(out, mean: mean, std: std, bound: bound, offset: 0, threads: threads)
     }
 }

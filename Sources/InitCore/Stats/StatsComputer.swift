@@ -49,7 +49,7 @@ public struct StatsComputer: Sendable {
         let positive = dead == .nonPositiveColumns
         partials.withUnsafeMutableBufferPointer { pp in
             alive.withUnsafeMutableBufferPointer { ap in
-                let pb = pp.baseAddress, ab = ap.baseAddress
+                let pb = pp.baseAddress, ab = trackColumns ? ap.baseAddress : nil
                 parallelFor(chunks) { ch in
                     var p = Partial()
                     let r0 = ch * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
