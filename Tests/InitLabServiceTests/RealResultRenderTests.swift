@@ -9,9 +9,7 @@ import Testing
 @Suite struct RealResultRenderTests {
     func run(_ initName: String, depth: Int = 12) throws -> (Data, ChartResult) {
         let spec = ExperimentSpec(
-            // backward: false — the runner in this merge (exp a0f96db) crashes in its temporary random fill when the
-            // backward pass redraws weights; the backward charts are covered by the fixture tests meanwhile.
-            depth: depth, width: 64, batch: 32, seed: 3, backward: false, initializer: InitScheme(name: initName),
+            depth: depth, width: 64, batch: 32, seed: 3, initializer: InitScheme(name: initName),
             activation: ActivationSpec(name: "relu"), histogramBins: 16)
         let result = try ExperimentRunner().run(spec)
         let encoder = JSONEncoder()
@@ -38,6 +36,8 @@ import Testing
         #expect(doc.error == nil)
         #expect(doc.all("path").filter { $0.attributes["data-kind"] == "measured" }.count == 2)
         #expect(doc.all("path").filter { $0.attributes["data-kind"] == "theory" }.count == 2)
+        let backward = ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "kaiming", result: kaiming)], options: ChartOptions(pass: .backward)))
+        #expect(backward.all("path").first { $0.attributes["data-kind"] == "measured" }?.attributes["d"]?.filter { $0 == "L" }.count == 11)
         // Theory and measurement agree for Kaiming + ReLU within a factor of 2 at every layer: at width 64 the
         // measured std random-walks by ~9% per layer (the squared norm of a 64-wide layer has relative std
         // √(2/64)), ~30% over 12 layers; the fixed seed makes the check deterministic.
@@ -54,7 +54,7 @@ import Testing
         let stored = (raw["layers"]?.array ?? []).map { $0["forward"]?["activation"]?["std"]?.number }
         #expect(rows.dropFirst().map { Double($0[column]) } == stored)
 
-        let heat = ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "kaiming", result: kaiming)], options: ChartOptions(metric: .histogram, pass: .forward)))
+        let heat = ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "kaiming", result: kaiming)], options: ChartOptions(metric: .histogram, pass: .backward)))
         #expect(heat.error == nil)
         #expect(heat.all("g").filter { $0.attributes["data-layer"] != nil }.count == 12)
     }
