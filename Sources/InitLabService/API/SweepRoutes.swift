@@ -114,8 +114,8 @@ extension VisualizationAPI {
                 status: 409, code: "not_finished", title: "Not finished",
                 detail: "No experiment of this sweep has succeeded yet; poll /v1/sweeps/\(id).", headers: [("Retry-After", "2")])
         }
-        let title = runs.count == record.members.count ? nil : "\(runs.count) of \(record.members.count) experiments finished"
-        let svg = SVGChart.render(runs, options: options, title: title)
+        let note = runs.count == record.members.count ? nil : "\(runs.count) of \(record.members.count) finished"
+        let svg = SVGChart.render(runs, options: options, note: note)
         let cache = runs.count == record.members.count ? "max-age=86400" : "no-cache"
         return service.conditional(request, body: Data(svg.utf8), contentType: "image/svg+xml; charset=utf-8", cache: cache)
     }

@@ -28,16 +28,17 @@ public enum SVGChart {
     public static let maxRunsWithTheory = 4
 
     /// Renders `runs` with `options`. A histogram draws the first run only (a heat map cannot overlay).
-    public static func render(_ runs: [Run], options: ChartOptions, title: String? = nil) -> String {
+    /// `title` replaces the default heading; `note` is appended to it (e.g. "5 of 6 finished").
+    public static func render(_ runs: [Run], options: ChartOptions, title: String? = nil, note: String? = nil) -> String {
         if options.metric == .histogram, let first = runs.first {
-            return renderHeatMap(first, pass: options.pass, title: title)
+            return renderHeatMap(first, pass: options.pass, title: title, note: note)
         }
-        return renderLines(runs, options: options, title: title)
+        return renderLines(runs, options: options, title: title, note: note)
     }
 
     // MARK: Line chart
 
-    static func renderLines(_ runs: [Run], options: ChartOptions, title: String?) -> String {
+    static func renderLines(_ runs: [Run], options: ChartOptions, title: String?, note: String?) -> String {
         var series: [ChartSeries] = []
         let withTheory = runs.count <= maxRunsWithTheory
         for (i, run) in runs.enumerated() {
@@ -57,7 +58,8 @@ public enum SVGChart {
             }
 
         let legend = Legend(entries: series.map { ($0.label, $0.colorIndex, $0.kind) }, top: plotTop + plotHeight + 52)
-        let height = legend.bottom + 12
+        let theoryHidden = runs.count > maxRunsWithTheory && options.metric == .std
+        let height = legend.bottom + (theoryHidden ? 20 : 8)
         let passName = options.pass == .forward ? "forward" : "backward"
         let quantity = options.pass == .forward ? "activations" : "activation gradients"
         let metricName =
@@ -67,7 +69,7 @@ public enum SVGChart {
             case .deadFraction: "dead fraction"
             case .histogram: "histogram"
             }
-        let heading = title ?? "Per-layer \(metricName) of the \(quantity) (\(passName))"
+        let heading = (title ?? "Per-layer \(metricName) of the \(quantity) (\(passName))") + (note.map { " — \($0)" } ?? "")
         var svg = SVGWriter(width: width, height: height, title: heading, description: describe(runs, options))
         svg.text(heading, x: marginLeft, y: 24, attributes: ["class": "title"])
         drawAxes(&svg, x: xScale, y: yScale, xTitle: "layer", yTitle: "\(metricName) (\(options.scale == .log ? "log" : "linear") scale)")
@@ -105,8 +107,8 @@ public enum SVGChart {
             markerRow += 1
         }
         legend.draw(&svg)
-        if runs.count > maxRunsWithTheory, options.metric == .std {
-            svg.text("theory lines hidden for more than \(maxRunsWithTheory) runs", x: marginLeft, y: legend.bottom + 4, attributes: ["class": "note"])
+        if theoryHidden {
+            svg.text("theory lines hidden for more than \(maxRunsWithTheory) runs", x: marginLeft, y: legend.bottom + 8, attributes: ["class": "note"])
         }
         return svg.finish()
     }
@@ -169,7 +171,7 @@ public enum SVGChart {
     /// At most this many columns: deeper nets show every k-th layer (the description says which).
     public static let maxHeatMapColumns = 200
 
-    static func renderHeatMap(_ run: Run, pass: ChartOptions.Pass, title: String?) -> String {
+    static func renderHeatMap(_ run: Run, pass: ChartOptions.Pass, title: String?, note: String?) -> String {
         let layers = run.result.layers
         let stride = max(1, (layers.count + maxHeatMapColumns - 1) / maxHeatMapColumns)
         let shown = Swift.stride(from: 0, to: layers.count, by: stride).map { layers[$0] }
@@ -177,7 +179,7 @@ public enum SVGChart {
         let bins = histograms.compactMap { $0?.counts.count }.max() ?? 1
         let maxCount = histograms.compactMap { $0?.counts.max() }.max() ?? 0
         let passText = pass == .forward ? "activations (forward)" : "activation gradients (backward)"
-        let heading = title ?? "Histogram per layer of the \(passText): \(run.label)"
+        let heading = (title ?? "Histogram per layer of the \(passText): \(run.label)") + (note.map { " — \($0)" } ?? "")
         let plotWidth = width - marginLeft - marginRight - 60
         let height = plotTop + plotHeight + 56
         var description = "x = layer, y = histogram bin within each layer's own range [low, high], colour = log count"
