@@ -55,6 +55,7 @@ button:focus-visible, select:focus-visible, input:focus-visible, a:focus-visible
 figcaption { font-size: 14px; font-weight: 600; margin-bottom: 4px; }
 .hint { font-weight: 400; color: var(--muted); }
 .chart > svg { display: block; width: 100%; height: auto; }
+.card.focus .chart > svg { max-height: 420px; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 12px; margin: 2px 0 4px 8px; }
 .legend span { display: inline-flex; align-items: center; gap: 6px; }
 .legend svg { display: inline-block; width: 26px; height: 10px; flex: none; }
