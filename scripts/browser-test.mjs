@@ -101,6 +101,8 @@ const checks = await evaluate(`(() => ({
 log("charts:", JSON.stringify(checks));
 if (checks.failedRuns) fail(`${checks.failedRuns} run(s) did not succeed`);
 if (checks.theory !== 2 || checks.backward !== (withBackward ? 2 : 0) || checks.heat !== 40) fail("charts incomplete: " + JSON.stringify(checks));
+// The lesson's verdict: Xavier's activations vanish with ReLU, Kaiming's hold.
+if (checks.verdicts.length !== 4 || checks.verdicts[0] !== "vanishing" || checks.verdicts[2] !== "stable") fail("verdicts: " + JSON.stringify(checks.verdicts));
 if (!/runs=[0-9a-f-]{36}%2C[0-9a-f-]{36}|runs=[0-9a-f-]{36},[0-9a-f-]{36}/.test(checks.url)) fail("the URL does not carry the runs: " + checks.url);
 
 // The shared URL alone reproduces the view.

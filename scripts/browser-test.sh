@@ -20,6 +20,11 @@ WORK=$(mktemp -d /tmp/initlab-browser.XXXXXX)
 SERVER_PID=""
 CHROME_PID=""
 cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "browser-test: failed ($status); server log tail:" >&2
+    tail -n 20 "$WORK/server.err" >&2 2>/dev/null || true
+  fi
   [ -n "$CHROME_PID" ] && kill "$CHROME_PID" 2>/dev/null && wait "$CHROME_PID" 2>/dev/null || true
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   rm -rf "$WORK"

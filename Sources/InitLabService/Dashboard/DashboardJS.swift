@@ -205,16 +205,16 @@ extension DashboardAssets {
   function follow(run) {
     const source = new EventSource(`/v1/experiments/${run.id}/events`);
     run.source = source;
-    source.addEventListener("status", (e) => {
+    // A run becomes terminal only through `done` (and its result load), never through a progress snapshot.
+    const onProgress = (e) => {
       const data = JSON.parse(e.data);
-      run.status = data.status; run.done = data.layers_done; run.total = data.layers_total;
+      if (data.status === "queued" || data.status === "running") run.status = data.status;
+      run.done = data.layers_done; run.total = data.layers_total;
       renderRuns();
-    });
-    source.addEventListener("progress", (e) => {
-      const data = JSON.parse(e.data);
-      run.status = data.status; run.done = data.layers_done; run.total = data.layers_total;
-      renderRuns();
-    });
+      scheduleDraw();
+    };
+    source.addEventListener("status", onProgress);
+    source.addEventListener("progress", onProgress);
     source.addEventListener("layer", (e) => {
       const layer = JSON.parse(e.data);
       if (!run.layers.some((l) => l.index === layer.index)) run.layers.push(layer);
@@ -561,7 +561,7 @@ extension DashboardAssets {
     for (const card of document.querySelectorAll(".card")) {
       card.classList.toggle("focus", !!state.metric && card.dataset.metric === state.metric && (!card.dataset.pass || card.dataset.pass === state.pass || state.metric !== "std"));
     }
-    document.body.dataset.drawn = String(runs.filter((r) => r.status === "succeeded").length);
+    document.body.dataset.drawn = String(runs.filter((r) => r.status === "succeeded" && r.summary).length);
   }
 
   // ---------- wiring ----------
