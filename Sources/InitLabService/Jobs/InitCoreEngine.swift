@@ -3,9 +3,17 @@ import InitCore
 
 /// The real engine: InitCore's spec decoding and validation, its scheme catalog and its runner.
 public struct InitCoreEngine: ExperimentEngine {
-    public let limits: ExperimentLimits
+    /// Loads the input batch of a dataset spec (nil for Gaussian input). Without one, dataset specs fail at run
+    /// time with a message saying so.
+    public typealias InputProvider = @Sendable (ExperimentSpec) throws -> InputBatch?
 
-    public init(budget: ExperimentBudget) {
+    public let limits: ExperimentLimits
+    let runner: ExperimentRunner
+    let inputProvider: InputProvider?
+
+    public init(budget: ExperimentBudget, runner: ExperimentRunner = ExperimentRunner(), inputProvider: InputProvider? = nil) {
+        self.runner = runner
+        self.inputProvider = inputProvider
         limits = ExperimentLimits(
             maxDepth: budget.maxDepth, maxWidth: budget.maxWidth, maxBatch: budget.maxBatch,
             maxMemoryBytes: Int(clamping: budget.maxMemoryBytes), maxFLOPs: budget.maxFLOPs)
@@ -56,8 +64,30 @@ public struct InitCoreEngine: ExperimentEngine {
         guard let spec = try? JSONDecoder().decode(ExperimentSpec.self, from: canonicalSpec) else {
             throw .failed("the stored spec no longer decodes")
         }
-        _ = spec
-        throw .failed("the experiment runner is not available in this build")
+        var input: InputBatch?
+        if spec.input.isDataset {
+            guard let inputProvider else {
+                throw .failed("dataset input is not available in this server (no dataset loader configured)")
+            }
+            do {
+                input = try inputProvider(spec)
+            } catch {
+                throw .failed("loading the dataset failed: \(error)")
+            }
+        }
+        let result: ExperimentResult
+        do throws(ExperimentError) {
+            result = try runner.run(
+                spec, input: input, progress: { progress($0.layersDone, $0.layersTotal) }, isCancelled: isCancelled)
+        } catch {
+            switch error {
+            case .cancelled: throw .cancelled
+            case .invalidSpec(let invalid): throw .failed("the spec is invalid for the runner: \(invalid)")
+            case .missingInput(let message): throw .failed("missing input: \(message)")
+            }
+        }
+        guard let bytes = try? result.encodedJSON() else { throw .failed("the result could not be encoded") }
+        return Data(bytes)
     }
 
     private static var encoder: JSONEncoder {
