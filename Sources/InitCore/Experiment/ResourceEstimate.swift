@@ -21,6 +21,11 @@ struct ExecutionPlan: Sendable {
     /// A segment's weights may take this much; beyond it they are re-drawn from (seed, layer).
     static let weightCacheBytes: Double = 256 * 1024 * 1024
 
+    init(segment: Int, cacheWeights: Bool) {
+        self.segment = max(1, segment)
+        self.cacheWeights = cacheWeights
+    }
+
     init(spec: ExperimentSpec) {
         let depth = Double(max(1, spec.depth)), m = Double(max(1, spec.architecture.blockSize))
         let act = Double(max(1, spec.batch)) * Double(max(1, spec.width)) * 4

@@ -5,7 +5,8 @@ import Darwin
 #endif
 
 /// Gaussian moments of an activation: for h ~ N(μ, v), E[φ(h)], E[φ(h)²] and E[φ′(h)²]. Closed forms for
-/// identity, relu and leaky_relu; 96-node Gauss–Hermite quadrature for the others.
+/// identity, relu and leaky_relu; 96-node Gauss–Hermite quadrature for smooth activations; piecewise
+/// Gauss–Legendre split at the kinks for elu, selu and general_relu.
 public struct ActivationMoments: Sendable, Hashable {
     public var mean: Double
     public var meanSquare: Double
@@ -30,6 +31,14 @@ public struct ActivationMoments: Sendable, Hashable {
             let (p1, p2, pp) = relu(mu), (n1, n2, _) = relu(-mu)
             return ActivationMoments(mean: p1 - a * n1, meanSquare: p2 + a * a * n2, derivativeMeanSquare: pp + a * a * (1 - pp))
         default:
+            if let kinks = phi.kinks, sigma > 0 {
+                let breaks = kinks.map { ($0 - mu) / sigma }
+                let gl = GaussLegendre.standard
+                return ActivationMoments(
+                    mean: gl.gaussianExpectation(breaks: breaks) { phi.value(mu + sigma * $0) },
+                    meanSquare: gl.gaussianExpectation(breaks: breaks) { let y = phi.value(mu + sigma * $0); return y * y },
+                    derivativeMeanSquare: gl.gaussianExpectation(breaks: breaks) { let y = phi.derivative(mu + sigma * $0); return y * y })
+            }
             let gh = GaussHermite.standard
             var m1 = 0.0, m2 = 0.0, d2 = 0.0
             for i in 0..<gh.nodes.count {
