@@ -144,7 +144,7 @@ final class ServerCore: @unchecked Sendable {
     private let logger: Logger
     private let registry: ConnectionRegistry
     private let acceptQueue = DispatchQueue(label: "http.accept")
-    private let connectionTarget = DispatchQueue(label: "http.connections", attributes: .concurrent)
+    private let connectionTarget = DispatchQueue.global()
     let boundPort = Atomic<Int>(0)
     private var context: ConnectionContext?
     private var listenFD: Int32 = -1
