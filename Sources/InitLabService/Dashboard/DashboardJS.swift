@@ -133,6 +133,26 @@ extension DashboardAssets {
     };
   }
 
+  /// Puts a run's canonical spec back into the form, so a shared view starts from what it shows.
+  function fillForm(spec) {
+    const form = $("spec-form");
+    for (const name of ["depth", "width", "batch", "seed", "histogram_bins"]) {
+      if (spec[name] !== undefined && spec[name] !== null) form.elements[name].value = spec[name];
+    }
+    form.elements.backward.checked = spec.backward !== false;
+    for (const kind of ["init", "activation"]) {
+      const value = spec[kind];
+      if (!value || typeof value !== "object") continue;
+      const select = $(kind === "init" ? "init-select" : "activation-select");
+      if (![...select.options].some((o) => o.value === value.name)) continue;
+      select.value = value.name;
+      renderParams(kind);
+      for (const input of $(kind === "init" ? "init-params" : "activation-params").querySelectorAll("[data-param]")) {
+        if (value[input.dataset.param] !== undefined) input.value = value[input.dataset.param];
+      }
+    }
+  }
+
   async function submit(spec) {
     const job = await api("/v1/experiments", {
       method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": uuid() }, body: JSON.stringify(spec),
@@ -608,6 +628,8 @@ extension DashboardAssets {
       } catch (e) { $("form-message").textContent = "Could not load the sweep: " + e.message; }
     }
     await Promise.all(ids.map((id) => addRun(id)));
+    const first = state.runs.find((r) => r.spec);
+    if (first && state.catalog) fillForm(first.spec);
     syncURL();
     scheduleDraw();
     if (params.get("selftest") === "1") selfTest();
