@@ -4,10 +4,10 @@ import Testing
 @testable import InitLabService
 
 @Suite struct VisualizationOpenAPITests {
-    /// Every route the visualization API registers is documented, with its method, in openapi.visualization.yaml.
+    /// Every route the visualization API registers is documented, with its method, in openapi.yaml.
     @Test func documentsEveryRoute() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let yaml = try String(contentsOf: root.appendingPathComponent("openapi.visualization.yaml"), encoding: .utf8)
+        let yaml = try String(contentsOf: root.appendingPathComponent("openapi.yaml"), encoding: .utf8)
         let lines = yaml.split(separator: "\n").map(String.init)
         let routes = VisualizationAPI.routes.map { ($0.0.rawValue.lowercased(), $0.1) } + [("get", "/v1/experiments/{id}/events")]
         for (method, pattern) in routes {
