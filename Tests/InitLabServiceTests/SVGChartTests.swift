@@ -143,7 +143,6 @@ import Testing
         ([("metric", "variance")], "metric"),
         ([("pass", "sideways")], "pass"),
         ([("scale", "sqrt")], "scale"),
-        ([("metric", "mean"), ("scale", "log")], "scale"),
         ([("color", "red")], "color"),
         ([("pass", "forward"), ("pass", "backward")], "pass"),
     ])
@@ -155,6 +154,22 @@ import Testing
             #expect(error.parameter == parameter)
             #expect(error.detail.contains("allowed") || error.detail.contains("once"))
         }
+    }
+
+    @Test func logScaleOfASignedMetricLeavesGapsAtNonPositiveValues() throws {
+        let result = try VizFixture.result(forwardStd: [1, 2, 3, 4])
+        var options = try ChartOptions.parse(query: [("metric", "mean"), ("scale", "log")])
+        #expect(options == ChartOptions(metric: .mean, pass: .forward, scale: .log))
+        options.pass = .backward  // the fixture's backward is off: no values at all, still a valid chart
+        #expect(ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "r", result: result)], options: options)).error == nil)
+        var layers = result.layers
+        layers[1].forward.activation.mean = -0.5
+        layers[2].forward.activation.mean = 0
+        let signed = ChartResult(spec: result.spec, layers: layers, summary: result.summary)
+        let doc = ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "signed", result: signed)], options: ChartOptions(metric: .mean, scale: .log)))
+        let d = try #require(doc.all("path").first { $0.attributes["data-series"] == "signed" }?.attributes["d"])
+        #expect(d.filter { $0 == "M" }.count == 2 && d.filter { $0 == "L" }.count == 0, "layers 1 and 4 alone: \(d)")
+        #expect(doc.all("circle").count == 2)
     }
 
     @Test func queryDefaults() throws {

@@ -53,7 +53,7 @@ import Testing
         #expect(await harness.waitUntilTerminal(id) == "succeeded")
         let cases: [([(String, String)], String)] = [
             ([("metric", "variance")], "metric"), ([("pass", "up")], "pass"), ([("scale", "cubic")], "scale"),
-            ([("metric", "mean"), ("scale", "log")], "scale"), ([("colour", "red")], "colour"),
+            ([("colour", "red")], "colour"),
         ]
         for (query, parameter) in cases {
             let response = await harness.get("/v1/experiments/\(id)/plot.svg", query: query)
@@ -81,5 +81,31 @@ import Testing
         #expect(response.header("Retry-After") != nil)
         #expect((jsonObject(response.body)["detail"] as? String)?.contains("events") == true)
         _ = await harness.service.handle(.post("/v1/experiments/\(id)/cancel", json: ""))
+    }
+}
+
+@Suite struct DashboardQueryTests {
+    @Test func shareableStateIsValidated() async throws {
+        let harness = try VizHarness()
+        defer { Task { await harness.stop() } }
+        let id = UUID().uuidString.lowercased()
+        let good: [(String, String)] = [
+            ("runs", "\(id),\(id)"), ("metric", "dead_fraction"), ("pass", "backward"), ("scale", "linear"),
+            ("heatmap", id), ("sweep", id), ("selftest", "1"),
+        ]
+        #expect(await harness.get("/", query: good).status == 200)
+        let bad: [([(String, String)], String)] = [
+            ([("runs", "")], "runs"), ([("runs", "\(id),nope")], "runs"), ([("runs", id.uppercased())], "runs"),
+            ([("sweep", "")], "sweep"), ([("heatmap", "x")], "heatmap"), ([("metric", "var")], "metric"),
+            ([("selftest", "yes")], "selftest"), ([("runs", id), ("runs", id)], "runs"), ([("theme", "dark")], "theme"),
+        ]
+        for (query, parameter) in bad {
+            let response = await harness.get("/", query: query)
+            #expect(response.status == 400, "\(query)")
+            let detail = jsonObject(response.body)["detail"] as? String ?? ""
+            #expect(detail.contains(parameter), "\(detail)")
+        }
+        let many = Array(repeating: id, count: DashboardQuery.maxRuns + 1).joined(separator: ",")
+        #expect(await harness.get("/", query: [("runs", many)]).status == 400)
     }
 }

@@ -327,12 +327,12 @@ paths:
         State lives in the query string so every view is a shareable URL. `?selftest=1` makes the page run two
         tiny experiments itself and write `<output id="selftest">pass</output>`.
       parameters:
-        - {name: runs, in: query, schema: {type: string}, description: "Comma-separated experiment ids to overlay."}
+        - {name: runs, in: query, schema: {type: string, pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){0,63}$"}, description: "Comma-separated experiment ids to overlay (at most 64)."}
         - {name: metric, in: query, schema: {type: string, enum: [std, mean, dead_fraction, histogram]}, description: "Chart to put first, full width."}
         - {name: pass, in: query, schema: {type: string, enum: [forward, backward]}}
         - {name: scale, in: query, schema: {type: string, enum: [log, linear]}, description: "Scale of the std charts."}
-        - {name: sweep, in: query, schema: {type: string, format: uuid}, description: "Opens every experiment of a sweep."}
-        - {name: heatmap, in: query, schema: {type: string}, description: "Experiment id whose histogram heat map is shown."}
+        - {name: sweep, in: query, schema: {type: string, format: uuid, pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}, description: "Opens every experiment of a sweep."}
+        - {name: heatmap, in: query, schema: {type: string, format: uuid, pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}, description: "Experiment id whose histogram heat map is shown."}
         - {name: selftest, in: query, schema: {type: string, enum: ["1"]}}
       responses:
         "200":
@@ -348,6 +348,7 @@ paths:
       summary: The dashboard's script.
       parameters: [{name: v, in: query, schema: {type: string}, description: "Cache buster, ignored."}]
       responses:
+        "400": {$ref: "#/components/responses/VizProblem"}
         "200": {description: "The script.", headers: {ETag: {$ref: "#/components/headers/ContentETag"}}, content: {text/javascript: {schema: {type: string}}}}
         "304": {description: "Not modified."}
   /dashboard/app.css:
@@ -357,6 +358,7 @@ paths:
       summary: The dashboard's stylesheet.
       parameters: [{name: v, in: query, schema: {type: string}, description: "Cache buster, ignored."}]
       responses:
+        "400": {$ref: "#/components/responses/VizProblem"}
         "200": {description: "The stylesheet.", headers: {ETag: {$ref: "#/components/headers/ContentETag"}}, content: {text/css: {schema: {type: string}}}}
         "304": {description: "Not modified."}
   /v1/experiments/{id}/plot.svg:
@@ -373,7 +375,7 @@ paths:
         - $ref: "#/components/parameters/JobID"
         - {name: metric, in: query, schema: {type: string, enum: [std, mean, dead_fraction, histogram], default: std}}
         - {name: pass, in: query, schema: {type: string, enum: [forward, backward], default: forward}}
-        - {name: scale, in: query, schema: {type: string, enum: [log, linear]}, description: "Default log for std, linear otherwise; log is only allowed with metric=std."}
+        - {name: scale, in: query, schema: {type: string, enum: [log, linear]}, description: "Default log for std, linear otherwise. On a log scale values ≤ 0 are gaps; a histogram ignores it."}
         - $ref: "#/components/parameters/IfNoneMatch"
       responses:
         "200":
@@ -423,11 +425,21 @@ paths:
         EventSource on it.
       parameters:
         - $ref: "#/components/parameters/JobID"
-        - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0}}
+        - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0, maximum: 9223372036854775807}, description: "The id of the last event received; only later events are sent."}
       responses:
         "200":
           description: The event stream.
-          content: {text/event-stream: {schema: {type: string}}}
+          content:
+            text/event-stream:
+              schema:
+                type: object
+                description: One event (schema of each event, not of the whole stream).
+                required: [event, data]
+                properties:
+                  event: {type: string, enum: [status, progress, layer, done]}
+                  data: {type: string, description: JSON text.}
+                  id: {type: string, pattern: "^[0-9]+$"}
+                  retry: {type: integer, minimum: 0}
         "400": {$ref: "#/components/responses/VizProblem"}
         "404": {$ref: "#/components/responses/VizProblem"}
   /v1/sweeps:
@@ -447,7 +459,7 @@ paths:
         content:
           application/json:
             schema: {$ref: "#/components/schemas/SweepRequest"}
-            example: {base: {depth: 50, width: 256, batch: 128, init: kaiming_normal, activation: relu}, vary: {init: [xavier_normal, kaiming_normal], seed: [1, 2]}}
+            example: {base: {depth: 8, width: 16, batch: 8, init: kaiming_normal, activation: relu}, vary: {init: [xavier_normal, kaiming_normal], seed: [1, 2]}}
       responses:
         "201":
           description: Created; the experiments are queued.

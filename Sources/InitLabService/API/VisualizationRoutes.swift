@@ -94,7 +94,12 @@ public final class VisualizationAPI: Sendable {
         }
         switch route {
         case .dashboard:
-            try service.rejectQuery(request, allowed: ["runs", "sweep", "metric", "pass", "scale", "selftest", "heatmap"])
+            do throws(ChartQueryError) {
+                try DashboardQuery.validate(request.query)
+            } catch {
+                let code = error.detail.hasPrefix("unknown") ? "unknown_parameter" : "invalid_parameter"
+                throw Problem.badRequest(code, error.detail, errors: [FieldProblem(pointer: "?" + error.parameter, detail: error.detail)])
+            }
             return service.conditional(request, body: Data(DashboardAssets.html.utf8), contentType: "text/html; charset=utf-8", cache: "no-cache")
         case .asset(let asset):
             try service.rejectQuery(request, allowed: ["v"])

@@ -20,7 +20,8 @@ public struct ChartOptions: Sendable, Equatable, Hashable {
     public var scale: Scale
 
     /// Defaults: the lesson's picture, forward std on a log scale. `scale` defaults to `log` for `std` and to
-    /// `linear` otherwise.
+    /// `linear` otherwise; on a log scale, values ≤ 0 (a mean can be negative, a dead fraction zero) are gaps.
+    /// A histogram ignores `scale` (its colour is always log count).
     public init(metric: Metric = .std, pass: Pass = .forward, scale: Scale? = nil) {
         self.metric = metric
         self.pass = pass
@@ -57,11 +58,6 @@ public struct ChartOptions: Sendable, Equatable, Hashable {
                 throw ChartQueryError(
                     parameter: name, detail: "unknown query parameter '\(name)'; allowed: metric, pass, scale")
             }
-        }
-        if scale == .log, metric != .std {
-            throw ChartQueryError(
-                parameter: "scale",
-                detail: "scale=log is only available with metric=std (\(metric.rawValue) can be zero or negative); allowed: linear")
         }
         return ChartOptions(metric: metric, pass: pass, scale: scale)
     }

@@ -84,7 +84,7 @@ public enum SVGChart {
             ]
             if s.kind == .theory { attributes["stroke-dasharray"] = "6 4" }
             svg.element("path", attributes)
-            for point in isolated(s) {
+            for point in isolated(s, y: yScale) {
                 guard let value = point.value, let y = yScale.position(value) else { continue }
                 svg.element("circle", ["cx": fmt(xScale.position(Double(point.layer)) ?? 0), "cy": fmt(y), "r": "2.5", "fill": colour])
             }
@@ -134,10 +134,12 @@ public enum SVGChart {
     }
 
     /// Points with no drawable neighbour on either side: a path draws nothing for them, so they get a dot.
-    static func isolated(_ series: ChartSeries) -> [(layer: Int, value: Double?)] {
+    /// (Drawable: finite, and positive on a log scale.)
+    static func isolated(_ series: ChartSeries, y: any AxisScale) -> [(layer: Int, value: Double?)] {
         let p = series.points
+        let drawable = p.map { $0.value.flatMap { y.position($0) } != nil }
         return p.indices.filter { i in
-            p[i].value != nil && (i == 0 || p[i - 1].value == nil) && (i == p.count - 1 || p[i + 1].value == nil)
+            drawable[i] && (i == 0 || !drawable[i - 1]) && (i == p.count - 1 || !drawable[i + 1])
         }.map { p[$0] }
     }
 
