@@ -58,6 +58,11 @@ func get(_ path: String, extra: String = "") -> String {
     "GET \(path) HTTP/1.1\r\nHost: t\r\n\(extra)\r\n"
 }
 
+final class Gate: Sendable {
+    let started = Atomic<Bool>(false)
+    let open = Atomic<Bool>(false)
+}
+
 @Suite("Server over real sockets")
 struct ServerTests {
     @Test func keepAliveAndRequestIDs() async throws {
@@ -243,29 +248,43 @@ struct ServerTests {
     }
 
     @Test func gracefulShutdownFinishesInFlightRequest() async throws {
+        // The handler holds its response until shutdown has told every connection to finish, so the test does
+        // not depend on timing: the response must then carry Connection: close.
+        let gate = Gate()
+        let router = testRouter()
+        router.get("/gate") { _, _ in
+            gate.started.store(true, ordering: .releasing)
+            for _ in 0..<2000 where !gate.open.load(ordering: .acquiring) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return .text("released")
+        }
         var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
-        configuration.shutdownGracePeriod = .seconds(5)
+        configuration.shutdownGracePeriod = .seconds(10)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let server = HTTPServer(configuration: configuration, router: testRouter(), logger: logger)
+        let server = HTTPServer(configuration: configuration, router: router, logger: logger)
         let port = try server.start()
         let idle = try TestClient(port: port)
         let busy = try TestClient(port: port)
         try await offPool {
             try idle.send(get("/n/0"))
             _ = try idle.readResponse()
-            try busy.send(get("/slow"))
+            try busy.send(get("/gate"))
         }
-        try await Task.sleep(for: .milliseconds(100))  // let the slow handler start
+        for _ in 0..<2000 where !gate.started.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(5)) }
         async let stopped: Void = server.shutdown()
+        for _ in 0..<2000 where !server.isShuttingDown { try await Task.sleep(for: .milliseconds(5)) }
+        // Idle connections are closed at once; new connects are refused.
+        _ = try await offPool { try idle.readUntilClosed() }
+        #expect(throws: ClientError.self) { try TestClient(port: port) }
+        gate.open.store(true, ordering: .releasing)
         let response = try await offPool { try busy.readResponse() }
-        #expect(response.text == "slow done")
+        #expect(response.text == "released")
         #expect(response.header("connection") == "close")
         _ = try await offPool { try busy.readUntilClosed() }
-        _ = try await offPool { try idle.readUntilClosed() }
         await stopped
         #expect(server.openConnections == 0)
-        #expect(throws: ClientError.self) { try TestClient(port: port) }
     }
 
     @Test func serverSentEventsStream() async throws {

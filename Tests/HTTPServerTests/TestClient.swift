@@ -35,7 +35,7 @@ struct ClientResponse: Sendable {
 
 /// A blocking test client on a real socket, with a receive timeout so no test can hang.
 final class TestClient: @unchecked Sendable {
-    let fd: Int32
+    private(set) var fd: Int32
     private var buffer: [UInt8] = []
 
     init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
@@ -64,13 +64,16 @@ final class TestClient: @unchecked Sendable {
             }
         }
         guard rc == 0 else {
+            // A class whose init throws after all its properties are set still runs deinit: close here and
+            // mark the descriptor gone, or deinit would close a number that may already be reused elsewhere.
             let e = errno
             close(fd)
+            fd = -1
             throw ClientError(description: "connect errno \(e)")
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func setReceiveBuffer(_ bytes: Int32) {
         var v = bytes
