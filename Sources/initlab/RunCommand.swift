@@ -114,6 +114,11 @@ enum ResultTable {
                 + f(100 * a.deadFraction) + f(100 * a.nonfiniteFraction) + " " + f(l.backward?.activationGrad.std)
                 + f(l.theory.predictedActivationGradStd) + " " + f(l.backward?.weightGrad.std) + "\n"
         }
+        // Every layer at a glance (log-scaled; ! = inf/NaN), however deep the net.
+        out += "fwd std  " + Sparkline.render(r.layers.map(\.forward.activation.std)) + "\n"
+        if r.layers.contains(where: { $0.backward != nil }) {
+            out += "bwd std  " + Sparkline.render(r.layers.map { $0.backward?.activationGrad.std }) + "\n"
+        }
         let s = r.summary
         out += "forward: \(s.forwardVerdict.rawValue) (growth/layer \(f(s.forwardGrowthFactor)))"
         if let b = s.backwardVerdict { out += "  backward: \(b.rawValue) (growth/layer \(f(s.backwardGrowthFactor)))" }

@@ -81,6 +81,17 @@ struct ServeCommand: ParsableCommand {
             configuration: configuration, store: store, engine: InitCoreEngine(budget: configuration.budget),
             logger: logger)
         let server = InitLabServer(service: service, logger: logger)
+        // Dashboard, charts, CSV, live events and sweeps (issue 7) on the same router; sweeps share the database.
+        var visualization = VisualizationConfiguration()
+        if let raw = environment["INITLAB_SSE_HEARTBEAT_MS"] {
+            guard let milliseconds = Int(raw), (10...600_000).contains(milliseconds) else {
+                throw ValidationError("INITLAB_SSE_HEARTBEAT_MS must be an integer 10...600000 (milliseconds)")
+            }
+            visualization.heartbeat = .milliseconds(milliseconds)
+        }
+        VisualizationAPI(
+            service: service, sweeps: try SQLiteSweepStore(path: configuration.databasePath), configuration: visualization
+        ).register(on: server.http.router)
         let boundPort = try server.start()
         logger.notice(
             "initlab serving",

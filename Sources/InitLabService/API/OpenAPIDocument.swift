@@ -21,6 +21,7 @@ tags:
 - name: experiments
 - name: catalog
 - name: operations
+- name: visualization
 paths:
   /v1/experiments:
     post:
@@ -316,6 +317,196 @@ paths:
                 description: The OpenAPI document (YAML).
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
+  # ---- Visualization (issue 7): dashboard, charts, CSV, live events, sweeps ----
+  /:
+    get:
+      tags: [visualization]
+      operationId: getDashboard
+      summary: The dashboard page (HTML, CSS and JavaScript shipped in the binary; works offline).
+      description: |
+        State lives in the query string so every view is a shareable URL. `?selftest=1` makes the page run two
+        tiny experiments itself and write `<output id="selftest">pass</output>`.
+      parameters:
+        - {name: runs, in: query, schema: {type: string, pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(,[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}){0,63}$"}, description: "Comma-separated experiment ids to overlay (at most 64)."}
+        - {name: metric, in: query, schema: {type: string, enum: [std, mean, dead_fraction, histogram]}, description: "Chart to put first, full width."}
+        - {name: pass, in: query, schema: {type: string, enum: [forward, backward]}}
+        - {name: scale, in: query, schema: {type: string, enum: [log, linear]}, description: "Scale of the std charts."}
+        - {name: sweep, in: query, schema: {type: string, format: uuid, pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}, description: "Opens every experiment of a sweep."}
+        - {name: heatmap, in: query, schema: {type: string, format: uuid, pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"}, description: "Experiment id whose histogram heat map is shown."}
+        - {name: selftest, in: query, schema: {type: string, enum: ["1"]}}
+      responses:
+        "200":
+          description: The page.
+          headers: {ETag: {$ref: "#/components/headers/ContentETag"}}
+          content: {text/html: {schema: {type: string}}}
+        "304": {description: "Not modified (If-None-Match matched)."}
+        "400": {$ref: "#/components/responses/VizProblem"}
+  /dashboard/app.js:
+    get:
+      tags: [visualization]
+      operationId: getDashboardScript
+      summary: The dashboard's script.
+      parameters: [{name: v, in: query, schema: {type: string}, description: "Cache buster, ignored."}]
+      responses:
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "200": {description: "The script.", headers: {ETag: {$ref: "#/components/headers/ContentETag"}}, content: {text/javascript: {schema: {type: string}}}}
+        "304": {description: "Not modified."}
+  /dashboard/app.css:
+    get:
+      tags: [visualization]
+      operationId: getDashboardStylesheet
+      summary: The dashboard's stylesheet.
+      parameters: [{name: v, in: query, schema: {type: string}, description: "Cache buster, ignored."}]
+      responses:
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "200": {description: "The stylesheet.", headers: {ETag: {$ref: "#/components/headers/ContentETag"}}, content: {text/css: {schema: {type: string}}}}
+        "304": {description: "Not modified."}
+  /v1/experiments/{id}/plot.svg:
+    get:
+      tags: [visualization]
+      operationId: getExperimentPlot
+      summary: A chart of a finished experiment, rendered on the server as SVG.
+      description: |
+        Line charts draw the measured statistic per layer and, for `std`, the mean-field prediction dashed.
+        `histogram` is the per-layer heat map ("colorful dimension": x = layer, y = bin within the layer's own
+        range, colour = log count). Valid standalone SVG with a viewBox, title, axes, tick labels, axis titles
+        and a legend; every series is a `<path data-series="…" data-kind="measured|theory">`.
+      parameters:
+        - $ref: "#/components/parameters/JobID"
+        - {name: metric, in: query, schema: {type: string, enum: [std, mean, dead_fraction, histogram], default: std}}
+        - {name: pass, in: query, schema: {type: string, enum: [forward, backward], default: forward}}
+        - {name: scale, in: query, schema: {type: string, enum: [log, linear]}, description: "Default log for std, linear otherwise. On a log scale values ≤ 0 are gaps; a histogram ignores it."}
+        - $ref: "#/components/parameters/IfNoneMatch"
+      responses:
+        "200":
+          description: The chart.
+          headers: {ETag: {$ref: "#/components/headers/ContentETag"}, Cache-Control: {schema: {type: string}}}
+          content: {image/svg+xml: {schema: {type: string}}}
+        "304": {description: "Not modified (If-None-Match matched)."}
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "404": {$ref: "#/components/responses/VizProblem"}
+        "409": {$ref: "#/components/responses/VizProblem"}
+  /v1/experiments/{id}/result.csv:
+    get:
+      tags: [visualization]
+      operationId: getExperimentCSV
+      summary: The result as CSV (RFC 4180), one row per layer, one column per statistic.
+      description: |
+        Columns: layer, fan_in, fan_out; then count, mean, std, min, max, mean_abs, zero_fraction, dead_fraction,
+        nonfinite_fraction, p1, p50, p99 for each of preactivation, activation, activation_grad and weight_grad
+        (prefixed, e.g. `activation_grad_std`); theory_q, theory_predicted_preactivation_std,
+        theory_predicted_activation_std, theory_predicted_activation_grad_std; lsuv_iterations. CRLF line ends;
+        numbers in shortest round-trip form; a non-finite value is an empty field.
+      parameters:
+        - $ref: "#/components/parameters/JobID"
+        - $ref: "#/components/parameters/IfNoneMatch"
+      responses:
+        "200":
+          description: The CSV.
+          headers: {ETag: {$ref: "#/components/headers/ContentETag"}, Content-Disposition: {schema: {type: string}}}
+          content: {text/csv: {schema: {type: string}}}
+        "304": {description: "Not modified."}
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "404": {$ref: "#/components/responses/VizProblem"}
+        "409": {$ref: "#/components/responses/VizProblem"}
+  /v1/experiments/{id}/events:
+    get:
+      tags: [visualization]
+      operationId: getExperimentEvents
+      summary: Live progress as Server-Sent Events, ending with `done`.
+      description: |
+        Events: `status` (no id; a snapshot opening every stream, with `retry:`), `progress`
+        (id = layers done; `{layers_done, layers_total, status}`), `layer` (id = layers_total + layer index;
+        data = the layer object of the result, as in GET /v1/experiments/{id}/result), `done`
+        (id = layers_total + depth + 1; `{status, result?, error?}`), and a `: heartbeat` comment after
+        15 s of silence (INITLAB_SSE_HEARTBEAT_MS). Ids are deterministic per experiment, so `Last-Event-ID`
+        resumes exactly: only events with a larger id are sent. Layer events are derived from the stored result,
+        so a stream opened after completion replays the same events. The stream closes after `done`; close the
+        EventSource on it.
+      parameters:
+        - $ref: "#/components/parameters/JobID"
+        - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0, maximum: 9223372036854775807}, description: "The id of the last event received; only later events are sent."}
+      responses:
+        "200":
+          description: The event stream.
+          content:
+            text/event-stream:
+              schema:
+                type: object
+                description: One event (schema of each event, not of the whole stream).
+                required: [event, data]
+                properties:
+                  event: {type: string, enum: [status, progress, layer, done]}
+                  data: {type: string, description: JSON text.}
+                  id: {type: string, pattern: "^[0-9]+$"}
+                  retry: {type: integer, minimum: 0}
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "404": {$ref: "#/components/responses/VizProblem"}
+  /v1/sweeps:
+    post:
+      tags: [visualization]
+      operationId: createSweep
+      summary: Runs one experiment per combination of the varied values (cartesian product).
+      description: |
+        The whole sweep is validated before anything is queued: the structure, every combination's spec
+        (pointers map into the body: `/vary/init/2/mode` or `/base/batch`), at most 64 combinations, their
+        total estimated compute within the sweep budget (2e13 FLOPs), and room in the queue (else 503).
+        Experiments are submitted through POST /v1/experiments (same validation, canonical spec and queue).
+        The first varied key changes slowest.
+      security: [{}, {bearerAuth: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/SweepRequest"}
+            example: {base: {depth: 8, width: 16, batch: 8, init: kaiming_normal, activation: relu}, vary: {init: [xavier_normal, kaiming_normal], seed: [1, 2]}}
+      responses:
+        "201":
+          description: Created; the experiments are queued.
+          headers: {Location: {schema: {type: string}, description: "/v1/sweeps/{id}"}}
+          content: {application/json: {schema: {$ref: "#/components/schemas/Sweep"}}}
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "401": {$ref: "#/components/responses/VizProblem"}
+        "413": {$ref: "#/components/responses/VizProblem"}
+        "415": {$ref: "#/components/responses/VizProblem"}
+        "422": {$ref: "#/components/responses/VizProblem"}
+        "503": {$ref: "#/components/responses/VizProblem"}
+  /v1/sweeps/{id}:
+    get:
+      tags: [visualization]
+      operationId: getSweep
+      summary: The sweep with each experiment's status, progress and summary.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+        - $ref: "#/components/parameters/IfNoneMatch"
+      responses:
+        "200":
+          description: The sweep.
+          headers: {ETag: {$ref: "#/components/headers/ContentETag"}}
+          content: {application/json: {schema: {$ref: "#/components/schemas/Sweep"}}}
+        "304": {description: "Not modified."}
+        "404": {$ref: "#/components/responses/VizProblem"}
+  /v1/sweeps/{id}/plot.svg:
+    get:
+      tags: [visualization]
+      operationId: getSweepPlot
+      summary: The sweep's finished experiments overlaid in one SVG chart.
+      description: Theory lines are drawn for up to 4 runs. While some are unfinished the title says how many are drawn.
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string, format: uuid}}
+        - {name: metric, in: query, schema: {type: string, enum: [std, mean, dead_fraction], default: std}}
+        - {name: pass, in: query, schema: {type: string, enum: [forward, backward], default: forward}}
+        - {name: scale, in: query, schema: {type: string, enum: [log, linear]}}
+        - $ref: "#/components/parameters/IfNoneMatch"
+      responses:
+        "200":
+          description: The chart.
+          headers: {ETag: {$ref: "#/components/headers/ContentETag"}}
+          content: {image/svg+xml: {schema: {type: string}}}
+        "304": {description: "Not modified."}
+        "400": {$ref: "#/components/responses/VizProblem"}
+        "404": {$ref: "#/components/responses/VizProblem"}
+        "409": {$ref: "#/components/responses/VizProblem"}
 components:
   securitySchemes:
     bearerAuth:
@@ -323,6 +514,8 @@ components:
       scheme: bearer
       description: Required on every POST when the server has a token (always when it binds a non-loopback address).
   headers:
+    # Visualization (issue 7)
+    ContentETag: {schema: {type: string}, description: "Strong tag of the exact bytes sent; send it back in If-None-Match."}
     Location:
       description: The job's URL.
       required: true
@@ -362,6 +555,8 @@ components:
         enum:
         - 'true'
   parameters:
+    # Visualization (issue 7)
+    IfNoneMatch: {name: If-None-Match, in: header, schema: {type: string}}
     JobID:
       name: id
       in: path
@@ -372,6 +567,12 @@ components:
         format: uuid
         pattern: ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
   responses:
+    # Visualization (issue 7)
+    VizProblem:
+      description: An RFC 9457 problem.
+      content:
+        application/problem+json:
+          schema: {$ref: "#/components/schemas/Problem"}
     BadRequest:
       description: Malformed JSON or query parameters (unknown, duplicated or out of range).
       content: *id001
@@ -391,6 +592,48 @@ components:
         WWW-Authenticate:
           $ref: '#/components/headers/WWWAuthenticate'
   schemas:
+    # Visualization (issue 7)
+    SweepRequest:
+      type: object
+      required: [base, vary]
+      additionalProperties: false
+      properties:
+        base: {type: object, description: "An experiment spec (see POST /v1/experiments); varied keys override it."}
+        vary:
+          type: object
+          additionalProperties: false
+          minProperties: 1
+          properties:
+            init: {type: array, minItems: 1, maxItems: 64, items: {oneOf: [{type: string}, {type: object}]}}
+            activation: {type: array, minItems: 1, maxItems: 64, items: {oneOf: [{type: string}, {type: object}]}}
+            width: {type: array, minItems: 1, maxItems: 64, items: {type: integer}}
+            depth: {type: array, minItems: 1, maxItems: 64, items: {type: integer}}
+            seed: {type: array, minItems: 1, maxItems: 64, items: {type: integer, minimum: 0}}
+    Sweep:
+      type: object
+      required: [id, created_at, status, counts, base, vary, experiments, plot]
+      properties:
+        id: {type: string, format: uuid}
+        created_at: {type: string, format: date-time}
+        status: {type: string, enum: [running, done], description: "running while any experiment is queued or running."}
+        counts: {type: object, additionalProperties: {type: integer}, description: "Experiments per status (queued, running, succeeded, failed, cancelled, pruned)."}
+        base: {type: object}
+        vary: {type: object}
+        plot: {type: string, description: "Path of the overlay chart."}
+        experiments:
+          type: array
+          items:
+            type: object
+            required: [id, label, values, status]
+            properties:
+              id: {type: string, format: uuid}
+              label: {type: string, example: "init=xavier_normal, seed=1"}
+              values: {type: object}
+              status: {type: string, enum: [queued, running, succeeded, failed, cancelled, pruned]}
+              layers_done: {type: integer}
+              layers_total: {type: integer}
+              summary: {type: object, description: "The result's summary once succeeded."}
+              error: {type: string}
     ExperimentSpec:
       type: object
       additionalProperties: false

@@ -1,0 +1,129 @@
+import Foundation
+
+/// Settings of the visualization routes, with documented defaults; built once by the executable.
+public struct VisualizationConfiguration: Sendable {
+    /// Interval of the SSE heartbeat comment on an idle stream. Default: 15 s (under common proxy idle timeouts).
+    public var heartbeat: Duration = .seconds(15)
+    /// The `retry:` reconnection delay sent to EventSource clients. Default: 2,000 ms.
+    public var reconnectMilliseconds: Int = 2000
+    /// Most experiments one sweep may create. Default: 64.
+    public var maxSweepCombinations: Int = 64
+    /// Total estimated floating-point operations of all a sweep's experiments. Default: 2e13 (ten full budgets).
+    public var maxSweepFLOPs: Double = 2e13
+
+    public init() {}
+}
+
+/// One Server-Sent Event frame (HTML Living Standard §9.2.6): `id:`, `event:`, one `data:` line per line.
+struct SSEFrame: Equatable {
+    var id: Int?
+    var event: String
+    var data: String
+    var retry: Int?
+
+    var text: String {
+        var out = ""
+        if let id { out += "id: \(id)\n" }
+        out += "event: \(event)\n"
+        if let retry { out += "retry: \(retry)\n" }
+        for line in data.split(separator: "\n", omittingEmptySubsequences: false) { out += "data: \(line)\n" }
+        return out + "\n"
+    }
+
+    static let heartbeat = ": heartbeat\n\n"
+}
+
+/// The live progress of one experiment as Server-Sent Events.
+///
+/// Event ids are a deterministic sequence per job, so `Last-Event-ID` resumes exactly where a client left off
+/// no matter when it reconnects: `progress` events carry id = layers done (1…total; progress is written at
+/// most every `progressWriteInterval`, so some ids are skipped), each `layer` event id = total + layer index,
+/// and the final `done` event id = total + depth + 1. Layer statistics come from the stored result, so a
+/// stream opened (or resumed) after completion replays the same events. A `status` event without an id opens
+/// every stream (a snapshot: queued/running/…); a heartbeat comment is sent after `heartbeat` of silence.
+/// The stream ends after `done`; clients should close their EventSource on it (else it reconnects, gets the
+/// snapshot and an immediately ended stream).
+public struct ExperimentEventStream: Sendable {
+    let service: ExperimentService
+    public let id: String
+    public let lastEventID: Int
+    let configuration: VisualizationConfiguration
+
+    /// Writes the stream through `write` (one call per frame) until `done`; throws when the writer does
+    /// (client gone).
+    public func run(write: @Sendable (String) async throws -> Void) async throws {
+        var sent = lastEventID
+        var lastStatus: JobStatus?
+        var first = true
+        while !Task.isCancelled {
+            let generation = service.notifier.generation(of: id)
+            guard let job = try service.store.job(id: id) else {
+                // Pruned while streaming: say so and end.
+                try await write(SSEFrame(id: nil, event: "done", data: #"{"status":"gone"}"#).text)
+                return
+            }
+            let total = job.layersTotal
+            if job.status != lastStatus {
+                let snapshot = #"{"status":"\#(job.status.rawValue)","layers_done":\#(job.layersDone),"layers_total":\#(total)}"#
+                try await write(SSEFrame(id: nil, event: "status", data: snapshot, retry: first ? configuration.reconnectMilliseconds : nil).text)
+                lastStatus = job.status
+                first = false
+            }
+            let done = job.status == .succeeded ? total : job.layersDone
+            if done > sent, done <= total, job.status != .queued {
+                try await write(SSEFrame(id: done, event: "progress", data: #"{"layers_done":\#(done),"layers_total":\#(total),"status":"\#(job.status.rawValue)"}"#).text)
+                sent = done
+            }
+            if job.status.isTerminal {
+                var depth = 0
+                if job.status == .succeeded, let data = try service.store.result(id: id) {
+                    let layers = (try JSONDecoder().decode(JSONTree.self, from: data))["layers"]?.array ?? []
+                    depth = layers.count
+                    for (offset, layer) in layers.enumerated() where total + offset + 1 > sent {
+                        let eventID = total + offset + 1
+                        try await write(SSEFrame(id: eventID, event: "layer", data: String(decoding: layer.encoded(), as: UTF8.self)).text)
+                        sent = eventID
+                    }
+                }
+                let doneID = total + depth + 1
+                if doneID > sent {
+                    var body: [String: JSONTree] = ["status": .string(job.status.rawValue)]
+                    if job.status == .succeeded { body["result"] = .string("/v1/experiments/\(id)/result") }
+                    if let error = job.error { body["error"] = .string(error) }
+                    try await write(SSEFrame(id: doneID, event: "done", data: String(decoding: JSONTree.object(body).encoded(), as: UTF8.self)).text)
+                }
+                return
+            }
+            await service.notifier.wait(id: id, generation: generation, timeout: configuration.heartbeat)
+            if service.notifier.generation(of: id) == generation, !Task.isCancelled {
+                try await write(SSEFrame.heartbeat)
+            }
+        }
+    }
+}
+
+extension ExperimentService {
+    /// Validates an events request (`GET /v1/experiments/{id}/events`, optional `Last-Event-ID`) before any
+    /// byte is streamed, so errors are still ordinary problems: 404 unknown id, 400 bad `Last-Event-ID`,
+    /// 400 any query parameter.
+    public func eventStream(
+        for request: APIRequest, configuration: VisualizationConfiguration = VisualizationConfiguration()
+    ) throws -> ExperimentEventStream {
+        guard case .events(let id) = VisualizationRoute.match(request.path) else {
+            throw Problem.notFound("No event stream at \(request.path).")
+        }
+        try rejectQuery(request, allowed: [])
+        var last = 0
+        if let raw = request.header("Last-Event-ID")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
+            guard let parsed = Int(raw), parsed >= 0 else {
+                throw Problem.badRequest(
+                    "invalid_last_event_id", "Last-Event-ID must be an event id this stream sent (an integer ≥ 0), got '\(raw.prefix(40))'.")
+            }
+            last = parsed
+        }
+        guard isJobID(id), try store.job(id: id) != nil else {
+            throw Problem.notFound("No experiment with id '\(id)' (unknown, or pruned after the retention period).")
+        }
+        return ExperimentEventStream(service: self, id: id, lastEventID: last, configuration: configuration)
+    }
+}

@@ -1,0 +1,57 @@
+/// Exports a result as CSV (RFC 4180): a header row, then one row per layer with one column per statistic
+/// (pre-activation, activation, activation gradient, weight gradient; theory; LSUV iterations). Lines end in
+/// CRLF; a field holding a comma, a double quote, CR or LF is quoted with inner quotes doubled. A non-finite
+/// statistic (JSON null) is an empty field; numbers use Swift's shortest round-trip form (`1e-05`, `0.5838`),
+/// which spreadsheets and `Double(_:)` read back exactly.
+public enum CSVExport {
+    static let tensors = ["preactivation", "activation", "activation_grad", "weight_grad"]
+    static let theoryColumns = [
+        "theory_q", "theory_predicted_preactivation_std", "theory_predicted_activation_std",
+        "theory_predicted_activation_grad_std",
+    ]
+
+    /// The header row's field names, in order.
+    public static var header: [String] {
+        ["layer", "fan_in", "fan_out"]
+            + tensors.flatMap { tensor in ChartResult.Stats.columnNames.map { "\(tensor)_\($0)" } }
+            + theoryColumns + ["lsuv_iterations"]
+    }
+
+    public static func render(_ result: ChartResult) -> String {
+        var out = line(header)
+        let missing = [Double?](repeating: nil, count: ChartResult.Stats.columnNames.count)
+        for layer in result.layers {
+            var fields = [String(layer.index), String(layer.fanIn), String(layer.fanOut)]
+            let values =
+                layer.forward.preactivation.columnValues + layer.forward.activation.columnValues
+                + (layer.backward?.activationGrad.columnValues ?? missing) + (layer.backward?.weightGrad.columnValues ?? missing)
+                + [layer.theory?.q, layer.theory?.predictedPreactivationStd, layer.theory?.predictedActivationStd, layer.theory?.predictedActivationGradStd]
+            fields += values.map(number)
+            fields.append(layer.lsuvIterations.map(String.init) ?? "")
+            out += line(fields)
+        }
+        return out
+    }
+
+    static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
+    static func line(_ fields: [String]) -> String {
+        fields.map(field).joined(separator: ",") + "\r\n"
+    }
+
+    /// One RFC 4180 field: quoted when it holds a comma, a double quote, CR or LF.
+    public static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+extension String {
+    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
+        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
+    }
+}

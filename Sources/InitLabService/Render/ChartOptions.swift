@@ -1,0 +1,81 @@
+/// What a chart shows: which statistic, of which pass, on which scale. Parsed from query parameters
+/// (`metric`, `pass`, `scale`), which are user input: every value is checked against its allowed list.
+public struct ChartOptions: Sendable, Equatable, Hashable {
+    public enum Metric: String, Sendable, CaseIterable {
+        case std, mean
+        case deadFraction = "dead_fraction"
+        case histogram
+    }
+
+    public enum Pass: String, Sendable, CaseIterable {
+        case forward, backward
+    }
+
+    public enum Scale: String, Sendable, CaseIterable {
+        case log, linear
+    }
+
+    public var metric: Metric
+    public var pass: Pass
+    public var scale: Scale
+
+    /// Defaults: the lesson's picture, forward std on a log scale. `scale` defaults to `log` for `std` and to
+    /// `linear` otherwise; on a log scale, values ≤ 0 (a mean can be negative, a dead fraction zero) are gaps.
+    /// A histogram ignores `scale` (its colour is always log count).
+    public init(metric: Metric = .std, pass: Pass = .forward, scale: Scale? = nil) {
+        self.metric = metric
+        self.pass = pass
+        self.scale = scale ?? (metric == .std ? .log : .linear)
+    }
+
+    /// Parses `metric`, `pass` and `scale` from query parameters; any other parameter, a repeated one, or a
+    /// value outside the allowed list is an error naming the parameter and its allowed values.
+    /// - Parameter allowedMetrics: narrows `metric` (a sweep overlay has no single histogram).
+    public static func parse(
+        query: [(name: String, value: String)], allowedMetrics: [Metric] = Metric.allCases
+    ) throws(ChartQueryError) -> ChartOptions {
+        var seen: Set<String> = []
+        var metric: Metric = .std
+        var pass: Pass = .forward
+        var scale: Scale?
+        for (name, value) in query {
+            guard seen.insert(name).inserted else {
+                throw ChartQueryError(parameter: name, detail: "query parameter '\(name)' may appear once")
+            }
+            switch name {
+            case "metric":
+                guard let parsed = Metric(rawValue: value), allowedMetrics.contains(parsed) else {
+                    throw .notAllowed(name, value, allowedMetrics.map(\.rawValue))
+                }
+                metric = parsed
+            case "pass":
+                guard let parsed = Pass(rawValue: value) else { throw .notAllowed(name, value, Pass.allCases.map(\.rawValue)) }
+                pass = parsed
+            case "scale":
+                guard let parsed = Scale(rawValue: value) else { throw .notAllowed(name, value, Scale.allCases.map(\.rawValue)) }
+                scale = parsed
+            default:
+                throw ChartQueryError(
+                    parameter: name, detail: "unknown query parameter '\(name)'; allowed: metric, pass, scale")
+            }
+        }
+        return ChartOptions(metric: metric, pass: pass, scale: scale)
+    }
+}
+
+/// A rejected chart query parameter: becomes a 400 problem whose detail names the parameter and what it allows.
+public struct ChartQueryError: Error, Sendable, Equatable {
+    public var parameter: String
+    public var detail: String
+
+    public init(parameter: String, detail: String) {
+        self.parameter = parameter
+        self.detail = detail
+    }
+
+    static func notAllowed(_ name: String, _ value: String, _ allowed: [String]) -> ChartQueryError {
+        let shown = value.count > 40 ? String(value.prefix(40)) + "…" : value
+        return ChartQueryError(
+            parameter: name, detail: "\(name)=\(shown) is not allowed; allowed: \(allowed.joined(separator: ", "))")
+    }
+}
