@@ -45,6 +45,10 @@ final class Connection: @unchecked Sendable {
     private var output: [UInt8] = []
     private var outputStart = 0
 
+    /// `flush` is running (it loops instead of recursing); `flushRequested`: flush again when this round ends.
+    private var flushing = false
+    private var flushRequested = false
+
     private var closed = false
     private var lingering = false
     private var lingerBytes = 0
@@ -171,7 +175,8 @@ final class Connection: @unchecked Sendable {
                         leeway: .milliseconds(5))
                 }
             case .close(let mode):
-                flush()
+                // Raw send only: no `didWrite` round trip (and no recursion) while closing.
+                _ = sendPending()
                 if mode == .graceful && !closed { startLinger() } else { finalClose(reset: true) }
                 return
             }
@@ -180,10 +185,38 @@ final class Connection: @unchecked Sendable {
         if outputStart < output.count { flush() }
     }
 
-    /// Sends queued output until done or EAGAIN (then waits for the write source).
+    /// Sends queued output until done or EAGAIN (then waits for the write source), telling the state machine
+    /// what was written. Not re-entrant: `perform` (run from here with the machine's answer) may queue more
+    /// output and ask to flush again; that request is served by this loop rather than by a nested call, so a
+    /// peer that keeps accepting a little at a time cannot grow the stack (it once overflowed it, ~6,500 frames).
     private func flush() {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !closed else { return }
+        if flushing {
+            flushRequested = true
+            return
+        }
+        flushing = true
+        defer { flushing = false }
+        repeat {
+            flushRequested = false
+            let (written, failed, blocked) = sendPending()
+            if failed {
+                perform(machine.writeFailed())
+                return
+            }
+            if written > 0 || outputStart >= output.count {
+                perform(machine.didWrite(written, now: monotonicNow()))
+            }
+            if blocked { return }  // the write source calls back when the peer has read
+        } while flushRequested && !closed
+    }
+
+    /// One round of `send` calls on the queued output; manages write interest. Returns the bytes written, whether
+    /// the socket failed, and whether it would block with output left.
+    private func sendPending() -> (written: Int, failed: Bool, blocked: Bool) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !closed else { return (0, false, false) }
         var written = 0
         var failed = false
         while outputStart < output.count {
@@ -206,20 +239,16 @@ final class Connection: @unchecked Sendable {
             output.removeAll(keepingCapacity: output.capacity <= 64 * 1024)
             outputStart = 0
             setWriteInterest(false)
-        } else if !failed {
+            return (written, failed, false)
+        }
+        if !failed {
             if outputStart > 64 * 1024 {
                 output.removeSubrange(0..<outputStart)
                 outputStart = 0
             }
             setWriteInterest(true)
         }
-        if failed {
-            perform(machine.writeFailed())
-            return
-        }
-        if written > 0 || outputStart >= output.count {
-            perform(machine.didWrite(written, now: monotonicNow()))
-        }
+        return (written, failed, !failed)
     }
 
     private func setWriteInterest(_ on: Bool) {
