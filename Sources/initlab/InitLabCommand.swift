@@ -5,6 +5,6 @@ struct InitLabCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "initlab",
         abstract: "Neural-network initialization experiments: a service, a CLI and benchmarks.",
-        subcommands: [BenchCommand.self, FetchCommand.self]
+        subcommands: [ServeCommand.self, RunCommand.self, SchemesCommand.self, FetchCommand.self, BenchCommand.self]
     )
 }

@@ -1,1 +1,0 @@
-// The HTTPServer module. Its files live in this folder; see README.md for the architecture.

@@ -1,0 +1,225 @@
+import Foundation
+
+/// An error that knows how it is shown to a client: thrown by a handler, it is rendered as
+/// `application/problem+json` (RFC 9457) with its own status. Any other error becomes a 500 problem that says
+/// nothing about its cause.
+public protocol HTTPProblem: Error, Sendable {
+    var status: HTTPStatus { get }
+    /// A URI identifying the problem type. Default: "about:blank" (then `title` is the status phrase).
+    var type: String { get }
+    /// Short, human-readable summary of the problem type. Default: the reason phrase.
+    var title: String { get }
+    /// Explanation specific to this occurrence.
+    var detail: String? { get }
+    /// Stable machine-readable code, e.g. "experiment_not_found".
+    var code: String { get }
+    /// Further members of the problem object (e.g. `errors`, `retry_after`).
+    var extraFields: [String: JSONValue] { get }
+    /// Headers to add to the response (e.g. `Retry-After`, `Allow`).
+    var headers: HTTPHeaders { get }
+}
+
+extension HTTPProblem {
+    public var type: String { "about:blank" }
+    public var title: String { status.reasonPhrase }
+    public var detail: String? { nil }
+    public var extraFields: [String: JSONValue] { [:] }
+    public var headers: HTTPHeaders { [:] }
+}
+
+/// One invalid field of a request, located by a JSON Pointer (RFC 6901), e.g. `/layers/0/width`.
+public struct FieldError: Sendable, Hashable, Codable {
+    public var pointer: String
+    public var detail: String
+
+    public init(pointer: String, detail: String) {
+        self.pointer = pointer
+        self.detail = detail
+    }
+}
+
+/// The ready-made problem: throw it from a handler.
+///
+///     throw ProblemError(.unprocessableContent, code: "invalid_spec", detail: "…",
+///                        errors: [FieldError(pointer: "/width", detail: "must be positive")])
+public struct ProblemError: HTTPProblem, Hashable {
+    public var status: HTTPStatus
+    public var code: String
+    public var type: String
+    public var title: String
+    public var detail: String?
+    public var errors: [FieldError]
+    public var extra: [String: JSONValue]
+    public var headers: HTTPHeaders
+
+    public init(
+        _ status: HTTPStatus, code: String, title: String? = nil, detail: String? = nil, type: String = "about:blank",
+        errors: [FieldError] = [], extra: [String: JSONValue] = [:], headers: HTTPHeaders = [:]
+    ) {
+        self.status = status
+        self.code = code
+        self.type = type
+        self.title = title ?? status.reasonPhrase
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+        self.headers = headers
+    }
+
+    public var extraFields: [String: JSONValue] {
+        var fields = extra
+        if !errors.isEmpty {
+            fields["errors"] = .array(
+                errors.map { .object(["pointer": .string($0.pointer), "detail": .string($0.detail)]) })
+        }
+        return fields
+    }
+
+    public static func == (lhs: ProblemError, rhs: ProblemError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.type == rhs.type && lhs.title == rhs.title
+            && lhs.detail == rhs.detail && lhs.errors == rhs.errors && lhs.extra == rhs.extra
+            && lhs.headers == rhs.headers
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(status)
+        hasher.combine(code)
+        hasher.combine(detail)
+    }
+
+    public static func badRequest(code: String = "bad_request", detail: String? = nil, errors: [FieldError] = [])
+        -> ProblemError
+    {
+        ProblemError(.badRequest, code: code, detail: detail, errors: errors)
+    }
+
+    public static func notFound(code: String = "not_found", detail: String? = nil) -> ProblemError {
+        ProblemError(.notFound, code: code, detail: detail)
+    }
+
+    public static func methodNotAllowed(allow: [HTTPMethod]) -> ProblemError {
+        ProblemError(
+            .methodNotAllowed, code: "method_not_allowed",
+            detail: "Allowed methods: \(allow.map(\.rawValue).joined(separator: ", ")).",
+            headers: ["Allow": allow.map(\.rawValue).joined(separator: ", ")])
+    }
+
+    public static let internalError = ProblemError(
+        .internalServerError, code: "internal_error", detail: "The server failed to handle the request.")
+}
+
+extension ServerError: HTTPProblem {
+    public var code: String {
+        switch self {
+        case .parser(let e): e.code
+        case .requestTimeout: "request_timeout"
+        }
+    }
+
+    public var detail: String? {
+        switch self {
+        case .parser(let e): e.detail
+        case .requestTimeout: "The request did not arrive in time."
+        }
+    }
+}
+
+extension HTTPResponse {
+    /// An `application/problem+json` response (RFC 9457): `type`, `title`, `status`, `detail`, `instance`,
+    /// `code`, the problem's extra members, and `request_id` when given. Keys are sorted.
+    public static func problem(_ problem: any HTTPProblem, instance: String? = nil, requestID: String? = nil)
+        -> HTTPResponse
+    {
+        var object = problem.extraFields
+        object["type"] = .string(problem.type)
+        object["title"] = .string(problem.title)
+        object["status"] = .int(problem.status.code)
+        object["code"] = .string(problem.code)
+        if let detail = problem.detail { object["detail"] = .string(detail) }
+        if let instance { object["instance"] = .string(instance) }
+        if let requestID { object["request_id"] = .string(requestID) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(object)).map { Array($0) } ?? Array(#"{"status":500}"#.utf8)
+        var headers = problem.headers
+        headers.replaceOrAdd(name: "Content-Type", value: "application/problem+json")
+        return HTTPResponse(status: problem.status, headers: headers, body: .bytes(body))
+    }
+
+    /// A problem response built in place.
+    public static func problem(
+        _ status: HTTPStatus, code: String, detail: String? = nil, errors: [FieldError] = [],
+        headers: HTTPHeaders = [:], instance: String? = nil
+    ) -> HTTPResponse {
+        .problem(ProblemError(status, code: code, detail: detail, errors: errors, headers: headers), instance: instance)
+    }
+
+    /// `value` as JSON (`application/json`). The encoder defaults to sorted keys and no key conversion; pass
+    /// your own for snake_case or dates.
+    public static func json<T: Encodable>(
+        _ value: T, status: HTTPStatus = .ok, headers: HTTPHeaders = [:], encoder: JSONEncoder? = nil
+    ) throws -> HTTPResponse {
+        let data: Data
+        if let encoder {
+            data = try encoder.encode(value)
+        } else {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            data = try e.encode(value)
+        }
+        var h = headers
+        if !h.contains(name: "content-type") { h.add(name: "Content-Type", value: "application/json") }
+        return HTTPResponse(status: status, headers: h, body: .bytes(Array(data)))
+    }
+
+    /// Plain UTF-8 text.
+    public static func text(_ text: String, status: HTTPStatus = .ok, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        var h = headers
+        if !h.contains(name: "content-type") { h.add(name: "Content-Type", value: "text/plain; charset=utf-8") }
+        return HTTPResponse(status: status, headers: h, body: .bytes(Array(text.utf8)))
+    }
+
+    /// A Server-Sent Events stream (`text/event-stream`, not cached); write `ServerSentEvent.bytes` to it.
+    public static func eventStream(
+        headers: HTTPHeaders = [:], _ body: @escaping @Sendable (ResponseBodyWriter) async throws -> Void
+    ) -> HTTPResponse {
+        var h = headers
+        h.replaceOrAdd(name: "Content-Type", value: "text/event-stream")
+        if !h.contains(name: "cache-control") { h.add(name: "Cache-Control", value: "no-cache") }
+        return HTTPResponse(status: .ok, headers: h, body: .stream(body))
+    }
+}
+
+/// One Server-Sent Event (HTML Living Standard §9.2), serialized with `bytes`.
+public struct ServerSentEvent: Sendable, Hashable {
+    public var id: String?
+    public var event: String?
+    public var data: String
+    public var retry: Int?
+
+    public init(id: String? = nil, event: String? = nil, data: String, retry: Int? = nil) {
+        self.id = id
+        self.event = event
+        self.data = data
+        self.retry = retry
+    }
+
+    /// A comment line; clients ignore it, proxies see traffic (heartbeat).
+    public static let heartbeat: [UInt8] = Array(": heartbeat\n\n".utf8)
+
+    public var bytes: [UInt8] {
+        var s = ""
+        if let id { s += "id: \(Self.clean(id))\n" }
+        if let event { s += "event: \(Self.clean(event))\n" }
+        if let retry { s += "retry: \(retry)\n" }
+        for line in data.split(separator: "\n", omittingEmptySubsequences: false) {
+            s += "data: \(line.replacingOccurrences(of: "\r", with: ""))\n"
+        }
+        s += "\n"
+        return Array(s.utf8)
+    }
+
+    private static func clean(_ s: String) -> String {
+        String(s.unicodeScalars.filter { $0 != "\n" && $0 != "\r" })
+    }
+}

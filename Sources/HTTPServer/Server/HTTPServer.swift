@@ -1,0 +1,290 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Logging
+import Synchronization
+
+/// A generic HTTP/1.1 server on non-blocking POSIX sockets driven by Dispatch sources.
+///
+/// - One listening socket (IPv4 or IPv6, per `configuration.host`), accepted on a private serial queue until
+///   `EAGAIN`; `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` suspend accepting for 100 ms, `ECONNABORTED` and `EPROTO`
+///   are skipped: no accept error ends the loop. At `maxConnections` open connections accepting pauses until
+///   one closes (the kernel backlog holds the rest).
+/// - One serial queue per connection (`Connection`), executing a pure `ConnectionStateMachine`. Handlers run as
+///   Swift tasks, never on a connection's queue.
+/// - `SIGPIPE` is ignored process-wide and every send uses `MSG_NOSIGNAL`.
+public final class HTTPServer: Sendable {
+    public let configuration: HTTPServerConfiguration
+    public let router: Router
+    public let logger: Logger
+    private let core: ServerCore
+    private let registry: ConnectionRegistry
+
+    public init(configuration: HTTPServerConfiguration = .init(), router: Router, logger: Logger) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+        self.registry = ConnectionRegistry()
+        self.core = ServerCore(configuration: configuration, router: router, logger: logger, registry: registry)
+    }
+
+    /// Binds, listens and starts accepting. Returns the bound port (useful with `port: 0`).
+    @discardableResult
+    public func start() throws -> Int {
+        signal(SIGPIPE, SIG_IGN)
+        return try core.start()
+    }
+
+    /// The port bound by `start()`, or nil before.
+    public var port: Int? { core.boundPort.load(ordering: .relaxed).flatMapPositive }
+
+    /// Connections currently open.
+    public var openConnections: Int { registry.count.load(ordering: .relaxed) }
+
+    /// Graceful shutdown: stop accepting (new connects are refused), close idle connections, let requests in
+    /// progress finish with `Connection: close`; after `shutdownGracePeriod`, close whatever is left.
+    public func shutdown() async {
+        await core.stopAccepting()
+        for connection in registry.all() { connection.beginShutdown() }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: configuration.shutdownGracePeriod)
+        while registry.count.load(ordering: .relaxed) > 0 && clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if registry.count.load(ordering: .relaxed) > 0 {
+            logger.warning(
+                "shutdown grace period over; closing connections",
+                metadata: ["open": "\(registry.count.load(ordering: .relaxed))"])
+            for connection in registry.all() { connection.forceClose() }
+            let hardDeadline = clock.now.advanced(by: .seconds(2))
+            while registry.count.load(ordering: .relaxed) > 0 && clock.now < hardDeadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        logger.info("server stopped")
+    }
+
+    /// Waits for the first of `signals` (default SIGTERM, SIGINT) and returns it. The signals are set to
+    /// `SIG_IGN` *before* their Dispatch sources are made (the other order silently disables the source).
+    public static func waitForSignal(_ signals: [Int32] = [SIGTERM, SIGINT]) async -> Int32 {
+        let box = SignalSources()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            box.install(signals) { signal in continuation.resume(returning: signal) }
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the signal received.
+    @discardableResult
+    public func runUntilSignal() async -> Int32 {
+        let signal = await HTTPServer.waitForSignal()
+        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)"])
+        await shutdown()
+        return signal
+    }
+}
+
+extension Int {
+    fileprivate var flatMapPositive: Int? { self > 0 ? self : nil }
+}
+
+/// Keeps signal sources alive and delivers the first signal once.
+///
+/// Invariant: `sources` and `fired` are touched only on `queue` (handlers run there; `install` uses `sync`).
+private final class SignalSources: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "http.signals")
+    private var sources: [any DispatchSourceSignal] = []
+    private var fired = false
+
+    func install(_ signals: [Int32], _ onSignal: @escaping @Sendable (Int32) -> Void) {
+        queue.sync {
+            for number in signals {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+                source.setEventHandler { @Sendable [self] in
+                    dispatchPrecondition(condition: .onQueue(self.queue))
+                    guard !self.fired else { return }
+                    self.fired = true
+                    onSignal(number)
+                    for s in self.sources { s.cancel() }
+                }
+                sources.append(source)
+                source.resume()
+            }
+        }
+    }
+}
+
+/// The open connections, shared between the accept queue, the connection queues and `shutdown()`.
+final class ConnectionRegistry: Sendable {
+    let count = Atomic<Int>(0)
+    private let table = Mutex<[Int: Connection]>([:])
+
+    func add(_ connection: Connection) {
+        table.withLock { $0[connection.id] = connection }
+        count.add(1, ordering: .relaxed)
+    }
+
+    func remove(_ id: Int) {
+        let removed = table.withLock { $0.removeValue(forKey: id) != nil }
+        if removed { count.subtract(1, ordering: .relaxed) }
+    }
+
+    func all() -> [Connection] { table.withLock { Array($0.values) } }
+}
+
+/// The listening socket and its accept loop.
+///
+/// Invariant: every stored `var` is touched only on `acceptQueue` (the accept source's queue), except in
+/// `start()`, which runs before the source exists.
+final class ServerCore: @unchecked Sendable {
+    private let configuration: HTTPServerConfiguration
+    private let logger: Logger
+    private let registry: ConnectionRegistry
+    private let acceptQueue = DispatchQueue(label: "http.accept")
+    private let connectionTarget = DispatchQueue(label: "http.connections", attributes: .concurrent)
+    let boundPort = Atomic<Int>(0)
+    private var context: ConnectionContext?
+    private var listenFD: Int32 = -1
+    private var acceptSource: DispatchSourceRead?
+    private var acceptSuspended = false
+    private var pausedForCapacity = false
+    private var backoffScheduled = false
+    private var stopped = false
+    private var nextID = 0
+    private let router: Router
+
+    init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, registry: ConnectionRegistry) {
+        self.configuration = configuration
+        self.logger = logger
+        self.registry = registry
+        self.router = router
+    }
+
+    func start() throws -> Int {
+        try acceptQueue.sync {
+            guard listenFD < 0, !stopped else { return boundPort.load(ordering: .relaxed) }
+            let (fd, port) = try Socket.listen(
+                host: configuration.host, port: configuration.port, backlog: configuration.backlog)
+            listenFD = fd
+            boundPort.store(port, ordering: .relaxed)
+            context = ConnectionContext(
+                router: router, configuration: configuration, limits: configuration.connectionLimits, logger: logger,
+                onClose: { @Sendable [weak self] id in self?.connectionClosed(id) })
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
+            source.setEventHandler { @Sendable [self] in self.acceptAvailable() }
+            source.setCancelHandler { @Sendable in Glibc.close(fd) }
+            acceptSource = source
+            source.resume()
+            logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
+            return port
+        }
+    }
+
+    private func acceptAvailable() {
+        dispatchPrecondition(condition: .onQueue(acceptQueue))
+        guard !stopped, let context else { return }
+        while true {
+            if registry.count.load(ordering: .relaxed) >= configuration.maxConnections {
+                pausedForCapacity = true
+                suspendAccept()
+                return
+            }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
+            }
+            if fd < 0 {
+                let error = errno
+                switch error {
+                case EINTR, ECONNABORTED, EPROTO:
+                    continue
+                case EAGAIN, EWOULDBLOCK:
+                    return
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    logger.warning("accept: out of resources, backing off", metadata: ["errno": "\(error)"])
+                    backOff()
+                    return
+                default:
+                    logger.error("accept failed", metadata: ["errno": "\(error)"])
+                    backOff()
+                    return
+                }
+            }
+            guard Socket.configureAccepted(fd) else {
+                Glibc.close(fd)
+                continue
+            }
+            let peer = Socket.describe(storage)
+            nextID += 1
+            let connection = Connection(
+                id: nextID, fd: fd, remoteAddress: "\(peer.host):\(peer.port)", context: context,
+                targetQueue: connectionTarget)
+            registry.add(connection)
+            connection.start()
+        }
+    }
+
+    private func suspendAccept() {
+        if !acceptSuspended, let source = acceptSource {
+            acceptSuspended = true
+            source.suspend()
+        }
+    }
+
+    private func resumeAccept() {
+        if acceptSuspended, let source = acceptSource, !stopped {
+            acceptSuspended = false
+            source.resume()
+        }
+    }
+
+    /// Suspends accepting for 100 ms: retrying at once on EMFILE would spin.
+    private func backOff() {
+        suspendAccept()
+        guard !backoffScheduled else { return }
+        backoffScheduled = true
+        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { @Sendable [self] in
+            self.backoffScheduled = false
+            if !self.pausedForCapacity { self.resumeAccept() }
+        }
+    }
+
+    private func connectionClosed(_ id: Int) {
+        registry.remove(id)
+        acceptQueue.async { @Sendable [self] in
+            if self.pausedForCapacity && self.registry.count.load(ordering: .relaxed) < self.configuration.maxConnections {
+                self.pausedForCapacity = false
+                if !self.backoffScheduled { self.resumeAccept() }
+            }
+        }
+    }
+
+    /// Cancels the accept source and returns once the listening socket is closed.
+    func stopAccepting() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            acceptQueue.async { @Sendable [self] in
+                guard !self.stopped, let source = self.acceptSource else {
+                    self.stopped = true
+                    continuation.resume()
+                    return
+                }
+                self.stopped = true
+                let fd = self.listenFD
+                source.setCancelHandler { @Sendable in
+                    Glibc.close(fd)
+                    continuation.resume()
+                }
+                if self.acceptSuspended {
+                    self.acceptSuspended = false
+                    source.resume()
+                }
+                source.cancel()
+                self.acceptSource = nil
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+/// Runs experiments: a forward pass that streams layer by layer, then (optionally) a backward pass over
+/// checkpointed segments, measuring every layer and putting the mean-field prediction next to it.
+///
+/// Conventions: weights are (out, in) row-major Float32, h_l = a_{l−1}·W_lᵀ + b_l, a_l = φ(h_l); layer indices
+/// are 1-based; layer l's weights come from Philox(seed, stream: l), so they are re-drawn rather than stored
+/// in the backward pass (unless a segment's weights fit in 256 MiB); biases from stream 2³²+l. The backward
+/// pass keeps the activation at every segment start (segments of ⌈√depth⌉ layers, rounded up to whole
+/// residual blocks, or one segment when all pre-activations fit in 256 MiB) and recomputes a segment's
+/// pre-activations before walking back through it. Results are bit-identical for any thread count.
+public struct ExperimentRunner: Sendable {
+    public var matmul: Matmul
+
+    public init(matmul: Matmul = Matmul()) {
+        self.matmul = matmul
+    }
+
+    public func run(
+        _ spec: ExperimentSpec, input: InputBatch? = nil,
+        progress: @Sendable (ExperimentProgress) -> Void = { _ in },
+        isCancelled: @Sendable () -> Bool = { false }
+    ) throws(ExperimentError) -> ExperimentResult {
+        let canonical: ExperimentSpec
+        do {
+            canonical = try spec.validated()
+        } catch {
+            throw .invalidSpec(error)
+        }
+        let engine = try RunEngine(spec: canonical, matmul: matmul, input: input)
+        return try engine.run(progress: progress, isCancelled: isCancelled)
+    }
+}

@@ -1,0 +1,88 @@
+/// What a run is planned to need: peak working memory and floating-point operations.
+public struct ResourceEstimate: Codable, Sendable, Hashable {
+    /// Planned peak bytes of buffers (activations, checkpoints, weights, scratch, the result itself).
+    public var memoryBytes: Int
+    /// Multiply–adds count as 2; a random draw as 20; statistics as 40 per element.
+    public var flops: Double
+
+    enum CodingKeys: String, CodingKey { case memoryBytes = "memory_bytes", flops }
+}
+
+/// How a run lays out its memory. Shared by `estimate()` and the runner so the estimate is what runs.
+struct ExecutionPlan: Sendable {
+    /// Layers per backward segment: checkpoints hold the activation at every segment start and a segment's
+    /// pre-activations are recomputed during the backward pass. `segment == depth` stores everything.
+    var segment: Int
+    /// Keep a segment's weight matrices between its forward recompute and its backward pass.
+    var cacheWeights: Bool
+
+    /// All stored pre-activations of one backward segment may take this much; beyond it, checkpointing.
+    static let storeAllBytes: Double = 256 * 1024 * 1024
+    /// A segment's weights may take this much; beyond it they are re-drawn from (seed, layer).
+    static let weightCacheBytes: Double = 256 * 1024 * 1024
+
+    init(segment: Int, cacheWeights: Bool) {
+        self.segment = max(1, segment)
+        self.cacheWeights = cacheWeights
+    }
+
+    init(spec: ExperimentSpec) {
+        let depth = Double(max(1, spec.depth)), m = Double(max(1, spec.architecture.blockSize))
+        let act = Double(max(1, spec.batch)) * Double(max(1, spec.width)) * 4
+        if depth * act <= Self.storeAllBytes || !spec.backward {
+            segment = max(1, spec.depth)
+        } else {
+            let root = depth.squareRoot().rounded(.up)
+            segment = Int(min(depth, m * (root / m).rounded(.up)))
+        }
+        let maxW = Double(max(1, max(spec.width, spec.resolvedInputWidth)))
+        cacheWeights = spec.backward && spec.weights == .perLayer
+            && Double(segment) * Double(max(1, spec.width)) * maxW * 4 <= Self.weightCacheBytes
+    }
+}
+
+extension ExperimentSpec {
+    /// Planned peak memory and work of this spec, computed in Double (no overflow for any input) and saturated
+    /// to `Int.max`. Validation compares it with `ExperimentLimits`.
+    public func estimate() -> ResourceEstimate {
+        let plan = ExecutionPlan(spec: self)
+        let L = Double(max(1, depth)), B = Double(max(1, batch)), n = Double(max(1, width))
+        let n0 = Double(max(1, resolvedInputWidth)), maxW = max(n, n0)
+        let seg = Double(plan.segment)
+        let act = B * maxW * 4
+        let weight = n * maxW * 4
+        let statsPerLayer = backward ? 4.0 : 2.0
+        let bins = Double(max(1, histogramBins))
+        // Stats scratch: a copy of the largest matrix plus the fine histogram.
+        let scratch = max(B * maxW, n * maxW) * 4 + 16384 * 8
+        let orthogonal = ["orthogonal", "lsuv"].contains(initializer.name)
+        let orthoScratch = orthogonal ? 2 * maxW * maxW * 8 : 0
+        let result = L * statsPerLayer * (bins * 8 + 400) * 2  // the structs and their JSON
+        var memory = act * 6 + weight * 2 + scratch + orthoScratch + result + 8 * 1024 * 1024
+        if backward {
+            memory += act * 4 + weight  // gradients, pending skip gradient, dW
+            memory += seg * B * n * 4  // the segment's pre-activations
+            if plan.segment < max(1, depth) { memory += (L / seg).rounded(.up) * act }
+            if plan.cacheWeights { memory += seg * weight }
+        }
+
+        let layerMACs = B * n * (n * (L - 1) + n0) / L  // average per layer
+        let lsuvIterations = initializer.name == "lsuv" ? (initializer.params["max_iterations"]?.number ?? 10) : 0
+        var matmul = 2 * layerMACs * (1 + lsuvIterations)
+        var draws = 1.0
+        if backward {
+            matmul += 4 * layerMACs
+            if plan.segment < max(1, depth) {
+                matmul += 2 * layerMACs
+                draws += 1
+            }
+            if !plan.cacheWeights { draws += 1 }
+        }
+        if weights == .shared { draws = 2 / L }
+        let drawCost = orthogonal ? 2 * maxW * maxW * min(n, n0) + 20 * n * n0 : 20 * n * (n * (L - 1) + n0) / L
+        let stats = 40 * (2 * B * n + (backward ? B * n + n * maxW : 0))
+        let flops = L * (matmul + draws * drawCost + stats)
+        let bytes = memory < 9e18 ? Int(memory) : Int.max
+        return ResourceEstimate(memoryBytes: bytes, flops: flops)
+    }
+}

@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension RunEngine {
+    func run(progress: (ExperimentProgress) -> Void, isCancelled: () -> Bool) throws(ExperimentError) -> ExperimentResult {
+        let total = spec.backward ? 2 * depth : depth
+        let maxW = max(n, n0)
+        let act = B * n
+        let storeAll = spec.backward && plan.segment >= depth
+        let seg = plan.segment
+        let bins = spec.histogramBins
+
+        // Input moments for the theory.
+        var s1 = 0.0, s2 = 0.0
+        for i in 0..<(B * n0) { let x = Double(input.pointer[i]); s1 += x; s2 += x * x }
+        let inputStats = stats.compute(input.prefix(B * n0), rows: B, cols: n0, bins: 1, dead: .nonPositiveColumns)
+        var theory = MeanField(activation: activation, inputMean: s1 / Double(B * n0), inputMeanSquare: s2 / Double(B * n0))
+
+        let w = FloatBuffer(n * maxW)
+        let bias = FloatBuffer(n)
+        var aPrev = FloatBuffer(B * maxW)
+        var aCur = FloatBuffer(B * maxW)
+        aPrev.pointer.update(from: input.pointer, count: B * n0)
+        let blockInput = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
+        if spec.architecture.isResidual { blockInput.copy(from: input, count: act) }
+        let hTemp = storeAll ? FloatBuffer(0) : FloatBuffer(act)
+        let hStore = spec.backward ? FloatBuffer(seg * act) : FloatBuffer(0)
+        let checkpointCount = (spec.backward && !storeAll) ? (depth - 1) / seg : 0
+        let checkpoints = (0..<checkpointCount).map { _ in FloatBuffer(act) }
+        let cache = plan.cacheWeights ? (0..<seg).map { _ in FloatBuffer(n * maxW) } : []
+        let lsuv = spec.initializer.name == "lsuv"
+        let tol = spec.initializer.number("tol", default: 0.1)
+        let maxIterations = Int(spec.initializer.number("max_iterations", default: 10))
+
+        var layers: [LayerResult] = []
+        layers.reserveCapacity(depth)
+        for l in 1...depth {
+            if isCancelled() { throw .cancelled }
+            let h = storeAll ? hStore.pointer + (l - 1) * act : hTemp.pointer
+            let wl = storeAll && plan.cacheWeights ? cache[l - 1] : w
+            drawWeights(l, into: wl)
+            let skip: UnsafePointer<Float>? = spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil
+            linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: skip, h: h)
+            var lsuvIterations: Int? = nil
+            if lsuv {
+                var iterations = 0
+                while iterations < maxIterations {
+                    let s = std(h, count: act)
+                    guard s.isFinite, s > 0, abs(s - 1) >= tol else { break }
+                    let f = Float(1 / s)
+                    lsuvFactors[l].append(f)
+                    scale(wl.pointer, count: n * fanIn(l), by: f)
+                    linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: skip, h: h)
+                    iterations += 1
+                }
+                lsuvIterations = iterations
+            }
+            let pre = stats.compute(UnsafeBufferPointer(start: h, count: act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            activation.apply(h, aCur.pointer, count: act)
+            let post = stats.compute(aCur.prefix(act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            let p = layerParameters(l)
+            parameters.append(p)
+            let t = theory.step(p)
+            let result = LayerResult(index: l, fanIn: fanIn(l), fanOut: n, forward: ForwardStats(preactivation: pre, activation: post),
+                                     backward: nil, theory: t, lsuvIterations: lsuvIterations)
+            layers.append(result)
+            if spec.backward && !storeAll && l % seg == 0 && l < depth { checkpoints[l / seg - 1].copy(from: aCur, count: act) }
+            if isBlockEnd(l) { blockInput.copy(from: aCur, count: act) }
+            swap(&aPrev, &aCur)
+            progress(ExperimentProgress(layersDone: l, layersTotal: total, phase: "forward", layer: result))
+        }
+        // aPrev now holds a_L.
+
+        if spec.backward {
+            var delta = FloatBuffer(act)
+            var deltaNext = FloatBuffer(B * maxW)
+            let outputMeanSquare = outputGradient(aL: aPrev.pointer, into: delta)
+            let gradStd = theory.backward(parameters, outputGradMeanSquare: outputMeanSquare)
+            for i in 0..<depth { layers[i].theory.predictedActivationGradStd = gradStd[i] }
+            let dW = FloatBuffer(n * maxW)
+            let aTemp = FloatBuffer(B * maxW)
+            let pending = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
+            var pendingIndex = -1
+            var done = depth
+            let segmentStarts = Array(stride(from: 0, to: depth, by: seg))
+            for c in segmentStarts.reversed() {
+                let e = min(depth, c + seg)
+                let aStart: FloatBuffer = c == 0 ? input : (storeAll ? input : checkpoints[c / seg - 1])
+                if !storeAll {
+                    // Recompute the segment's pre-activations from its checkpoint, exactly as the forward pass did.
+                    aPrev.pointer.update(from: aStart.pointer, count: B * fanIn(c + 1))
+                    if spec.architecture.isResidual { blockInput.copy(from: aStart, count: act) }
+                    for l in (c + 1)...e {
+                        let wl = plan.cacheWeights ? cache[l - c - 1] : w
+                        drawWeights(l, into: wl)
+                        let h = hStore.pointer + (l - c - 1) * act
+                        linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil, h: h)
+                        activation.apply(h, aPrev.pointer, count: act)
+                        if isBlockEnd(l) { blockInput.copy(from: aPrev, count: act) }
+                    }
+                }
+                for l in stride(from: e, through: c + 1, by: -1) {
+                    if isCancelled() { throw .cancelled }
+                    let fi = fanIn(l)
+                    let gradStats = stats.compute(delta.prefix(act), rows: B, cols: n, bins: bins, dead: .zeroColumns)
+                    let deltaCopy = gradientSink == nil ? [] : Array(delta.prefix(act))
+                    let h = hStore.pointer + (l - c - 1) * act
+                    activation.multiplyDerivative(h, delta.pointer, count: act)  // delta is now ∂L/∂h_l
+                    // a_{l−1}
+                    let aIn: UnsafePointer<Float>
+                    if l - 1 == c {
+                        aIn = UnsafePointer(aStart.pointer)
+                    } else {
+                        activation.apply(hStore.pointer + (l - c - 2) * act, aTemp.pointer, count: act)
+                        aIn = UnsafePointer(aTemp.pointer)
+                    }
+                    matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: dW.pointer)
+                    let wStats = stats.compute(dW.prefix(n * fi), rows: n, cols: fi, bins: bins, dead: .zeroRows)
+                    gradientSink?(l, deltaCopy, Array(dW.prefix(n * fi)))
+                    if isBlockEnd(l) && l - m > 0 {
+                        pending.copy(from: delta, count: act)
+                        pendingIndex = l - m
+                    }
+                    if l > 1 {
+                        let wl: FloatBuffer
+                        if plan.cacheWeights {
+                            wl = cache[l - c - 1]
+                        } else {
+                            drawWeights(l, into: w)
+                            wl = w
+                        }
+                        matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: wl.pointer, c: deltaNext.pointer)
+                        if pendingIndex == l - 1 {
+                            for i in 0..<act { deltaNext.pointer[i] += pending.pointer[i] }
+                            pendingIndex = -1
+                        }
+                        swap(&delta, &deltaNext)
+                    }
+                    layers[l - 1].backward = BackwardStats(activationGrad: gradStats, weightGrad: wStats)
+                    done += 1
+                    progress(ExperimentProgress(layersDone: done, layersTotal: total, phase: "backward", layer: layers[l - 1]))
+                }
+            }
+        }
+        let summary = summarize(layers, inputStd: inputStats.std)
+        let source: String
+        switch spec.loss {
+        case .none: source = "unit_gaussian"
+        case .mse: source = "mse"
+        case .crossEntropy: source = "cross_entropy"
+        }
+        return ExperimentResult(spec: spec, conventions: Conventions(weights: spec.weights.rawValue, gradientSource: source),
+                                layers: layers, summary: summary)
+    }
+
+    /// Fills ∂L/∂a_L and returns its mean square (the theory's starting point: 1 for the unit Gaussian).
+    func outputGradient(aL: UnsafePointer<Float>, into delta: FloatBuffer) -> Double {
+        let act = B * n
+        let d = delta.pointer
+        switch spec.loss {
+        case .none:
+            RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.outputGradient), delta.mutablePrefix(act), mean: 0, std: 1, threads: matmul.threads)
+            return 1
+        case .mse:
+            // L = mean((a − y)²) over all B·n elements ⇒ ∂L/∂a = 2(a − y)/(B·n).
+            if let labels {
+                d.update(repeating: 0, count: act)
+                for r in 0..<B { d[r * n + labels[r]] = 1 }
+            } else {
+                RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.targets), delta.mutablePrefix(act), mean: 0, std: 1, threads: matmul.threads)
+            }
+            let k = Float(2.0 / Double(act))
+            for i in 0..<act { d[i] = k * (aL[i] - d[i]) }
+        case .crossEntropy:
+            // L = mean over the batch of −log softmax(a)[label] ⇒ ∂L/∂a = (softmax(a) − onehot)/B.
+            for r in 0..<B {
+                let row = aL + r * n
+                var mx = -Double.infinity
+                for j in 0..<n { mx = max(mx, Double(row[j])) }
+                var z = 0.0
+                for j in 0..<n { z += exp(Double(row[j]) - mx) }
+                for j in 0..<n {
+                    let p = exp(Double(row[j]) - mx) / z
+                    let y = (labels?[r] ?? -1) == j ? 1.0 : 0.0
+                    d[r * n + j] = Float((p - y) / Double(B))
+                }
+            }
+        }
+        var s = 0.0
+        for i in 0..<act { s += Double(d[i]) * Double(d[i]) }
+        return s / Double(act)
+    }
+
+    func summarize(_ layers: [LayerResult], inputStd: Double) -> ExperimentSummary {
+        let vanishedThreshold = Double(Float.leastNormalMagnitude)
+        let firstNonfinite = layers.first { $0.forward.preactivation.nonfiniteFraction > 0 || $0.forward.activation.nonfiniteFraction > 0 }?.index
+        let firstVanished = layers.first {
+            let a = $0.forward.activation
+            return a.zeroFraction == 1 || (a.nonfiniteFraction < 1 && a.std < vanishedThreshold)
+        }?.index
+        let stop = min(firstNonfinite ?? Int.max, firstVanished ?? Int.max)
+        let lastGood = min(layers.count, stop - 1)
+        var forwardGrowth = Double.nan
+        if lastGood >= 1, inputStd > 0 {
+            forwardGrowth = exp((log(layers[lastGood - 1].forward.activation.std) - log(inputStd)) / Double(lastGood))
+        } else if stop == 1 {
+            forwardGrowth = firstNonfinite == 1 ? .infinity : 0
+        }
+        let forwardVerdict: Verdict
+        if firstNonfinite != nil {
+            forwardVerdict = .exploding
+        } else if firstVanished != nil {
+            forwardVerdict = .vanishing
+        } else {
+            let ratio = (layers.last?.forward.activation.std ?? 0) / inputStd
+            forwardVerdict = ratio > 10 ? .exploding : (ratio < 0.1 ? .vanishing : .stable)
+        }
+
+        var backwardGrowth: Double? = nil
+        var backwardVerdict: Verdict? = nil
+        if spec.backward, let top = layers.last?.backward?.activationGrad.std {
+            // Walk down from the output until a gradient is non-finite or vanished.
+            var verdict: Verdict? = nil
+            var lowest = layers.count
+            var lowestStd = top
+            for layer in layers.reversed() {
+                guard let b = layer.backward else { break }
+                let g = b.activationGrad
+                if g.nonfiniteFraction > 0 || b.weightGrad.nonfiniteFraction > 0 { verdict = .exploding; break }
+                if g.zeroFraction == 1 || g.std < vanishedThreshold { verdict = .vanishing; break }
+                lowest = layer.index
+                lowestStd = g.std
+            }
+            let steps = layers.count - lowest
+            backwardGrowth = steps > 0 ? exp((log(lowestStd) - log(top)) / Double(steps)) : (verdict == nil ? 1 : (verdict == .exploding ? .infinity : 0))
+            if verdict == nil {
+                let ratio = lowestStd / top
+                verdict = ratio > 10 ? .exploding : (ratio < 0.1 ? .vanishing : .stable)
+            }
+            backwardVerdict = verdict
+        }
+        let typical = parameters.count > 1 ? parameters[1] : parameters[0]
+        let v1 = layers.first.map { $0.theory.predictedPreactivationStd * $0.theory.predictedPreactivationStd } ?? 1
+        let theory = MeanField.summary(activation, typical: LayerParameters(fanIn: typical.fanIn, fanOut: typical.fanOut, weightMean: 0,
+                                                                            weightVariance: typical.weightVariance, biasMean: typical.biasMean,
+                                                                            biasVariance: typical.biasVariance, skipFrom: nil), v1: v1)
+        return ExperimentSummary(firstNonfiniteLayer: firstNonfinite, firstVanishedLayer: firstVanished, forwardGrowthFactor: forwardGrowth,
+                                 backwardGrowthFactor: backwardGrowth, forwardVerdict: forwardVerdict, backwardVerdict: backwardVerdict,
+                                 theory: theory)
+    }
+}

@@ -1,0 +1,1323 @@
+// Generated from the top-level openapi.yaml; OpenAPIDocumentTests fails when the two differ.
+// To refresh: python3 scripts/embed-openapi.py (or copy the file between the delimiters by hand).
+
+/// The API contract, served at `GET /openapi.yaml`. Embedded so the binary needs no resource files.
+enum OpenAPIDocument {
+    static let yaml = #"""
+# InitLab HTTP API. Served by the binary at GET /openapi.yaml (embedded copy, checked equal by a test).
+openapi: 3.1.0
+info:
+  title: InitLab API
+  version: 1.0.0
+  description: 'Neural-network initialization experiments as jobs. POST a spec, poll (or long-poll) the job, GET
+    the result. Every error is application/problem+json (RFC 9457). Binds 127.0.0.1 by default; on any other address
+    every POST needs Authorization: Bearer.'
+  license:
+    name: MIT
+    identifier: MIT
+servers:
+- url: http://127.0.0.1:8080
+tags:
+- name: experiments
+- name: catalog
+- name: operations
+paths:
+  /v1/experiments:
+    post:
+      operationId: submitExperiment
+      summary: Validate, store and queue an experiment.
+      tags:
+      - experiments
+      security: &id003
+      - bearerAuth: []
+      - {}
+      description: Validates the spec synchronously, stores the job and answers 202 only after the commit. With
+        Idempotency-Key, a repeat of the same key and payload replays the first response byte for byte; another
+        payload is 422; a repeat while the first is still being handled is 409. Keys are kept at least 24 h.
+      parameters:
+      - name: Idempotency-Key
+        in: header
+        required: false
+        description: A UUID, bare or quoted.
+        schema:
+          type: string
+          format: uuid
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/ExperimentSpec'
+      responses:
+        '202':
+          description: Accepted and queued (or a replay of the first response to this Idempotency-Key).
+          headers:
+            Location:
+              $ref: '#/components/headers/Location'
+            Retry-After:
+              $ref: '#/components/headers/RetryAfter'
+            Idempotent-Replayed:
+              $ref: '#/components/headers/IdempotentReplayed'
+          content: &id002
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Job'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+        '409':
+          description: A request with this Idempotency-Key is still being handled.
+          content: &id001
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/Problem'
+          headers:
+            Retry-After:
+              $ref: '#/components/headers/RetryAfter'
+        '413':
+          description: Body larger than the server's limit (decided before reading it).
+          content: *id001
+        '415':
+          description: Content-Type is not application/json.
+          content: *id001
+        '422':
+          description: Valid JSON, invalid spec (errors[] has a pointer per field, including budget overruns), or
+            an Idempotency-Key reused with another spec.
+          content: *id001
+        '503':
+          description: 'Queue full: retry after Retry-After seconds.'
+          content: *id001
+          headers:
+            Retry-After:
+              $ref: '#/components/headers/RetryAfter'
+    get:
+      operationId: listExperiments
+      summary: List jobs, newest first, a page at a time.
+      tags:
+      - experiments
+      parameters:
+      - name: status
+        in: query
+        required: false
+        schema:
+          type: string
+          enum:
+          - queued
+          - running
+          - succeeded
+          - failed
+          - cancelled
+      - name: page_size
+        in: query
+        required: false
+        schema:
+          type: integer
+          minimum: 1
+          maximum: 1000
+          default: 50
+      - name: page_token
+        in: query
+        required: false
+        description: Opaque token from next_page_token, valid with the same status filter only (else 400).
+        schema:
+          type: string
+          pattern: ^[A-Za-z0-9_-]*$
+          maxLength: 200
+      responses:
+        '200':
+          description: One page.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/JobList'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /v1/experiments/{id}:
+    parameters:
+    - $ref: '#/components/parameters/JobID'
+    get:
+      operationId: getExperiment
+      summary: A job with its progress; long-poll with wait.
+      tags:
+      - experiments
+      parameters:
+      - name: wait
+        in: query
+        required: false
+        description: 'Long-poll: wait up to this many seconds for the job to change (with If-None-Match: until the
+          ETag no longer matches). Returns at once for a terminal job.'
+        schema:
+          type: integer
+          minimum: 0
+          maximum: 60
+          default: 0
+      - name: If-None-Match
+        in: header
+        required: false
+        schema:
+          type: string
+      responses:
+        '200':
+          description: The job.
+          headers:
+            ETag:
+              $ref: '#/components/headers/ETag'
+            Retry-After:
+              $ref: '#/components/headers/RetryAfterOptional'
+          content: *id002
+        '304':
+          description: Not modified since the ETag in If-None-Match.
+          headers:
+            ETag:
+              $ref: '#/components/headers/ETag'
+            Retry-After:
+              $ref: '#/components/headers/RetryAfterOptional'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /v1/experiments/{id}/result:
+    parameters:
+    - $ref: '#/components/parameters/JobID'
+    get:
+      operationId: getExperimentResult
+      summary: The result of a succeeded job.
+      tags:
+      - experiments
+      responses:
+        '200':
+          description: The result JSON (deterministic bytes).
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/ExperimentResult'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+        '409':
+          description: Not finished (code not_finished, with Retry-After), failed (code failed) or cancelled (code
+            cancelled).
+          content: *id001
+          headers:
+            Retry-After:
+              $ref: '#/components/headers/RetryAfterOptional'
+  /v1/experiments/{id}/cancel:
+    parameters:
+    - $ref: '#/components/parameters/JobID'
+    post:
+      operationId: cancelExperiment
+      summary: Cancel a job.
+      tags:
+      - experiments
+      security: *id003
+      description: A queued job is cancelled at once; a running one is marked cancelled at once and its worker stops
+        at the next layer boundary. A terminal job is returned unchanged.
+      responses:
+        '200':
+          description: The job after the request.
+          headers:
+            ETag:
+              $ref: '#/components/headers/ETag'
+          content: *id002
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          $ref: '#/components/responses/NotFound'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /v1/schemes:
+    get:
+      operationId: listSchemes
+      summary: Every initializer and activation with parameters and formula.
+      tags:
+      - catalog
+      responses:
+        '200':
+          description: The catalog.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/SchemeCatalog'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /healthz:
+    get:
+      operationId: health
+      summary: Liveness.
+      tags:
+      - operations
+      responses:
+        '200':
+          description: The process answers.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Health'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /readyz:
+    get:
+      operationId: ready
+      summary: 'Readiness: store open and workers running.'
+      tags:
+      - operations
+      responses:
+        '200':
+          description: Ready.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Readiness'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+        '503':
+          description: Not ready (starting, stopping, store or workers down).
+          content: *id001
+          headers:
+            Retry-After:
+              $ref: '#/components/headers/RetryAfter'
+  /metrics:
+    get:
+      operationId: metrics
+      summary: Prometheus metrics (text format 0.0.4).
+      tags:
+      - operations
+      responses:
+        '200':
+          description: Jobs by status, queue depth, run-time histogram, HTTP requests by route and status, open
+            connections.
+          content:
+            text/plain:
+              schema:
+                type: string
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /openapi.yaml:
+    get:
+      operationId: openapi
+      summary: This document.
+      tags:
+      - operations
+      responses:
+        '200':
+          description: OpenAPI 3.1 YAML.
+          content:
+            application/yaml:
+              schema:
+                type: object
+                description: The OpenAPI document (YAML).
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+components:
+  securitySchemes:
+    bearerAuth:
+      type: http
+      scheme: bearer
+      description: Required on every POST when the server has a token (always when it binds a non-loopback address).
+  headers:
+    Location:
+      description: The job's URL.
+      required: true
+      schema:
+        type: string
+        pattern: ^/v1/experiments/[0-9a-f-]{36}$
+    RetryAfter:
+      description: Seconds to wait before polling or retrying.
+      required: true
+      schema:
+        type: string
+        pattern: ^[0-9]+$
+    RetryAfterOptional:
+      description: Seconds before polling again; present while the job is not terminal.
+      schema:
+        type: string
+        pattern: ^[0-9]+$
+    ETag:
+      description: Strong validator of the job's current state; send it back in If-None-Match.
+      required: true
+      schema:
+        type: string
+    Allow:
+      description: Methods the path supports.
+      required: true
+      schema:
+        type: string
+    WWWAuthenticate:
+      description: Bearer challenge (RFC 6750).
+      required: true
+      schema:
+        type: string
+    IdempotentReplayed:
+      description: true when this is the stored first response to the same Idempotency-Key.
+      schema:
+        type: string
+        enum:
+        - 'true'
+  parameters:
+    JobID:
+      name: id
+      in: path
+      required: true
+      description: Job id (lowercase UUID).
+      schema:
+        type: string
+        format: uuid
+        pattern: ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$
+  responses:
+    BadRequest:
+      description: Malformed JSON or query parameters (unknown, duplicated or out of range).
+      content: *id001
+    NotFound:
+      description: Unknown id, or pruned after the retention period.
+      content: *id001
+    MethodNotAllowed:
+      description: Known path, other method.
+      content: *id001
+      headers:
+        Allow:
+          $ref: '#/components/headers/Allow'
+    Unauthorized:
+      description: Missing or wrong bearer token (only when the server has a token).
+      content: *id001
+      headers:
+        WWW-Authenticate:
+          $ref: '#/components/headers/WWWAuthenticate'
+  schemas:
+    ExperimentSpec:
+      type: object
+      additionalProperties: false
+      required:
+      - depth
+      - width
+      - batch
+      - init
+      - activation
+      properties:
+        depth:
+          type: integer
+          minimum: 1
+          maximum: 10000
+          description: 'Number of layers (the server''s --max-depth may be lower: 422).'
+        width:
+          type: integer
+          minimum: 1
+          maximum: 4096
+          description: Units per layer.
+        batch:
+          type: integer
+          minimum: 1
+          maximum: 4096
+          description: Samples per batch.
+        input_width:
+          type:
+          - integer
+          - 'null'
+          minimum: 1
+          maximum: 4096
+          description: Input features; default (or null) = width; 784 for datasets.
+        seed:
+          type:
+          - integer
+          - 'null'
+          minimum: 0
+          maximum: 18446744073709551615
+          description: UInt64 seed of every random draw; default 0.
+        backward:
+          type:
+          - boolean
+          - 'null'
+          description: Also run the backward pass; default true.
+        init:
+          description: 'Weight initializer: a bare name (every parameter at its default) or an object with the name
+            and parameters. See GET /v1/schemes for formulas.'
+          oneOf:
+          - type: string
+            enum:
+            - zeros
+            - constant
+            - normal
+            - uniform
+            - scaled_normal
+            - xavier_uniform
+            - xavier_normal
+            - kaiming_uniform
+            - kaiming_normal
+            - lecun_uniform
+            - lecun_normal
+            - truncated_normal
+            - orthogonal
+            - identity
+            - torch_default
+            - variance_scaling
+            - lsuv
+            - fixup
+          - type: object
+            title: zeros
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: zeros
+          - type: object
+            title: constant
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: constant
+              value:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: the constant
+                default: 0
+          - type: object
+            title: normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: normal
+              mean:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: mean
+                default: 0
+              std:
+                type: number
+                minimum: 0
+                maximum: 1000000
+                description: standard deviation
+                default: 1
+          - type: object
+            title: uniform
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: uniform
+              low:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: lower bound (≤ high)
+                default: -1
+              high:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: upper bound (≥ low)
+                default: 1
+          - type: object
+            title: scaled_normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: scaled_normal
+              factor:
+                type: number
+                minimum: 0
+                maximum: 1000000
+                description: multiplier of a unit Gaussian
+                default: 1
+          - type: object
+            title: xavier_uniform
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: xavier_uniform
+              gain:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: multiplier (PyTorch calculate_gain values)
+                default: 1
+          - type: object
+            title: xavier_normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: xavier_normal
+              gain:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: multiplier (PyTorch calculate_gain values)
+                default: 1
+          - type: object
+            title: kaiming_uniform
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: kaiming_uniform
+              a:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: negative slope used by leaky_relu's gain √(2/(1+a²))
+                default: 0
+              mode:
+                type: string
+                enum:
+                - fan_in
+                - fan_out
+                description: fan_in keeps the forward variance, fan_out the backward
+                default: fan_in
+              nonlinearity:
+                type: string
+                enum:
+                - linear
+                - identity
+                - sigmoid
+                - tanh
+                - relu
+                - leaky_relu
+                - selu
+                description: 'gain as PyTorch calculate_gain: linear/identity/sigmoid 1, tanh 5/3, relu √2, leaky_relu
+                  √(2/(1+a²)), selu 3/4 (PyTorch default leaky_relu, a = 0 ⇒ √2)'
+                default: leaky_relu
+          - type: object
+            title: kaiming_normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: kaiming_normal
+              a:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: negative slope used by leaky_relu's gain √(2/(1+a²))
+                default: 0
+              mode:
+                type: string
+                enum:
+                - fan_in
+                - fan_out
+                description: fan_in keeps the forward variance, fan_out the backward
+                default: fan_in
+              nonlinearity:
+                type: string
+                enum:
+                - linear
+                - identity
+                - sigmoid
+                - tanh
+                - relu
+                - leaky_relu
+                - selu
+                description: 'gain as PyTorch calculate_gain: linear/identity/sigmoid 1, tanh 5/3, relu √2, leaky_relu
+                  √(2/(1+a²)), selu 3/4 (PyTorch default leaky_relu, a = 0 ⇒ √2)'
+                default: leaky_relu
+          - type: object
+            title: lecun_uniform
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: lecun_uniform
+          - type: object
+            title: lecun_normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: lecun_normal
+          - type: object
+            title: truncated_normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: truncated_normal
+              mean:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: mean
+                default: 0
+              std:
+                type: number
+                minimum: 0
+                maximum: 1000000
+                description: std of the normal before truncation
+                default: 1
+          - type: object
+            title: orthogonal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: orthogonal
+              gain:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: multiplier
+                default: 1
+          - type: object
+            title: identity
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: identity
+          - type: object
+            title: torch_default
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: torch_default
+          - type: object
+            title: variance_scaling
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: variance_scaling
+              scale:
+                type: number
+                minimum: 0
+                maximum: 1000000
+                description: variance multiplier
+                default: 1
+              mode:
+                type: string
+                enum:
+                - fan_in
+                - fan_out
+                - fan_avg
+                description: which fan divides
+                default: fan_in
+              distribution:
+                type: string
+                enum:
+                - normal
+                - truncated_normal
+                - uniform
+                description: distribution
+                default: truncated_normal
+          - type: object
+            title: lsuv
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: lsuv
+              tol:
+                type: number
+                minimum: 1.0e-06
+                maximum: 1
+                description: stop when |std − 1| < tol
+                default: 0.1
+              max_iterations:
+                type: integer
+                minimum: 1
+                maximum: 100
+                description: at most this many rescalings per layer (integer)
+                default: 10
+          - type: object
+            title: fixup
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: fixup
+        activation:
+          description: 'Activation: a bare name (every parameter at its default) or an object with the name and
+            parameters. See GET /v1/schemes for formulas.'
+          oneOf:
+          - type: string
+            enum:
+            - identity
+            - relu
+            - leaky_relu
+            - tanh
+            - sigmoid
+            - gelu
+            - selu
+            - elu
+            - softplus
+            - silu
+            - general_relu
+          - type: object
+            title: identity
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: identity
+          - type: object
+            title: relu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: relu
+          - type: object
+            title: leaky_relu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: leaky_relu
+              slope:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: negative slope
+                default: 0.01
+          - type: object
+            title: tanh
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: tanh
+          - type: object
+            title: sigmoid
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: sigmoid
+          - type: object
+            title: gelu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: gelu
+          - type: object
+            title: selu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: selu
+          - type: object
+            title: elu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: elu
+              alpha:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: α
+                default: 1
+          - type: object
+            title: softplus
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: softplus
+              beta:
+                type: number
+                minimum: 0.001
+                maximum: 1000
+                description: β
+                default: 1
+          - type: object
+            title: silu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: silu
+          - type: object
+            title: general_relu
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: general_relu
+              leak:
+                type: number
+                minimum: 0
+                maximum: 1000
+                description: negative slope
+                default: 0.1
+              sub:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: subtracted after the leaky ReLU
+                default: 0.4
+              maxv:
+                type: number
+                minimum: -1000000
+                maximum: 1.0e+30
+                description: upper clamp (use a huge value for none)
+                default: 6
+        bias_init:
+          oneOf:
+          - type: 'null'
+          - type: string
+            enum:
+            - zeros
+            - constant
+            - normal
+            - uniform
+            - torch_default
+          - type: object
+            title: zeros
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: zeros
+          - type: object
+            title: constant
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: constant
+              value:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: the constant
+                default: 0
+          - type: object
+            title: normal
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: normal
+              mean:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: mean
+                default: 0
+              std:
+                type: number
+                minimum: 0
+                maximum: 1000000
+                description: standard deviation
+                default: 1
+          - type: object
+            title: uniform
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: uniform
+              low:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: lower bound (≤ high)
+                default: -1
+              high:
+                type: number
+                minimum: -1000000
+                maximum: 1000000
+                description: upper bound (≥ low)
+                default: 1
+          - type: object
+            title: torch_default
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: torch_default
+          description: Bias initializer (zeros, constant, normal, uniform, torch_default); default zeros.
+        weights:
+          type:
+          - string
+          - 'null'
+          enum:
+          - per_layer
+          - shared
+          - null
+          description: Draw each layer's weights, or one matrix for all; default per_layer.
+        architecture:
+          description: Default mlp. residual needs depth divisible by block_size and input_width = width (else 422).
+          oneOf:
+          - type: 'null'
+          - type: string
+            enum:
+            - mlp
+            - residual
+          - type: object
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: mlp
+          - type: object
+            required:
+            - name
+            additionalProperties: false
+            properties:
+              name:
+                const: residual
+              block_size:
+                type: integer
+                minimum: 1
+                maximum: 10000
+                default: 2
+        histogram_bins:
+          type:
+          - integer
+          - 'null'
+          minimum: 1
+          maximum: 512
+          description: Histogram bins per statistic; default 50.
+        input:
+          description: Default gaussian (unit Gaussian input).
+          oneOf:
+          - type: 'null'
+          - type: string
+            enum:
+            - gaussian
+          - type: object
+            required:
+            - dataset
+            additionalProperties: false
+            properties:
+              dataset:
+                type: string
+                enum:
+                - mnist
+                - fashion-mnist
+              split:
+                type: string
+                enum:
+                - train
+                - test
+                default: train
+              sample_seed:
+                type: integer
+                minimum: 0
+                maximum: 18446744073709551615
+                default: 0
+        loss:
+          type:
+          - string
+          - 'null'
+          enum:
+          - none
+          - mse
+          - cross_entropy
+          - null
+          description: Output gradient source; default none (unit Gaussian). cross_entropy needs a dataset input
+            and width ≥ 10 (else 422).
+      description: An experiment. Unknown keys are rejected (422). Cross-field rules (budget, residual shape, fixup/lsuv/cross_entropy
+        requirements) are checked by the server and answered 422 with pointers.
+      example:
+        depth: 50
+        width: 512
+        batch: 256
+        seed: 42
+        init: kaiming_normal
+        activation: relu
+    CanonicalSpec:
+      type: object
+      description: 'The spec as stored and fingerprinted: every field present, every scheme in object form with
+        each parameter resolved to its default.'
+      required:
+      - depth
+      - width
+      - batch
+      - input_width
+      - seed
+      - backward
+      - init
+      - activation
+      - bias_init
+      - weights
+      - architecture
+      - histogram_bins
+      - input
+      - loss
+      additionalProperties: true
+    Progress:
+      type: object
+      additionalProperties: false
+      required:
+      - layers_done
+      - layers_total
+      properties:
+        layers_done:
+          type: integer
+          minimum: 0
+        layers_total:
+          type: integer
+          minimum: 1
+          description: depth, plus depth again when backward is on.
+    Job:
+      type: object
+      additionalProperties: false
+      required:
+      - id
+      - status
+      - spec
+      - progress
+      - attempt
+      - created_at
+      properties:
+        id:
+          type: string
+          format: uuid
+        status:
+          type: string
+          enum:
+          - queued
+          - running
+          - succeeded
+          - failed
+          - cancelled
+          description: succeeded, failed and cancelled are terminal and never change.
+        spec:
+          type: object
+          description: The canonical spec (see CanonicalSpec; tests with a stand-in engine store other shapes).
+        progress:
+          $ref: '#/components/schemas/Progress'
+        attempt:
+          type: integer
+          minimum: 1
+          description: 1 for the first run; +1 for each re-run after a crash.
+        created_at:
+          type: string
+          format: date-time
+        started_at:
+          type: string
+          format: date-time
+        finished_at:
+          type: string
+          format: date-time
+        error:
+          type: string
+          description: 'Why a failed job failed (e.g. "time limit: …").'
+        result_url:
+          type: string
+          description: Where the result is, once succeeded.
+    JobList:
+      type: object
+      additionalProperties: false
+      required:
+      - experiments
+      properties:
+        experiments:
+          type: array
+          items:
+            $ref: '#/components/schemas/Job'
+          description: Newest first.
+        next_page_token:
+          type: string
+          description: Opaque; absent on the last page.
+    FieldError:
+      type: object
+      additionalProperties: false
+      required:
+      - pointer
+      - detail
+      properties:
+        pointer:
+          type: string
+          description: RFC 6901 JSON pointer into the request body ("" = the whole spec).
+        detail:
+          type: string
+    Problem:
+      type: object
+      required:
+      - type
+      - title
+      - status
+      - detail
+      - instance
+      - code
+      description: RFC 9457 problem details.
+      properties:
+        type:
+          type: string
+        title:
+          type: string
+        status:
+          type: integer
+          minimum: 400
+          maximum: 599
+        detail:
+          type: string
+        instance:
+          type: string
+        code:
+          type: string
+          description: Stable machine-readable code, e.g. invalid_spec, queue_full.
+        request_id:
+          type: string
+        errors:
+          type: array
+          items:
+            $ref: '#/components/schemas/FieldError'
+    ExperimentResult:
+      type: object
+      required:
+      - spec
+      - conventions
+      - layers
+      - summary
+      description: 'Per-layer statistics (forward, backward, mean-field theory) and a summary. Deterministic: the
+        same spec gives byte-identical JSON.'
+      properties:
+        spec:
+          type: object
+        conventions:
+          type: object
+        layers:
+          type: array
+          items:
+            type: object
+        summary:
+          type: object
+    SchemeCatalog:
+      type: object
+      required:
+      - initializers
+      - activations
+      properties:
+        initializers:
+          type: array
+          items:
+            $ref: '#/components/schemas/SchemeDescriptor'
+        activations:
+          type: array
+          items:
+            $ref: '#/components/schemas/SchemeDescriptor'
+    SchemeDescriptor:
+      type: object
+      required:
+      - name
+      - kind
+      - formula
+      - summary
+      - parameters
+      properties:
+        name:
+          type: string
+        kind:
+          type: string
+          enum:
+          - init
+          - activation
+        formula:
+          type: string
+        summary:
+          type: string
+        parameters:
+          type: array
+          items:
+            type: object
+            required:
+            - name
+            - type
+            - default
+            - description
+            properties:
+              name:
+                type: string
+              type:
+                type: string
+                enum:
+                - number
+                - string
+              default:
+                type:
+                - number
+                - string
+              minimum:
+                type: number
+              maximum:
+                type: number
+              allowed:
+                type: array
+                items:
+                  type: string
+              description:
+                type: string
+    Health:
+      type: object
+      required:
+      - status
+      properties:
+        status:
+          type: string
+          enum:
+          - ok
+    Readiness:
+      type: object
+      required:
+      - status
+      - checks
+      properties:
+        status:
+          type: string
+          enum:
+          - ready
+        checks:
+          type: object
+          properties:
+            store:
+              type: boolean
+            workers:
+              type: boolean
+
+"""#
+}

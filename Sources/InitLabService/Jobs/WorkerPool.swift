@@ -1,0 +1,185 @@
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs queued jobs on dedicated threads, never on a connection queue or the cooperative pool: one experiment
+/// keeps a core busy for minutes, which would starve every async task sharing that pool.
+///
+/// The queue itself is the store (durable across crashes); a worker claims the oldest queued job with a guarded
+/// update, runs it, and writes the terminal status and the result in one transaction. Progress is written at
+/// most once per `progressWriteInterval`. Cancellation and the time limit are checked at every layer boundary.
+public final class WorkerPool: Sendable {
+    private struct State {
+        var cancelRequested: Set<String> = []
+        var running: [String: Int] = [:]
+        var aliveWorkers = 0
+        var started = false
+    }
+
+    private let store: any JobStore
+    private let engine: any ExperimentEngine
+    private let notifier: JobChangeNotifier
+    private let metrics: ServiceMetrics
+    private let configuration: ServiceConfiguration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let stopping = Atomic<Bool>(false)
+    /// Signalled once per submission (and once per worker at shutdown); workers also re-check every second.
+    private let wakeUp = DispatchSemaphore(value: 0)
+    private let finished = DispatchGroup()
+
+    public init(
+        store: any JobStore, engine: any ExperimentEngine, notifier: JobChangeNotifier, metrics: ServiceMetrics,
+        configuration: ServiceConfiguration, logger: Logger
+    ) {
+        self.store = store
+        self.engine = engine
+        self.notifier = notifier
+        self.metrics = metrics
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Starts `configuration.workers` threads. Call once.
+    public func start() {
+        let alreadyStarted = state.withLock { state -> Bool in
+            defer { state.started = true }
+            return state.started
+        }
+        guard !alreadyStarted else { return }
+        for index in 0..<configuration.workers {
+            finished.enter()
+            state.withLock { $0.aliveWorkers += 1 }
+            let thread = Thread { @Sendable [self] in
+                self.loop()
+                self.state.withLock { $0.aliveWorkers -= 1 }
+                self.finished.leave()
+            }
+            thread.name = "initlab-worker-\(index)"
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    /// Tells an idle worker that a job was queued.
+    public func wake() { wakeUp.signal() }
+
+    /// Asks the worker running `id` to stop at its next layer boundary.
+    public func cancelRunning(_ id: String) {
+        state.withLock { state in
+            if state.running[id] != nil { state.cancelRequested.insert(id) }
+        }
+    }
+
+    /// True once started and while every worker thread is alive and not stopping.
+    public var isRunning: Bool {
+        let snapshot = state.withLock { ($0.started, $0.aliveWorkers) }
+        return snapshot.0 && snapshot.1 == configuration.workers && !stopping.load(ordering: .relaxed)
+    }
+
+    public var busyWorkers: Int { state.withLock { $0.running.count } }
+
+    /// Stops the workers: running jobs stop at their next layer boundary and go back to the queue with the same
+    /// attempt (a graceful stop is not a crash).
+    public func shutdown() async {
+        stopping.store(true, ordering: .relaxed)
+        for _ in 0..<configuration.workers { wakeUp.signal() }
+        let started = state.withLock { $0.started }
+        guard started else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            finished.notify(queue: .global()) { @Sendable in continuation.resume() }
+        }
+    }
+
+    private func loop() {
+        while !stopping.load(ordering: .relaxed) {
+            let job: JobRecord?
+            do {
+                job = try store.claimNext(now: Date())
+            } catch {
+                logger.error("claiming a job failed", metadata: ["error": "\(error)"])
+                _ = wakeUp.wait(timeout: .now() + 1)
+                continue
+            }
+            guard let job else {
+                _ = wakeUp.wait(timeout: .now() + 1)
+                continue
+            }
+            notifier.notify(job.id)
+            execute(job)
+        }
+    }
+
+    private func execute(_ job: JobRecord) {
+        let id = job.id
+        let attempt = job.attempt
+        state.withLock { $0.running[id] = attempt }
+        defer {
+            state.withLock { state in
+                state.running[id] = nil
+                state.cancelRequested.remove(id)
+            }
+        }
+        logger.info("job started", metadata: ["job": "\(id)", "attempt": "\(attempt)"])
+        let clock = ContinuousClock()
+        let start = clock.now
+        let deadline = start.advanced(by: configuration.jobTimeout)
+        let interval = configuration.progressWriteInterval
+        let lastWrite = Mutex<ContinuousClock.Instant?>(nil)
+        let progress: @Sendable (Int, Int) -> Void = { [store, notifier, logger] done, total in
+            let now = clock.now
+            let due = lastWrite.withLock { last -> Bool in
+                if done < total, let last, now - last < interval { return false }
+                last = now
+                return true
+            }
+            guard due else { return }
+            do {
+                if try store.updateProgress(id: id, attempt: attempt, layersDone: done) { notifier.notify(id) }
+            } catch {
+                logger.warning("progress write failed", metadata: ["job": "\(id)", "error": "\(error)"])
+            }
+        }
+        let isCancelled: @Sendable () -> Bool = { [self] in
+            stopping.load(ordering: .relaxed) || clock.now >= deadline
+                || state.withLock { $0.cancelRequested.contains(id) }
+        }
+
+        let outcome: Result<Data, RunFailure>
+        do throws(RunFailure) {
+            outcome = .success(try engine.run(canonicalSpec: job.spec, progress: progress, isCancelled: isCancelled))
+        } catch {
+            outcome = .failure(error)
+        }
+        let seconds = (clock.now - start).seconds
+        let cancelRequested = state.withLock { $0.cancelRequested.contains(id) }
+
+        do {
+            switch outcome {
+            case .success(let result):
+                try store.finish(id: id, attempt: attempt, status: .succeeded, error: nil, result: result, now: Date())
+                metrics.recordRun(seconds: seconds, outcome: "succeeded")
+            case .failure(.cancelled) where cancelRequested:
+                // The API already moved the job to `cancelled`; nothing left to write.
+                metrics.recordRun(seconds: seconds, outcome: "cancelled")
+            case .failure(.cancelled) where stopping.load(ordering: .relaxed):
+                try store.requeue(id: id, attempt: attempt)
+                metrics.recordRun(seconds: seconds, outcome: "interrupted")
+            case .failure(.cancelled):
+                let limit = Int(configuration.jobTimeout.seconds)
+                try store.finish(
+                    id: id, attempt: attempt, status: .failed, error: "time limit: run exceeded \(limit) s",
+                    result: nil, now: Date())
+                metrics.recordRun(seconds: seconds, outcome: "time_limit")
+            case .failure(.failed(let message)):
+                try store.finish(id: id, attempt: attempt, status: .failed, error: message, result: nil, now: Date())
+                metrics.recordRun(seconds: seconds, outcome: "failed")
+            }
+        } catch {
+            logger.error("recording a finished job failed", metadata: ["job": "\(id)", "error": "\(error)"])
+        }
+        notifier.notify(id)
+        logger.info("job ended", metadata: ["job": "\(id)", "seconds": "\(seconds)"])
+    }
+}

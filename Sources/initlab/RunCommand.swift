@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import InitCore
+
+/// `initlab run`: one experiment from a spec file and/or flags; the result JSON on stdout.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one initialization experiment and print its result (JSON by default).",
+        discussion: """
+            Flags override the fields of --spec. --init, --activation, --bias-init and --architecture take a name \
+            or a JSON object, e.g. --init '{"name": "kaiming_normal", "mode": "fan_out"}'. Without --spec the \
+            defaults are depth 50, width 512, batch 256, kaiming_normal, relu. Dataset input needs the service \
+            (or a batch passed through the library); the CLI runs gaussian input.
+            """
+    )
+
+    @Option(help: "A spec JSON file (the POST /v1/experiments body).") var spec: String?
+    @Option(help: "Layers, 1 ... 10000.") var depth: Int?
+    @Option(help: "Units per layer, 1 ... 4096.") var width: Int?
+    @Option(help: "Batch rows, 1 ... 4096.") var batch: Int?
+    @Option(help: "Input features (default: width).") var inputWidth: Int?
+    @Option(help: "Weight initializer: name or JSON object (see `initlab schemes`).") var `init`: String?
+    @Option(help: "Activation: name or JSON object.") var activation: String?
+    @Option(help: "Bias initializer: name or JSON object.") var biasInit: String?
+    @Option(help: "Philox seed.") var seed: UInt64?
+    @Option(help: "per_layer (default) or shared.") var weights: String?
+    @Option(help: "mlp (default), residual, or {\"name\": \"residual\", \"block_size\": m}.") var architecture: String?
+    @Option(help: "Histogram bins, 1 ... 512.") var bins: Int?
+    @Option(help: "none (unit-Gaussian output gradient), mse or cross_entropy.") var loss: String?
+    @Flag(inversion: .prefixedNo, help: "Run the backward pass (default: the spec's, else true).") var backward: Bool?
+    @Option(help: "json or table.") var format: String = "json"
+    @Option(help: "Threads for matmul and statistics (default: all cores).") var threads: Int?
+    @Flag(help: "Print the wall-clock time of the run to stderr.") var timing = false
+
+    func buildSpec() throws -> ExperimentSpec {
+        var object: [String: Any] = ["depth": 50, "width": 512, "batch": 256, "init": "kaiming_normal", "activation": "relu"]
+        if let spec {
+            let data = try Data(contentsOf: URL(fileURLWithPath: spec))
+            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("\(spec): the spec must be a JSON object")
+            }
+            object = parsed
+        }
+        func schemeValue(_ s: String) throws -> Any {
+            guard s.trimmingCharacters(in: .whitespaces).hasPrefix("{") else { return s }
+            return try JSONSerialization.jsonObject(with: Data(s.utf8))
+        }
+        if let depth { object["depth"] = depth }
+        if let width { object["width"] = width }
+        if let batch { object["batch"] = batch }
+        if let inputWidth { object["input_width"] = inputWidth }
+        if let `init` { object["init"] = try schemeValue(`init`) }
+        if let activation { object["activation"] = try schemeValue(activation) }
+        if let biasInit { object["bias_init"] = try schemeValue(biasInit) }
+        if let seed { object["seed"] = NSNumber(value: seed) }
+        if let weights { object["weights"] = weights }
+        if let architecture { object["architecture"] = try schemeValue(architecture) }
+        if let bins { object["histogram_bins"] = bins }
+        if let loss { object["loss"] = loss }
+        if let backward { object["backward"] = backward }
+        let data = try JSONSerialization.data(withJSONObject: object)
+        do {
+            return try ExperimentSpec.decodeValidated(from: data)
+        } catch {
+            throw ValidationError("invalid spec: " + error.errors.map(\.description).joined(separator: "; "))
+        }
+    }
+
+    func run() throws {
+        guard ["json", "table"].contains(format) else { throw ValidationError("--format must be json or table") }
+        let spec = try buildSpec()
+        let runner = ExperimentRunner(matmul: Matmul(threads: threads ?? Matmul.defaultThreads))
+        let showProgress = isatty(STDERR_FILENO) != 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result: ExperimentResult
+        do {
+            result = try runner.run(spec, progress: { p in
+                guard showProgress, p.layersDone == p.layersTotal || p.layersDone % max(1, p.layersTotal / 200) == 0 else { return }
+                let filled = 40 * p.layersDone / max(1, p.layersTotal)
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 40 - filled)
+                FileHandle.standardError.write(Data("\r[\(bar)] \(p.layersDone)/\(p.layersTotal) \(p.phase)   ".utf8))
+            })
+        } catch {
+            throw ValidationError("run failed: \(error)")
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+        if timing { FileHandle.standardError.write(Data(String(format: "timing: run %.3f s\n", seconds).utf8)) }
+        if format == "table" {
+            print(ResultTable.render(result))
+        } else {
+            FileHandle.standardOutput.write(Data(try result.encodedJSON() + [0x0A]))
+        }
+    }
+}
+
+/// A compact per-layer table; deep networks are thinned to about 40 rows (first 5, evenly spaced, last).
+enum ResultTable {
+    static func render(_ r: ExperimentResult) -> String {
+        let n = r.layers.count
+        var rows = Set(1...min(5, n))
+        let step = max(1, n / 35)
+        for i in stride(from: step, through: n, by: step) { rows.insert(i) }
+        rows.insert(n)
+        func f(_ x: Double?) -> String {
+            guard let x else { return "-" }
+            return x.isFinite ? String(format: "%10.4g", x) : String(format: "%10@", x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))
+        }
+        var out = "layer   fwd mean   fwd std predicted    dead%   nonfin%    bwd std predicted     dW std\n"
+        for l in r.layers where rows.contains(l.index) {
+            let a = l.forward.activation
+            out += String(format: "%5d", l.index) + " " + f(a.mean) + f(a.std) + f(l.theory.predictedActivationStd)
+                + f(100 * a.deadFraction) + f(100 * a.nonfiniteFraction) + " " + f(l.backward?.activationGrad.std)
+                + f(l.theory.predictedActivationGradStd) + " " + f(l.backward?.weightGrad.std) + "\n"
+        }
+        let s = r.summary
+        out += "forward: \(s.forwardVerdict.rawValue) (growth/layer \(f(s.forwardGrowthFactor)))"
+        if let b = s.backwardVerdict { out += "  backward: \(b.rawValue) (growth/layer \(f(s.backwardGrowthFactor)))" }
+        out += "\ntheory: chi1 \(f(s.theory.chi1)) \(s.theory.regime.rawValue), depth scale \(f(s.theory.depthScale)), q* \(f(s.theory.fixedPointQ))"
+        if let l = s.firstNonfiniteLayer { out += "\nfirst non-finite layer: \(l)" }
+        if let l = s.firstVanishedLayer { out += "\nfirst vanished layer: \(l)" }
+        return out
+    }
+}

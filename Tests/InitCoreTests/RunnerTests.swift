@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+@testable import InitCore
+
+func spec(_ initName: String, _ act: String, depth: Int, width: Int, batch: Int, backward: Bool = true,
+          initParams: [String: SchemeParam] = [:], actParams: [String: SchemeParam] = [:], loss: LossKind = .none,
+          architecture: Architecture = .mlp, bias: InitScheme = InitScheme(name: "zeros"), weights: WeightSharing = .perLayer,
+          seed: UInt64 = 1) -> ExperimentSpec {
+    ExperimentSpec(depth: depth, width: width, batch: batch, seed: seed, backward: backward,
+                   initializer: InitScheme(name: initName, params: initParams), activation: ActivationSpec(name: act, params: actParams),
+                   biasInit: bias, weights: weights, architecture: architecture, loss: loss)
+}
+
+@Suite("Runner: gradients, determinism, checkpointing, cancellation")
+struct RunnerTests {
+    /// Double-precision reference forward pass of the engine's network with optional perturbations, returning
+    /// the MSE loss (mean over all elements) against `targets`.
+    struct Reference {
+        let engine: RunEngine
+        var weights: [[Double]]
+        let biases: [[Double]]
+        let x: [Double]
+        let targets: [Double]
+
+        init(_ engine: RunEngine) {
+            self.engine = engine
+            let w = FloatBuffer(engine.n * max(engine.n, engine.n0))
+            let b = FloatBuffer(engine.n)
+            var ws: [[Double]] = [], bs: [[Double]] = []
+            for l in 1...engine.depth {
+                engine.drawWeights(l, into: w)
+                ws.append((0..<(engine.n * engine.fanIn(l))).map { Double(w.pointer[$0]) })
+                bs.append(engine.drawBias(l, into: b) ? (0..<engine.n).map { Double(b.pointer[$0]) } : [Double](repeating: 0, count: engine.n))
+            }
+            weights = ws
+            biases = bs
+            x = (0..<(engine.B * engine.n0)).map { Double(engine.input.pointer[$0]) }
+            let t = FloatBuffer(engine.B * engine.n)
+            RandomFill.normal(Philox(seed: engine.spec.seed, stream: RandomStream.targets), t.buffer, mean: 0, std: 1, threads: 1)
+            targets = (0..<(engine.B * engine.n)).map { Double(t.pointer[$0]) }
+        }
+
+        /// Loss with a_`layer`[index] += eps (layer 0 = none).
+        func loss(perturbLayer: Int = 0, index: Int = 0, eps: Double = 0) -> Double {
+            let e = engine, B = e.B, n = e.n
+            var a = x
+            var blockInput = x
+            for l in 1...e.depth {
+                let fi = e.fanIn(l)
+                var h = [Double](repeating: 0, count: B * n)
+                for r in 0..<B {
+                    for j in 0..<n {
+                        var s = biases[l - 1][j]
+                        for k in 0..<fi { s += a[r * fi + k] * weights[l - 1][j * fi + k] }
+                        if e.isBlockEnd(l) { s += blockInput[r * n + j] }
+                        h[r * n + j] = s
+                    }
+                }
+                a = h.map { e.activation.value($0) }
+                if l == perturbLayer { a[index] += eps }
+                if e.isBlockEnd(l) { blockInput = a }
+            }
+            var s = 0.0
+            for i in 0..<a.count { s += (a[i] - targets[i]) * (a[i] - targets[i]) }
+            return s / Double(a.count)
+        }
+    }
+
+    /// The backward pass against central differences of a double-precision reference (h = 1e-5; the engine
+    /// runs in float32, so agreement is to ~1e-4 relative plus 1e-6 absolute).
+    @Test(arguments: [(Architecture.mlp, 3, "tanh"), (.residual(blockSize: 2), 4, "tanh"), (.mlp, 3, "gelu")])
+    func backwardMatchesNumericalGradient(architecture: Architecture, depth: Int, act: String) throws {
+        let s = try spec("xavier_normal", act, depth: depth, width: 4, batch: 2, loss: .mse, architecture: architecture,
+                         bias: InitScheme(name: "normal", params: ["mean": .number(0), "std": .number(0.3)])).validated()
+        let engine = try RunEngine(spec: s, matmul: Matmul(threads: 1), input: nil)
+        let captured = Captured()
+        engine.gradientSink = { l, da, dw in captured.values[l] = (da, dw) }
+        let reference = Reference(engine)
+        _ = try engine.run(progress: { _ in }, isCancelled: { false })
+        let h = 1e-5
+        for l in 1...depth {
+            let (da, dw) = try #require(captured.values[l])
+            // dL/dW_l.
+            for idx in 0..<dw.count {
+                var plus = reference, minus = reference
+                plus.weights[l - 1][idx] += h
+                minus.weights[l - 1][idx] -= h
+                let numeric = (plus.loss() - minus.loss()) / (2 * h)
+                #expect(abs(Double(dw[idx]) - numeric) <= 1e-4 * abs(numeric) + 1e-6, "dW layer \(l) [\(idx)]: \(dw[idx]) vs \(numeric)")
+            }
+            // dL/da_l.
+            for idx in 0..<da.count {
+                let numeric = (reference.loss(perturbLayer: l, index: idx, eps: h) - reference.loss(perturbLayer: l, index: idx, eps: -h)) / (2 * h)
+                #expect(abs(Double(da[idx]) - numeric) <= 1e-4 * abs(numeric) + 1e-6, "da layer \(l) [\(idx)]: \(da[idx]) vs \(numeric)")
+            }
+        }
+    }
+
+    final class Captured: @unchecked Sendable {
+        var values: [Int: ([Float], [Float])] = [:]
+    }
+
+    @Test func sameSpecSameBytesForAnyThreadCount() throws {
+        let s = spec("kaiming_normal", "relu", depth: 5, width: 48, batch: 20, bias: InitScheme(name: "torch_default"))
+        let a = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s).encodedJSON()
+        let b = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s).encodedJSON()
+        let c = try ExperimentRunner(matmul: Matmul(threads: 2)).run(s).encodedJSON()
+        #expect(a == b && b == c)
+        let decoded = try JSONDecoder().decode(ExperimentResult.self, from: Data(a))
+        #expect(try decoded.encodedJSON() == a)
+    }
+
+    /// Checkpointed segments with re-drawn weights give exactly the stored-everything result.
+    @Test(arguments: [
+        spec("kaiming_normal", "relu", depth: 7, width: 16, batch: 6),
+        spec("fixup", "relu", depth: 6, width: 16, batch: 6, architecture: .residual(blockSize: 2), bias: InitScheme(name: "constant", params: ["value": .number(0.1)])),
+        spec("lsuv", "tanh", depth: 5, width: 16, batch: 6),
+        spec("xavier_uniform", "selu", depth: 5, width: 16, batch: 6, loss: .mse, weights: .shared),
+    ])
+    func checkpointingIsExact(_ s: ExperimentSpec) throws {
+        let v = try s.validated()
+        let stored = try RunEngine(spec: v, matmul: Matmul(threads: 1), input: nil).run(progress: { _ in }, isCancelled: { false })
+        let m = v.architecture.blockSize
+        for (segment, cache) in [(2 * m, false), (m, true), (3 * m, false)] {
+            let ck = try RunEngine(spec: v, matmul: Matmul(threads: 2), input: nil, plan: ExecutionPlan(segment: segment, cacheWeights: cache))
+                .run(progress: { _ in }, isCancelled: { false })
+            #expect(try ck.encodedJSON() == stored.encodedJSON(), "segment \(segment)")
+        }
+    }
+
+    @Test func progressAndCancellation() throws {
+        let s = spec("kaiming_normal", "relu", depth: 6, width: 8, batch: 4)
+        let seen = Counter()
+        _ = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s, progress: { p in seen.add(p.layersDone, p.layersTotal, p.phase) })
+        #expect(seen.done == Array(1...12) && seen.totals == Set([12]))
+        #expect(seen.phases == Array(repeating: "forward", count: 6) + Array(repeating: "backward", count: 6))
+        let calls = Counter()
+        #expect(throws: ExperimentError.cancelled) {
+            _ = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s, isCancelled: { calls.tick() > 8 })
+        }
+    }
+
+    final class Counter: @unchecked Sendable {
+        let lock = NSLock()
+        var done: [Int] = [], totals: Set<Int> = [], phases: [String] = [], calls = 0
+        func add(_ d: Int, _ t: Int, _ p: String) { lock.lock(); done.append(d); totals.insert(t); phases.append(p); lock.unlock() }
+        func tick() -> Int { lock.lock(); defer { lock.unlock() }; calls += 1; return calls }
+    }
+
+    @Test func errorsInsteadOfTraps() {
+        let bad = spec("kaiming_normal", "relu", depth: 100_000, width: 8, batch: 4)
+        #expect(throws: ExperimentError.self) { _ = try ExperimentRunner().run(bad) }
+        var ds = spec("kaiming_normal", "relu", depth: 2, width: 16, batch: 4, loss: .crossEntropy)
+        ds.input = .dataset(name: "mnist", split: "train", sampleSeed: 0)
+        #expect(throws: ExperimentError.missingInput("spec.input is a dataset: pass its batch as `input`")) { _ = try ExperimentRunner().run(ds) }
+        let wrong = InputBatch(x: Matrix(rows: 4, cols: 10), labels: [0, 1, 2, 3])
+        #expect(throws: ExperimentError.self) { _ = try ExperimentRunner().run(ds, input: wrong) }
+    }
+
+    @Test func crossEntropyOnADatasetBatch() throws {
+        var s = spec("kaiming_normal", "relu", depth: 2, width: 16, batch: 4, loss: .crossEntropy)
+        s.input = .dataset(name: "mnist", split: "train", sampleSeed: 0)
+        var x = Matrix(rows: 4, cols: 784)
+        for i in 0..<x.storage.count { x.storage[i] = Float(i % 13) / 13 - 0.4 }
+        let r = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s, input: InputBatch(x: x, labels: [3, 1, 4, 1]))
+        let top = try #require(r.layers[1].backward?.activationGrad)
+        // Softmax minus one-hot: each row sums to 0, so the mean over the batch is 0 (float rounding).
+        #expect(abs(top.mean) < 1e-8 && r.conventions.gradientSource == "cross_entropy" && r.spec.inputWidth == 784)
+    }
+
+    @Test func lsuvReachesUnitStd() throws {
+        let r = try ExperimentRunner(matmul: Matmul(threads: 2)).run(spec("lsuv", "relu", depth: 6, width: 64, batch: 32, backward: false))
+        for l in r.layers {
+            #expect(abs(l.forward.preactivation.std - 1) < 0.1)
+            #expect((l.lsuvIterations ?? 0) <= 10)
+        }
+        // An orthonormal layer keeps the unit-Gaussian input's std (no rescaling needed); after a ReLU it is
+        // ≈ 0.58 and needs at least one.
+        #expect(r.layers[0].lsuvIterations == 0 && (r.layers[1].lsuvIterations ?? 0) >= 1)
+    }
+}

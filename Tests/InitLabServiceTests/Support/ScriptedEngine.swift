@@ -1,0 +1,63 @@
+import Foundation
+import Synchronization
+
+@testable import InitLabService
+
+/// A stand-in engine for queue and API tests: `{"depth": N, "layer_ms": M, "fail": "msg"?}`; each "layer"
+/// sleeps M ms, reports progress and checks cancellation, like the real runner at its layer boundaries.
+/// `gate` lets a test hold every run at its first layer until released.
+final class ScriptedEngine: ExperimentEngine {
+    let runs = Atomic<Int>(0)
+    private let gateOpen = Atomic<Bool>(true)
+
+    init(gated: Bool = false) { gateOpen.store(!gated, ordering: .relaxed) }
+
+    func release() { gateOpen.store(true, ordering: .relaxed) }
+
+    func prepare(_ body: Data) throws(SpecRejection) -> PreparedSpec {
+        guard let object = try? JSONSerialization.jsonObject(with: body) else {
+            throw .malformed("unexpected token")
+        }
+        guard let dict = object as? [String: Any] else {
+            throw .invalid([FieldProblem(pointer: "", detail: "must be an object")])
+        }
+        var errors: [FieldProblem] = []
+        for key in dict.keys where !["depth", "layer_ms", "fail", "seed"].contains(key) {
+            errors.append(FieldProblem(pointer: "/\(key)", detail: "unknown field"))
+        }
+        let depth = dict["depth"] as? Int ?? 0
+        if !(1...100).contains(depth) {
+            errors.append(FieldProblem(pointer: "/depth", detail: "must be an integer 1...100"))
+        }
+        guard errors.isEmpty else { throw .invalid(errors) }
+        var canonical = dict
+        canonical["layer_ms"] = dict["layer_ms"] as? Int ?? 0
+        canonical["seed"] = dict["seed"] as? Int ?? 0
+        let data = (try? JSONSerialization.data(withJSONObject: canonical, options: [.sortedKeys])) ?? Data()
+        return PreparedSpec(canonicalJSON: data, layersTotal: depth)
+    }
+
+    func schemeCatalogJSON() -> Data { Data("{\"activations\":[],\"initializers\":[]}".utf8) }
+
+    func run(
+        canonicalSpec: Data, progress: @escaping @Sendable (Int, Int) -> Void,
+        isCancelled: @escaping @Sendable () -> Bool
+    ) throws(RunFailure) -> Data {
+        runs.add(1, ordering: .relaxed)
+        guard let dict = (try? JSONSerialization.jsonObject(with: canonicalSpec)) as? [String: Any],
+            let depth = dict["depth"] as? Int, let layerMS = dict["layer_ms"] as? Int
+        else { throw .failed("bad spec") }
+        if let message = dict["fail"] as? String { throw .failed(message) }
+        for layer in 1...depth {
+            while !gateOpen.load(ordering: .relaxed) {
+                if isCancelled() { throw .cancelled }
+                usleep(2_000)
+            }
+            if layerMS > 0 { usleep(UInt32(layerMS) * 1000) }
+            progress(layer, depth)
+            if isCancelled() { throw .cancelled }
+        }
+        let seed = dict["seed"] as? Int ?? 0
+        return Data("{\"depth\":\(depth),\"checksum\":\(depth &* 31 &+ seed)}".utf8)
+    }
+}
