@@ -64,8 +64,13 @@ public final class DatasetRegistry: Sendable {
     public static var knownDatasets: [String] { DatasetCatalog.all.map(\.id) }
 
     /// Built from the service configuration (`--cache-dir`, `--dataset-mirror`).
-    public convenience init(configuration: ServiceConfiguration, logger: Logger) {
-        self.init(cacheDirectory: configuration.cacheDirectory, mirrors: configuration.datasetMirrors, logger: logger)
+    public convenience init(
+        configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        logger: Logger
+    ) {
+        self.init(
+            cacheDirectory: configuration.cacheDirectory, mirrors: configuration.datasetMirrors,
+            environment: environment, logger: logger)
     }
 
     /// `mirrors` are `--dataset-mirror` values: `NAME=URL-or-folder` targets one dataset, a bare URL or folder
