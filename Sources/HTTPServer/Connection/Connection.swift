@@ -99,7 +99,7 @@ final class Connection: @unchecked Sendable {
 
     /// End of the grace period: close now.
     func forceClose() {
-        queue.async { @Sendable [self] in self.finalClose() }
+        queue.async { @Sendable [self] in self.finalClose(reset: true) }
     }
 
     // MARK: - Reading
@@ -172,7 +172,7 @@ final class Connection: @unchecked Sendable {
                 }
             case .close(let mode):
                 flush()
-                if mode == .graceful && !closed { startLinger() } else { finalClose() }
+                if mode == .graceful && !closed { startLinger() } else { finalClose(reset: true) }
                 return
             }
             if closed { return }
@@ -396,7 +396,7 @@ final class Connection: @unchecked Sendable {
         guard !closed, !lingering else { return }
         if outputStart < output.count {
             // Could not flush everything: nothing to protect, the peer is not reading.
-            finalClose()
+            finalClose(reset: true)
             return
         }
         lingering = true
@@ -410,10 +410,17 @@ final class Connection: @unchecked Sendable {
         timer.schedule(deadline: .now() + .seconds(1), repeating: .never, leeway: .milliseconds(20))
     }
 
-    private func finalClose() {
+    /// Cancels the sources; the descriptor is closed once both cancel handlers ran. With `reset`, SO_LINGER 0
+    /// makes that close send RST and drop unsent data (a peer that stopped reading must not keep kernel
+    /// buffers, or the connection, alive after we gave up on it).
+    private func finalClose(reset: Bool = false) {
         dispatchPrecondition(condition: .onQueue(queue))
         guard !closed else { return }
         closed = true
+        if reset {
+            var option = linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        }
         failStreamWaiter()
         if readSuspended {
             readSuspended = false

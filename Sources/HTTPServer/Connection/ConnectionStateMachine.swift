@@ -46,9 +46,10 @@ public enum ServerError: Error, Sendable, Hashable {
 
 /// The protocol logic of one connection as a pure state machine: events in, actions out, no I/O, no clock.
 ///
-/// One request is in flight at a time (RFC 9112 §9.3.2): once a request is complete, reading stops until its
+/// One request is in flight at a time (RFC 9112 §9.3.2): once a request is complete, parsing stops until its
 /// response has been written out entirely, so pipelined requests are answered in order and a client cannot
-/// queue unbounded work. The parser keeps any pipelined bytes and is resumed afterwards.
+/// queue unbounded work. Bytes that arrive meanwhile are buffered up to a bound (64 KiB, or one maximal head),
+/// beyond which reading is suspended; reading is also suspended while output is above the high-water mark.
 ///
 /// Deadlines, all absolute and never extended by trickled bytes:
 /// - header: `headerTimeout` after accept or after the first byte of a later request → 408 and close
@@ -146,8 +147,23 @@ public struct ConnectionStateMachine: Sendable {
         parser.append(bytes)
         var actions: [Action] = []
         process(now: now, &actions)
+        // While a request is being answered its successors are only buffered, not parsed; once that buffer
+        // (or the queued output) passes its bound, reading stops until the response is out.
+        if !isReading && (parser.bufferedByteCount > inputBufferLimit || pendingOutput > limits.outputHighWaterMark) {
+            suspendReading(&actions)
+        }
         updateDeadline(&actions)
         return actions
+    }
+
+    /// Bytes of pipelined input buffered while a request is answered before reading stops.
+    private var inputBufferLimit: Int { max(64 * 1024, limits.parser.maxRequestLineBytes + limits.parser.maxHeaderBytes) }
+
+    private var isReading: Bool {
+        switch phase {
+        case .readingHead, .readingBody: true
+        default: false
+        }
     }
 
     /// The peer shut down its sending side (read returned 0).
@@ -206,7 +222,9 @@ public struct ConnectionStateMachine: Sendable {
                     !head.keepAlive || shuttingDown || peerClosed
                     || requestCount >= limits.maxRequestsPerConnection
                 phase = .handling(head)
-                suspendReading(&actions)
+                // Reading goes on (into the buffer only, see `received`): suspending and resuming the read
+                // source for every request would cost two system calls each; the buffer bound keeps it safe.
+                if parser.bufferedByteCount > inputBufferLimit { suspendReading(&actions) }
                 actions.append(.dispatch(head, body: body))
             case .error(let error):
                 if case .readingBody(let head, _) = phase { currentRequest = head } else { currentRequest = nil }

@@ -71,6 +71,11 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, ExpressibleByDictionar
         }
     }
 
+    /// Same as `replaceOrAdd(name:value:)`.
+    public mutating func replace(name: String, value: String) {
+        replaceOrAdd(name: name, value: value)
+    }
+
     public mutating func remove(name: String) {
         fields.removeAll { $0.name.caseInsensitiveEquals(name) }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A complete request as handed to a handler: head, whole body (bounded by `maxBodyBytes`) and connection facts.
 public struct HTTPRequest: Sendable {
     public var method: HTTPMethod
@@ -31,6 +33,9 @@ public struct HTTPRequest: Sendable {
         self.requestID = requestID
         self.remoteAddress = remoteAddress
     }
+
+    /// The body as `Data` (e.g. for `JSONDecoder`).
+    public var bodyData: Data { Data(body) }
 
     /// Every value of the query parameter `name`, in order.
     public func queryValues(_ name: String) -> [String] {

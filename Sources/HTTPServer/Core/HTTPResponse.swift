@@ -1,3 +1,5 @@
+import Foundation
+
 /// A response produced by a handler or by the server itself.
 ///
 /// The server adds `Content-Length` (or `Transfer-Encoding: chunked` for streams), `Date`-free framing,
@@ -29,6 +31,9 @@ public enum HTTPBody: Sendable {
 
     /// The body of a string, UTF-8 encoded.
     public static func string(_ s: String) -> HTTPBody { .bytes(Array(s.utf8)) }
+
+    /// The body of a `Data` value.
+    public static func data(_ data: Data) -> HTTPBody { .bytes(Array(data)) }
 }
 
 /// Writes parts of a streamed response body.

@@ -1,15 +1,27 @@
+import Synchronization
+
 /// Request identifiers for logs and the `X-Request-Id` response header.
 public enum RequestID {
     /// Longest client-supplied id accepted.
     public static let maxLength = 128
 
-    /// A new random id: 16 lower-case hex digits (64 random bits).
+    /// A new id: 16 lower-case hex digits, a random per-process prefix (32 bits) then a counter (32 bits).
+    /// Unique within a process for 2³² requests and unlikely to repeat across restarts; not a secret, and
+    /// cheaper than asking the kernel for randomness on every request.
     public static func generate() -> String {
-        var rng = SystemRandomNumberGenerator()
-        let value = rng.next() as UInt64
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.utf8.count) + hex
+        let n = UInt64(prefix) << 32 | UInt64(counter.add(1, ordering: .relaxed).newValue & 0xFFFF_FFFF)
+        var out = [UInt8](repeating: 0x30, count: 16)
+        var v = n
+        for i in stride(from: 15, through: 0, by: -1) {
+            let d = UInt8(v & 0xF)
+            out[i] = d < 10 ? 0x30 + d : 0x57 + d
+            v >>= 4
+        }
+        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let prefix = UInt32.random(in: 0...UInt32.max)
+    private static let counter = Atomic<UInt64>(0)
 
     /// Whether a client-supplied id is safe to echo into headers and logs: 1–128 characters from
     /// `A-Z a-z 0-9 - _ . : @ + = /` (no spaces, quotes or control characters, so it cannot forge log fields).

@@ -151,9 +151,17 @@ public struct HTTPRequestParser: Sendable {
         if scanFrom < start { scanFrom = start }
     }
 
-    /// Finds the next complete line; returns the range without its CRLF and the index after the LF.
-    /// `.failure` on a bare CR/LF, `nil` if no LF yet.
-    private mutating func nextLine() -> Result<(Range<Int>, Int), HTTPParserError>? {
+    /// A complete line in the buffer: `content` excludes the line ending, `after` is the index past the LF,
+    /// `bareLF` is true when no CR precedes the LF. Size limits are checked by callers *before* the line
+    /// ending, so the same input gives the same error however it is split into reads.
+    private struct Line {
+        var content: Range<Int>
+        var after: Int
+        var bareLF: Bool
+    }
+
+    /// The next complete line, or nil if no LF has arrived yet.
+    private mutating func nextLine() -> Line? {
         var i = max(scanFrom, start)
         let end = buffer.count
         let found: Int? = buffer.withUnsafeBufferPointer { p in
@@ -167,9 +175,9 @@ public struct HTTPRequestParser: Sendable {
             scanFrom = end
             return nil
         }
-        guard lf > start, buffer[lf - 1] == UInt8(ascii: "\r") else { return .failure(.invalidLineEnding) }
         scanFrom = lf + 1
-        return .success((start..<(lf - 1), lf + 1))
+        let hasCR = lf > start && buffer[lf - 1] == UInt8(ascii: "\r")
+        return Line(content: start..<(hasCR ? lf - 1 : lf), after: lf + 1, bareLF: !hasCR)
     }
 
     private mutating func parseRequestLine() -> HTTPParserEvent? {
@@ -181,16 +189,10 @@ public struct HTTPRequestParser: Sendable {
             if buffer.count - start > configuration.maxRequestLineBytes { return fail(.requestLineTooLong) }
             return nil
         }
-        let range: Range<Int>
-        let after: Int
-        switch line {
-        case .failure(let error):
-            return fail(error)
-        case .success(let r):
-            range = r.0
-            after = r.1
-        }
+        let range = line.content
+        let after = line.after
         if after - start > configuration.maxRequestLineBytes { return fail(.requestLineTooLong) }
+        if line.bareLF { return fail(.invalidLineEnding) }
         let bytes = buffer[range]
         // Exactly "method SP target SP version".
         guard let sp1 = bytes.firstIndex(of: UInt8(ascii: " ")) else { return fail(.invalidRequestLine) }
@@ -249,17 +251,15 @@ public struct HTTPRequestParser: Sendable {
                 }
                 return nil
             }
-            guard case .success(let (range, after)) = line else {
-                if case .failure(let e) = line { return fail(e) }
-                return nil
-            }
-            let lineLength = after - start
-            if range.isEmpty {
+            let range = line.content
+            let lineLength = line.after - start
+            if range.isEmpty && !line.bareLF {
                 consume(lineLength)
                 return finishHead()
             }
             headerBytes += lineLength
             if headerBytes > configuration.maxHeaderBytes { return fail(.headersTooLarge) }
+            if line.bareLF { return fail(.invalidLineEnding) }
             if headers.count >= configuration.maxHeaderCount { return fail(.tooManyHeaders) }
             switch parseField(buffer[range]) {
             case .success(let field): headers.fields.append(field)
@@ -378,9 +378,9 @@ public struct HTTPRequestParser: Sendable {
             if buffer.count - start > configuration.maxChunkLineBytes { return fail(.invalidChunk) }
             return nil
         }
-        guard case .success(let (range, after)) = line else { return fail(.invalidChunk) }
-        if after - start > configuration.maxChunkLineBytes { return fail(.invalidChunk) }
-        let bytes = buffer[range]
+        if line.after - start > configuration.maxChunkLineBytes || line.bareLF { return fail(.invalidChunk) }
+        let after = line.after
+        let bytes = buffer[line.content]
         var size = 0
         var digits = 0
         var i = bytes.startIndex
@@ -416,9 +416,9 @@ public struct HTTPRequestParser: Sendable {
                 }
                 return nil
             }
-            guard case .success(let (range, after)) = line else { return fail(.invalidChunk) }
-            let lineLength = after - start
-            if range.isEmpty {
+            let range = line.content
+            let lineLength = line.after - start
+            if range.isEmpty && !line.bareLF {
                 consume(lineLength)
                 state = .requestLine
                 let t = trailers
@@ -427,6 +427,7 @@ public struct HTTPRequestParser: Sendable {
             }
             headerBytes += lineLength
             if headerBytes > configuration.maxHeaderBytes { return fail(.headersTooLarge) }
+            if line.bareLF { return fail(.invalidChunk) }
             if trailers.count >= configuration.maxHeaderCount { return fail(.tooManyHeaders) }
             switch parseField(buffer[range]) {
             case .success(let field): trailers.fields.append(field)

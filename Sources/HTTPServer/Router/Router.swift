@@ -90,7 +90,12 @@ public final class Router: Sendable {
     /// Routes `request` and runs its handler, turning thrown errors into problem responses, then applies CORS.
     public func respond(to request: HTTPRequest, cors: CORSConfiguration = .init()) async -> RoutedResponse {
         var routed = await route(request, cors: cors)
-        applyCORS(request: request, response: &routed.response, cors: cors)
+        let isPreflight = request.method == .OPTIONS && request.headers.contains(name: "access-control-request-method")
+        if isPreflight {
+            if cors.isEnabled { routed.response.headers.add(name: "Vary", value: "Origin") }
+        } else {
+            applyCORS(request: request, response: &routed.response, cors: cors)
+        }
         return routed
     }
 

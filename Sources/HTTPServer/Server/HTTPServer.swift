@@ -21,14 +21,13 @@ public final class HTTPServer: Sendable {
     public let router: Router
     public let logger: Logger
     private let core: ServerCore
-    private let registry: ConnectionRegistry
+    private let shuttingDown = Atomic<Bool>(false)
 
     public init(configuration: HTTPServerConfiguration = .init(), router: Router, logger: Logger) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
-        self.registry = ConnectionRegistry()
-        self.core = ServerCore(configuration: configuration, router: router, logger: logger, registry: registry)
+        self.core = ServerCore(configuration: configuration, router: router, logger: logger)
     }
 
     /// Binds, listens and starts accepting. Returns the bound port (useful with `port: 0`).
@@ -42,25 +41,28 @@ public final class HTTPServer: Sendable {
     public var port: Int? { core.boundPort.load(ordering: .relaxed).flatMapPositive }
 
     /// Connections currently open.
-    public var openConnections: Int { registry.count.load(ordering: .relaxed) }
+    public var openConnections: Int { core.openCount.load(ordering: .relaxed) }
+
+    /// True once `shutdown()` has stopped accepting and told every connection to finish (e.g. for a readiness
+    /// probe that should answer 503 while draining).
+    public var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
 
     /// Graceful shutdown: stop accepting (new connects are refused), close idle connections, let requests in
     /// progress finish with `Connection: close`; after `shutdownGracePeriod`, close whatever is left.
     public func shutdown() async {
-        await core.stopAccepting()
-        for connection in registry.all() { connection.beginShutdown() }
+        let connections = await core.stopAccepting()
+        for connection in connections { connection.beginShutdown() }
+        shuttingDown.store(true, ordering: .releasing)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.shutdownGracePeriod)
-        while registry.count.load(ordering: .relaxed) > 0 && clock.now < deadline {
+        while openConnections > 0 && clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        if registry.count.load(ordering: .relaxed) > 0 {
-            logger.warning(
-                "shutdown grace period over; closing connections",
-                metadata: ["open": "\(registry.count.load(ordering: .relaxed))"])
-            for connection in registry.all() { connection.forceClose() }
+        if openConnections > 0 {
+            logger.warning("shutdown grace period over; closing connections", metadata: ["open": "\(openConnections)"])
+            for connection in await core.snapshot() { connection.forceClose() }
             let hardDeadline = clock.now.advanced(by: .seconds(2))
-            while registry.count.load(ordering: .relaxed) > 0 && clock.now < hardDeadline {
+            while openConnections > 0 && clock.now < hardDeadline {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
@@ -117,34 +119,19 @@ private final class SignalSources: @unchecked Sendable {
     }
 }
 
-/// The open connections, shared between the accept queue, the connection queues and `shutdown()`.
-final class ConnectionRegistry: Sendable {
-    let count = Atomic<Int>(0)
-    private let table = Mutex<[Int: Connection]>([:])
-
-    func add(_ connection: Connection) {
-        table.withLock { $0[connection.id] = connection }
-        count.add(1, ordering: .relaxed)
-    }
-
-    func remove(_ id: Int) {
-        let removed = table.withLock { $0.removeValue(forKey: id) != nil }
-        if removed { count.subtract(1, ordering: .relaxed) }
-    }
-
-    func all() -> [Connection] { table.withLock { Array($0.values) } }
-}
-
 /// The listening socket and its accept loop.
 ///
-/// Invariant: every stored `var` is touched only on `acceptQueue` (the accept source's queue), except in
-/// `start()`, which runs before the source exists.
+/// Invariant: every stored `var` (the connection table included) is touched only on `acceptQueue`; `start()`
+/// uses `acceptQueue.sync`, connections report their end with `acceptQueue.async`, and `shutdown()` reads the
+/// table through `stopAccepting()`/`snapshot()`, which hop onto the queue. Only `openCount` is read from
+/// anywhere (an `Atomic`).
 final class ServerCore: @unchecked Sendable {
     private let configuration: HTTPServerConfiguration
     private let logger: Logger
-    private let registry: ConnectionRegistry
+    private var connections: [Int: Connection] = [:]
+    let openCount = Atomic<Int>(0)
     private let acceptQueue = DispatchQueue(label: "http.accept")
-    private let connectionTarget = DispatchQueue(label: "http.connections", attributes: .concurrent)
+    private let connectionTarget = DispatchQueue.global()
     let boundPort = Atomic<Int>(0)
     private var context: ConnectionContext?
     private var listenFD: Int32 = -1
@@ -156,10 +143,9 @@ final class ServerCore: @unchecked Sendable {
     private var nextID = 0
     private let router: Router
 
-    init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, registry: ConnectionRegistry) {
+    init(configuration: HTTPServerConfiguration, router: Router, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.registry = registry
         self.router = router
     }
 
@@ -187,7 +173,7 @@ final class ServerCore: @unchecked Sendable {
         dispatchPrecondition(condition: .onQueue(acceptQueue))
         guard !stopped, let context else { return }
         while true {
-            if registry.count.load(ordering: .relaxed) >= configuration.maxConnections {
+            if connections.count >= configuration.maxConnections {
                 pausedForCapacity = true
                 suspendAccept()
                 return
@@ -223,7 +209,8 @@ final class ServerCore: @unchecked Sendable {
             let connection = Connection(
                 id: nextID, fd: fd, remoteAddress: "\(peer.host):\(peer.port)", context: context,
                 targetQueue: connectionTarget)
-            registry.add(connection)
+            connections[nextID] = connection
+            openCount.add(1, ordering: .relaxed)
             connection.start()
         }
     }
@@ -254,29 +241,37 @@ final class ServerCore: @unchecked Sendable {
     }
 
     private func connectionClosed(_ id: Int) {
-        registry.remove(id)
         acceptQueue.async { @Sendable [self] in
-            if self.pausedForCapacity && self.registry.count.load(ordering: .relaxed) < self.configuration.maxConnections {
+            if self.connections.removeValue(forKey: id) != nil { self.openCount.subtract(1, ordering: .relaxed) }
+            if self.pausedForCapacity && self.connections.count < self.configuration.maxConnections {
                 self.pausedForCapacity = false
                 if !self.backoffScheduled { self.resumeAccept() }
             }
         }
     }
 
-    /// Cancels the accept source and returns once the listening socket is closed.
-    func stopAccepting() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+    /// The open connections, read on the accept queue.
+    func snapshot() async -> [Connection] {
+        await withCheckedContinuation { (continuation: CheckedContinuation<[Connection], Never>) in
+            acceptQueue.async { @Sendable [self] in continuation.resume(returning: Array(self.connections.values)) }
+        }
+    }
+
+    /// Cancels the accept source; returns, once the listening socket is closed, the connections then open.
+    func stopAccepting() async -> [Connection] {
+        await withCheckedContinuation { (continuation: CheckedContinuation<[Connection], Never>) in
             acceptQueue.async { @Sendable [self] in
+                let open = Array(self.connections.values)
                 guard !self.stopped, let source = self.acceptSource else {
                     self.stopped = true
-                    continuation.resume()
+                    continuation.resume(returning: open)
                     return
                 }
                 self.stopped = true
                 let fd = self.listenFD
                 source.setCancelHandler { @Sendable in
                     Glibc.close(fd)
-                    continuation.resume()
+                    continuation.resume(returning: open)
                 }
                 if self.acceptSuspended {
                     self.acceptSuspended = false

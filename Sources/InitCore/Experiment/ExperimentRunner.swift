@@ -9,6 +9,8 @@
 /// pre-activations before walking back through it. Results are bit-identical for any thread count.
 public struct ExperimentRunner: Sendable {
     public var matmul: Matmul
+    /// The limits `run` validates against. Default: `ExperimentLimits.default`.
+    public var limits: ExperimentLimits = .default
 
     public init(matmul: Matmul = Matmul()) {
         self.matmul = matmul
@@ -21,7 +23,7 @@ public struct ExperimentRunner: Sendable {
     ) throws(ExperimentError) -> ExperimentResult {
         let canonical: ExperimentSpec
         do {
-            canonical = try spec.validated()
+            canonical = try spec.validated(limits: limits)
         } catch {
             throw .invalidSpec(error)
         }

@@ -52,30 +52,65 @@ public struct StatsComputer: Sendable {
                 let pb = pp.baseAddress, ab = trackColumns ? ap.baseAddress : nil
                 parallelFor(chunks) { ch in
                     var p = Partial()
+                    // Two interleaved accumulators per sum (fixed pairing, so results do not depend on threads).
+                    var s0 = 0.0, s1 = 0.0, q0 = 0.0, q1 = 0.0, a0 = 0.0, a1 = 0.0
+                    var mn = Float.infinity, mx = -Float.infinity
+                    @inline(__always) func slow(_ v: Float, _ s: inout Double, _ q: inout Double, _ a: inout Double) {
+                        if v.isFinite {
+                            let d = Double(v) - shift
+                            s += d
+                            q += d * d
+                            a += Double(v.magnitude)
+                            mn = Swift.min(mn, v)
+                            mx = Swift.max(mx, v)
+                        } else {
+                            p.nonfinite += 1
+                        }
+                    }
                     let r0 = ch * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
                     for r in r0..<r1 {
                         let row = base + r * cols
-                        var rowNonzero = false
-                        for j in 0..<cols {
-                            let v = row[j]
-                            if v.isFinite {
-                                let d = Double(v) - shift
-                                p.sum += d
-                                p.sumSq += d * d
-                                p.sumAbs += Double(v.magnitude)
-                                p.min = Swift.min(p.min, v)
-                                p.max = Swift.max(p.max, v)
+                        var rowZeros = 0
+                        var j = 0
+                        while j + 1 < cols {
+                            let v0 = row[j], v1 = row[j + 1]
+                            if v0.isFinite && v1.isFinite {
+                                let d0 = Double(v0) - shift, d1 = Double(v1) - shift
+                                s0 += d0
+                                s1 += d1
+                                q0 += d0 * d0
+                                q1 += d1 * d1
+                                a0 += Double(v0.magnitude)
+                                a1 += Double(v1.magnitude)
+                                mn = Swift.min(mn, Swift.min(v0, v1))
+                                mx = Swift.max(mx, Swift.max(v0, v1))
                             } else {
-                                p.nonfinite += 1
+                                slow(v0, &s0, &q0, &a0)
+                                slow(v1, &s1, &q1, &a1)
                             }
-                            if v == 0 { p.zeros += 1 } else { rowNonzero = true }
-                            if let ab {
-                                let flag = positive ? v > 0 : v != 0
-                                if flag { ab[ch * cols + j] = true }
+                            rowZeros &+= (v0 == 0 ? 1 : 0) &+ (v1 == 0 ? 1 : 0)
+                            j += 2
+                        }
+                        if j < cols {
+                            slow(row[j], &s0, &q0, &a0)
+                            rowZeros &+= row[j] == 0 ? 1 : 0
+                        }
+                        if let ab {
+                            let flags = ab + ch * cols
+                            if positive {
+                                for j in 0..<cols where row[j] > 0 { flags[j] = true }
+                            } else {
+                                for j in 0..<cols where row[j] != 0 { flags[j] = true }
                             }
                         }
-                        if !rowNonzero { p.deadRows += 1 }
+                        p.zeros += rowZeros
+                        if rowZeros == cols { p.deadRows += 1 }
                     }
+                    p.sum = s0 + s1
+                    p.sumSq = q0 + q1
+                    p.sumAbs = a0 + a1
+                    p.min = mn
+                    p.max = mx
                     pb?[ch] = p
                 }
             }
@@ -121,28 +156,50 @@ public struct StatsComputer: Sendable {
     {
         let k = Swift.max(1, Self.targetFineBins / bins)
         let fine = bins * k
+        // Bin index in float arithmetic, the same function in every pass (so the gathered bins are exactly the
+        // counted ones). A span too small or too large for float scaling puts everything in bin 0 or clamps to
+        // the last bin: histograms coarsen there, percentiles stay exact.
         let span = high - low
-        let scale = span > 0 && span.isFinite ? Double(fine) / span : 0
-        // Beyond double range (span = inf) fall back to one bin per half; selection stays exact.
+        var scale = Float(span > 0 ? Double(fine) / span : 0)
+        if !scale.isFinite { scale = 0 }
+        let lowF = Float(low), maxBin = Float(fine - 1)
         @inline(__always) func bin(_ v: Float) -> Int {
-            let b = Int(Swift.min(Double(fine - 1), Swift.max(0, (Double(v) - low) * scale)))
-            return b
+            Int(Swift.min(maxBin, Swift.max(0, (v - lowF) * scale)))
         }
         let chunkSize = Swift.max(65536, (n + 63) / 64)
         let chunks = (n + chunkSize - 1) / chunkSize
-        var counts = [Int32](repeating: 0, count: chunks * fine)
+        // Four interleaved sub-histograms per chunk: repeated values (a ReLU's zeros) would otherwise serialize
+        // on one counter's store-to-load latency.
+        let lanes = 4
+        var counts = [Int32](repeating: 0, count: chunks * lanes * fine)
         counts.withUnsafeMutableBufferPointer { cp in
             let cb = cp.baseAddress
             parallelFor(chunks) { ch in
-                guard let c = cb.map({ $0 + ch * fine }) else { return }
-                for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
+                guard let c = cb.map({ $0 + ch * lanes * fine }) else { return }
+                let c1 = c + fine, c2 = c + 2 * fine, c3 = c + 3 * fine
+                var i = ch * chunkSize
+                let end = Swift.min(n, (ch + 1) * chunkSize)
+                while i + 3 < end {
+                    let v0 = base[i], v1 = base[i + 1], v2 = base[i + 2], v3 = base[i + 3]
+                    if v0.isFinite && v1.isFinite && v2.isFinite && v3.isFinite {
+                        c[bin(v0)] &+= 1
+                        c1[bin(v1)] &+= 1
+                        c2[bin(v2)] &+= 1
+                        c3[bin(v3)] &+= 1
+                    } else {
+                        for v in [v0, v1, v2, v3] where v.isFinite { c[bin(v)] &+= 1 }
+                    }
+                    i += 4
+                }
+                while i < end {
                     let v = base[i]
-                    if v.isFinite { c[bin(v)] += 1 }
+                    if v.isFinite { c[bin(v)] &+= 1 }
+                    i += 1
                 }
             }
         }
         var fineCounts = [Int](repeating: 0, count: fine)
-        for ch in 0..<chunks { for b in 0..<fine { fineCounts[b] += Int(counts[ch * fine + b]) } }
+        for row in 0..<(chunks * lanes) { for b in 0..<fine { fineCounts[b] += Int(counts[row * fine + b]) } }
         var histogram = [Int](repeating: 0, count: bins)
         for b in 0..<fine { histogram[b / k] += fineCounts[b] }
 
@@ -166,18 +223,45 @@ public struct StatsComputer: Sendable {
             return lo
         }
         let neededBins = Array(Set(ranks.map(binOf))).sorted()
-        var slotOf = [Int8](repeating: -1, count: fine)
+        // Bins not needed map to a dummy slot (index `slots`) that writes to one spare element and never
+        // advances: the gather loop is branch-free (ReLU zeros would make a branch unpredictable).
+        var slotOf = [Int8](repeating: Int8(neededBins.count), count: fine)
         for (s, b) in neededBins.enumerated() { slotOf[b] = Int8(s) }
-        var gathered = neededBins.map { b -> [Float] in
-            var a: [Float] = []
-            a.reserveCapacity(fineCounts[b])
-            return a
+        // Gather the needed bins' values into one flat buffer: slot s occupies [slotStart[s], slotStart[s+1]),
+        // and each chunk writes at offsets known from its own counts (deterministic order, no appends).
+        let slots = neededBins.count
+        var slotStart = [Int](repeating: 0, count: slots + 1)
+        for sIndex in 0..<slots { slotStart[sIndex + 1] = slotStart[sIndex] + fineCounts[neededBins[sIndex]] }
+        let stride = slots + 1
+        var offsets = [Int](repeating: slotStart[slots], count: chunks * stride)
+        var advance = [Int](repeating: 1, count: stride)
+        advance[slots] = 0
+        for sIndex in 0..<slots {
+            var at = slotStart[sIndex]
+            for ch in 0..<chunks {
+                offsets[ch * stride + sIndex] = at
+                for lane in 0..<lanes { at += Int(counts[(ch * lanes + lane) * fine + neededBins[sIndex]]) }
+            }
         }
-        for i in 0..<n {
-            let v = base[i]
-            if v.isFinite {
-                let s = slotOf[bin(v)]
-                if s >= 0 { gathered[Int(s)].append(v) }
+        var flat = [Float](repeating: 0, count: slotStart[slots] + 1)
+        slotOf.withUnsafeBufferPointer { sp in
+            flat.withUnsafeMutableBufferPointer { fp in
+                offsets.withUnsafeMutableBufferPointer { op in
+                    advance.withUnsafeBufferPointer { ap in
+                        guard let slotBase = sp.baseAddress, let out = fp.baseAddress, let ob = op.baseAddress, let adv = ap.baseAddress else { return }
+                        parallelFor(chunks) { ch in
+                            let at = ob + ch * stride
+                            for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
+                                let v = base[i]
+                                if v.isFinite {
+                                    let s = Int(slotBase[bin(v)])
+                                    out[at[s]] = v
+                                    at[s] += adv[s]
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         var orderStat: [Int: Double] = [:]
@@ -185,9 +269,9 @@ public struct StatsComputer: Sendable {
             let b = binOf(rank: rank)
             guard let s = neededBins.firstIndex(of: b) else { continue }
             let local = rank - cumulative[b]
-            let value = gathered[s].withUnsafeMutableBufferPointer { g -> Float in
+            let value = flat.withUnsafeMutableBufferPointer { g -> Float in
                 guard let gb = g.baseAddress else { return .nan }
-                return Selection.select(gb, count: g.count, k: local)
+                return Selection.select(gb + slotStart[s], count: slotStart[s + 1] - slotStart[s], k: local)
             }
             orderStat[rank] = Double(value)
         }
