@@ -35,18 +35,18 @@ struct LessonTests {
     }
 
     @Test func xavierWithoutActivationIsStable() throws {
-        let r = try Self.run(spec("xavier_normal", "identity", depth: 7, width: 512, batch: 48, backward: false))
+        let r = try Self.run(spec("xavier_normal", "identity", depth: 6, width: 512, batch: 48, backward: false))
         #expect(r.summary.forwardVerdict == .stable)
         #expect(abs(Self.secondMomentRatio(r) - 1) < 0.1)
     }
 
     @Test func xavierWithReluHalvesTheSecondMoment() throws {
-        let r = try Self.run(spec("xavier_normal", "relu", depth: 7, width: 512, batch: 48, backward: false))
+        let r = try Self.run(spec("xavier_normal", "relu", depth: 6, width: 512, batch: 48, backward: false))
         #expect(abs(Self.secondMomentRatio(r) / 0.5 - 1) < 0.1)
     }
 
     @Test func kaimingWithReluIsStable() throws {
-        let r = try Self.run(spec("kaiming_normal", "relu", depth: 7, width: 512, batch: 48))
+        let r = try Self.run(spec("kaiming_normal", "relu", depth: 6, width: 512, batch: 48))
         #expect(abs(Self.secondMomentRatio(r) - 1) < 0.1)
         #expect(r.summary.forwardVerdict == .stable && r.summary.backwardVerdict == .stable)
         #expect(r.summary.theory.regime == .critical)
@@ -55,7 +55,7 @@ struct LessonTests {
     /// torch_default: Var(W) = 1/(3·fan_in), so q × 1/3 per layer without activation and × 1/6 with ReLU.
     @Test(arguments: [("identity", 1.0 / 3), ("relu", 1.0 / 6)])
     func torchDefaultLosesVariance(act: String, ratio: Double) throws {
-        let r = try Self.run(spec("torch_default", act, depth: 7, width: 512, batch: 48, backward: false))
+        let r = try Self.run(spec("torch_default", act, depth: 6, width: 512, batch: 48, backward: false))
         #expect(abs(Self.secondMomentRatio(r) / ratio - 1) < 0.1)
         #expect(r.summary.theory.regime == .ordered)
     }
@@ -63,7 +63,7 @@ struct LessonTests {
     /// Measured std vs the mean-field prediction, per layer, within 10%, forward and backward, at width 256 and
     /// batch 48 (12,288 values per layer: ≈ 1.3% sampling error; row-norm fluctuation of the weights ≈ 0.6%).
     @Test(arguments: [("kaiming_normal", "relu"), ("xavier_normal", "tanh"), ("lecun_normal", "selu"), ("kaiming_uniform", "gelu"),
-                      ("orthogonal", "tanh"), ("variance_scaling", "general_relu")])
+                      ("xavier_uniform", "sigmoid"), ("variance_scaling", "general_relu")])
     func measuredStdMatchesTheory(initName: String, act: String) throws {
         let r = try Self.run(spec(initName, act, depth: 5, width: 256, batch: 48, bias: InitScheme(name: "normal", params: ["std": .number(0.1)])))
         for l in r.layers {
