@@ -200,7 +200,7 @@ public struct TheorySummary: Codable, Sendable, Hashable {
     public var chi1: Double
     /// ordered (χ1 < 0.99), critical (|χ1 − 1| ≤ 0.01), chaotic (χ1 > 1.01).
     public var regime: Regime
-    /// ξ = 1/|ln χ1| (−1/ln χ1 in the ordered phase); nil (infinite) when χ1 = 1 exactly.
+    /// ξ = 1/|ln χ1| (−1/ln χ1 in the ordered phase); nil (infinite) when |ln χ1| < 1e-12.
     public var depthScale: Double?
     /// q*, nil when the q map diverges to infinity.
     public var fixedPointQ: Double?
@@ -238,7 +238,7 @@ public struct TheorySummary: Codable, Sendable, Hashable {
 public struct ExperimentSummary: Codable, Sendable, Hashable {
     /// First layer whose pre-activation or activation holds ±inf/NaN.
     public var firstNonfiniteLayer: Int?
-    /// First layer whose activation is all zero or has std < Float.leastNormalMagnitude.
+    /// First layer whose activation is all zero or (with more than one value) has std < Float.leastNormalMagnitude.
     public var firstVanishedLayer: Int?
     public var forwardGrowthFactor: Double
     public var backwardGrowthFactor: Double?

@@ -199,7 +199,7 @@ extension RunEngine {
         let firstNonfinite = layers.first { $0.forward.preactivation.nonfiniteFraction > 0 || $0.forward.activation.nonfiniteFraction > 0 }?.index
         let firstVanished = layers.first {
             let a = $0.forward.activation
-            return a.zeroFraction == 1 || (a.nonfiniteFraction < 1 && a.std < vanishedThreshold)
+            return a.zeroFraction == 1 || (a.count > 1 && a.nonfiniteFraction < 1 && a.std < vanishedThreshold)
         }?.index
         let stop = min(firstNonfinite ?? Int.max, firstVanished ?? Int.max)
         let lastGood = min(layers.count, stop - 1)
@@ -230,7 +230,7 @@ extension RunEngine {
                 guard let b = layer.backward else { break }
                 let g = b.activationGrad
                 if g.nonfiniteFraction > 0 || b.weightGrad.nonfiniteFraction > 0 { verdict = .exploding; break }
-                if g.zeroFraction == 1 || g.std < vanishedThreshold { verdict = .vanishing; break }
+                if g.zeroFraction == 1 || (g.count > 1 && g.std < vanishedThreshold) { verdict = .vanishing; break }
                 lowest = layer.index
                 lowestStd = g.std
             }

@@ -155,7 +155,7 @@ public struct MeanField: Sendable {
         let chi = p.sigmaW2 * ActivationMoments.of(activation, mean: p.biasMean, variance: vEval).derivativeMeanSquare
         let regime: Regime = abs(chi - 1) <= 0.01 ? .critical : (chi < 1 ? .ordered : .chaotic)
         let lnChi = log(chi)
-        let xi: Double? = chi == 1 ? nil : (chi == 0 ? 0 : 1 / abs(lnChi))
+        let xi: Double? = abs(lnChi) < 1e-12 ? nil : (chi == 0 ? 0 : 1 / abs(lnChi))  // |ln χ1| < 1e-12: infinite
         let q = fixed.map { $0 + p.biasMean * p.biasMean }
         return TheorySummary(chi1: chi, regime: regime, depthScale: xi, fixedPointQ: q)
     }
