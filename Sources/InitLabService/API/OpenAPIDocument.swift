@@ -291,7 +291,8 @@ paths:
       - name: verify
         in: query
         required: false
-        description: true re-hashes every cached file against its pinned checksum (about a second per dataset);
+        description: true re-hashes every cached file against its pinned checksum (about a second per dataset in a
+          release build);
           verified is null otherwise.
         schema:
           type: string
