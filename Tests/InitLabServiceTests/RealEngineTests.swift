@@ -5,15 +5,9 @@ import Testing
 @testable import InitLabService
 
 /// Tiny real experiments through the service (depth ≤ 5, width ≤ 16 keeps them in milliseconds).
-///
-/// The spec uses xavier_normal/tanh: at the time of writing, InitCore's merged runner crashed (heap corruption in
-/// StatsComputer.histogramAndPercentiles) on repeated relu runs with backward on, which would take the whole
-/// test process down (also seen, rarely, with tanh); reported to the core owners, not papered over here.
-/// INITLAB_SKIP_REAL_ENGINE=1 skips this suite until that is fixed.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["INITLAB_SKIP_REAL_ENGINE"] != "1", "real runs opted out"))
-struct RealEngineTests {
+@Suite struct RealEngineTests {
     static let spec = """
-        {"depth": 4, "width": 16, "batch": 8, "seed": 7, "init": "xavier_normal", "activation": "tanh"}
+        {"depth": 4, "width": 16, "batch": 8, "seed": 7, "init": "kaiming_normal", "activation": "relu"}
         """
 
     @Test func reRunOfTheSameSpecIsByteIdenticalAndMatchesTheRunner() async throws {

@@ -12,11 +12,14 @@ public struct InitCoreEngine: ExperimentEngine {
     let inputProvider: InputProvider?
 
     public init(budget: ExperimentBudget, runner: ExperimentRunner = ExperimentRunner(), inputProvider: InputProvider? = nil) {
-        self.runner = runner
         self.inputProvider = inputProvider
         limits = ExperimentLimits(
             maxDepth: budget.maxDepth, maxWidth: budget.maxWidth, maxBatch: budget.maxBatch,
             maxMemoryBytes: Int(clamping: budget.maxMemoryBytes), maxFLOPs: budget.maxFLOPs)
+        // The runner re-validates; it must do so against the same (configured) limits as `prepare`.
+        var configured = runner
+        configured.limits = limits
+        self.runner = configured
     }
 
     /// Not JSON at all is a 400; JSON that does not decode as a spec or fails validation is a 422 with pointers.
