@@ -47,7 +47,8 @@ VOLUME ["/data"]
 # at run time (the server refuses to start without one).
 ENV INITLAB_HOST=0.0.0.0 \
     INITLAB_PORT=8080 \
-    INITLAB_DATABASE=/data/initlab.sqlite
+    INITLAB_DATABASE=/data/initlab.sqlite \
+    INITLAB_CACHE_DIR=/data/datasets
 EXPOSE 8080
 # The probe uses the in-container port 8080 (map another host port with -p instead of changing INITLAB_PORT).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \

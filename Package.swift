@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "InitCoreTests", dependencies: ["InitCore"], swiftSettings: simdFlags),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer"]),
+        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,8 @@ public final class ExperimentService: Sendable {
     public let notifier: JobChangeNotifier
     public let metrics: ServiceMetrics
     public let workers: WorkerPool
+    /// The dataset cache, the loaded datasets and their background fetches (`/v1/datasets`).
+    public let datasets: DatasetRegistry
     let logger: Logger
     /// Idempotency keys whose first request is being handled right now (a second one gets 409).
     let inFlightKeys = Mutex<Set<String>>([])
@@ -19,10 +21,14 @@ public final class ExperimentService: Sendable {
     private let connectionGauge = Mutex<(@Sendable () -> Int)?>(nil)
     private let storeOpen = Atomic<Bool>(false)
 
+    /// `datasets` defaults to a registry built from the configuration's cache folder and mirrors; pass the one
+    /// whose `inputProvider` the engine uses so both share the loaded datasets.
     public init(
-        configuration: ServiceConfiguration, store: any JobStore, engine: any ExperimentEngine, logger: Logger
+        configuration: ServiceConfiguration, store: any JobStore, engine: any ExperimentEngine,
+        datasets: DatasetRegistry? = nil, logger: Logger
     ) {
         self.configuration = configuration
+        self.datasets = datasets ?? DatasetRegistry(configuration: configuration, logger: logger)
         self.store = store
         self.engine = engine
         self.logger = logger

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import InitCore
+import InitLabService
 
 /// `initlab run`: one experiment from a spec file and/or flags; the result JSON on stdout.
 struct RunCommand: ParsableCommand {
@@ -10,8 +12,14 @@ struct RunCommand: ParsableCommand {
         discussion: """
             Flags override the fields of --spec. --init, --activation, --bias-init and --architecture take a name \
             or a JSON object, e.g. --init '{"name": "kaiming_normal", "mode": "fan_out"}'. Without --spec the \
-            defaults are depth 50, width 512, batch 256, kaiming_normal, relu. Dataset input needs the service \
-            (or a batch passed through the library); the CLI runs gaussian input.
+            defaults are depth 50, width 512, batch 256, kaiming_normal, relu.
+
+            --input mnist or fashion-mnist feeds `batch` real images (784 pixels each, normalized with the \
+            training set's mean and std; input_width is 784) drawn from --split (default train) with \
+            --sample-seed (default 0): the same seed gives the same images. The dataset must be in the cache \
+            (--cache-dir, else $INITLAB_CACHE_DIR, else ./.initlab-cache): run `initlab fetch NAME` first, or \
+            pass --fetch to fetch it from its mirrors (INITLAB_MNIST_MIRROR / INITLAB_FASHION_MNIST_MIRROR, \
+            else the defaults). Without either, a dataset that is not cached exits with status 66.
             """
     )
 
@@ -28,6 +36,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "mlp (default), residual, or {\"name\": \"residual\", \"block_size\": m}.") var architecture: String?
     @Option(help: "Histogram bins, 1 ... 512.") var bins: Int?
     @Option(help: "none (unit-Gaussian output gradient), mse or cross_entropy.") var loss: String?
+    @Option(help: "Input: gaussian, mnist or fashion-mnist (default: the spec's, else gaussian).") var input: String?
+    @Option(help: "Dataset split: train or test (default train).") var split: String?
+    @Option(help: "Seed of the dataset sample (default 0).") var sampleSeed: UInt64?
+    @Option(help: "Dataset cache folder (default: $INITLAB_CACHE_DIR or ./.initlab-cache).") var cacheDir: String?
+    @Flag(help: "Fetch the dataset first when it is not cached.") var fetch = false
     @Flag(inversion: .prefixedNo, help: "Run the backward pass (default: the spec's, else true).") var backward: Bool?
     @Option(help: "json or table.") var format: String = "json"
     @Option(help: "Threads for matmul and statistics (default: all cores).") var threads: Int?
@@ -59,6 +72,7 @@ struct RunCommand: ParsableCommand {
         if let bins { object["histogram_bins"] = bins }
         if let loss { object["loss"] = loss }
         if let backward { object["backward"] = backward }
+        try applyInput(to: &object)
         let data = try JSONSerialization.data(withJSONObject: object)
         do {
             return try ExperimentSpec.decodeValidated(from: data)
@@ -67,15 +81,78 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// --input, --split and --sample-seed into the spec object; --split and --sample-seed also edit a dataset
+    /// input that came from --spec.
+    func applyInput(to object: inout [String: Any]) throws {
+        let datasets = DatasetCatalog.all.map(\.id)
+        var dataset: [String: Any]? = object["input"] as? [String: Any]
+        if let input {
+            if input == "gaussian" {
+                guard split == nil, sampleSeed == nil else {
+                    throw ValidationError("--split and --sample-seed need dataset input (--input \(datasets.joined(separator: "|")))")
+                }
+                object["input"] = "gaussian"
+                return
+            }
+            guard datasets.contains(input) else {
+                throw ValidationError("--input must be gaussian or one of \(datasets.joined(separator: ", ")), got '\(input)'")
+            }
+            dataset = ["dataset": input]
+        } else if dataset == nil, split != nil || sampleSeed != nil {
+            throw ValidationError("--split and --sample-seed need dataset input (--input \(datasets.joined(separator: "|")))")
+        }
+        guard var dataset else { return }
+        if let split { dataset["split"] = split }
+        if let sampleSeed { dataset["sample_seed"] = NSNumber(value: sampleSeed) }
+        object["input"] = dataset
+    }
+
+    /// The input batch of a dataset spec, from the cache (fetched first with --fetch).
+    func datasetInput(for spec: ExperimentSpec) throws -> InputBatch? {
+        guard case .dataset(let name, _, _) = spec.input else { return nil }
+        let store = DatasetStore(cacheDirectory: cacheDir ?? DatasetStore.defaultCacheDirectory())
+        let inputs = DatasetInputs(store: store)
+        let catalogSpec = try DatasetInputs.catalogSpec(named: name)
+        if fetch && !store.status(of: catalogSpec).cached {
+            let mirrors = Mirror.resolve(for: catalogSpec, flags: [])
+            FileHandle.standardError.write(
+                Data("initlab run: fetching \(name) into \(store.directory(for: catalogSpec)) from \(mirrors.map(\.description).joined(separator: ", "))\n".utf8))
+            do {
+                try store.fetch(catalogSpec, mirrors: mirrors)
+            } catch {
+                Self.fail("initlab run: fetching \(name) failed: \(error)", code: FetchCommand.exitCode(error))
+            }
+        }
+        do {
+            return try inputs.inputBatch(for: spec)
+        } catch {
+            switch error {
+            case .notCached(let dataset, let directory):
+                Self.fail(
+                    "initlab run: \(dataset) is not in the cache \(directory); run `initlab fetch \(dataset)` first, "
+                        + "or pass --fetch (the cache is --cache-dir, else $INITLAB_CACHE_DIR, else ./.initlab-cache)",
+                    code: 66)
+            case .loadFailed: Self.fail("initlab run: \(error)", code: 65)
+            default: throw ValidationError("\(error)")
+            }
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        RunCommand.exit(withError: ExitCode(code))
+    }
+
     func run() throws {
         guard ["json", "table"].contains(format) else { throw ValidationError("--format must be json or table") }
         let spec = try buildSpec()
+        let input = try datasetInput(for: spec)
         let runner = ExperimentRunner(matmul: Matmul(threads: threads ?? Matmul.defaultThreads))
         let showProgress = isatty(STDERR_FILENO) != 0
         let start = DispatchTime.now().uptimeNanoseconds
         let result: ExperimentResult
         do {
-            result = try runner.run(spec, progress: { p in
+            result = try runner.run(spec, input: input, progress: { p in
                 guard showProgress, p.layersDone == p.layersTotal || p.layersDone % max(1, p.layersTotal / 200) == 0 else { return }
                 let filled = 40 * p.layersDone / max(1, p.layersTotal)
                 let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 40 - filled)

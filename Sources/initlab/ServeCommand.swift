@@ -43,6 +43,12 @@ struct ServeCommand: ParsableCommand {
     var maxAttempts: String?
     @Option(name: .customLong("max-wait"), help: "Longest long-poll in seconds (INITLAB_MAX_WAIT). Default: 60.")
     var maxWait: String?
+    @Option(name: .customLong("cache-dir"), help: "Dataset cache folder (INITLAB_CACHE_DIR). Default: ./.initlab-cache.")
+    var cacheDir: String?
+    @Option(
+        name: .customLong("dataset-mirror"),
+        help: "Dataset mirror, NAME=URL-or-folder or a bare URL/folder for all, repeatable (INITLAB_DATASET_MIRRORS, comma-separated).")
+    var datasetMirror: [String] = []
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error (INITLAB_LOG_LEVEL). Default: info.")
     var logLevel: String?
 
@@ -54,10 +60,11 @@ struct ServeCommand: ParsableCommand {
             ("max-depth", maxDepth), ("max-width", maxWidth), ("max-batch", maxBatch), ("max-memory", maxMemory),
             ("max-flops", maxFLOPs), ("max-body", maxBody), ("retention", retention),
             ("prune-interval", pruneInterval), ("token", token), ("job-timeout", jobTimeout),
-            ("max-attempts", maxAttempts), ("max-wait", maxWait),
+            ("max-attempts", maxAttempts), ("max-wait", maxWait), ("cache-dir", cacheDir),
         ]
         for (flag, value) in given { if let value { flags[flag] = [value] } }
         if !corsOrigin.isEmpty { flags["cors-origin"] = corsOrigin }
+        if !datasetMirror.isEmpty { flags["dataset-mirror"] = datasetMirror }
 
         let configuration: ServiceConfiguration
         do {
@@ -77,9 +84,12 @@ struct ServeCommand: ParsableCommand {
         let logger = Logger(label: "initlab.serve")
 
         let store = try SQLiteJobStore(path: configuration.databasePath)
+        // One registry for the dataset routes and the engine's input provider: datasets load once per process.
+        let datasets = DatasetRegistry(configuration: configuration, logger: logger)
         let service = ExperimentService(
-            configuration: configuration, store: store, engine: InitCoreEngine(budget: configuration.budget),
-            logger: logger)
+            configuration: configuration, store: store,
+            engine: InitCoreEngine(budget: configuration.budget, inputProvider: datasets.inputProvider),
+            datasets: datasets, logger: logger)
         let server = InitLabServer(service: service, logger: logger)
         // Dashboard, charts, CSV, live events and sweeps (issue 7) on the same router; sweeps share the database.
         var visualization = VisualizationConfiguration()
@@ -97,7 +107,7 @@ struct ServeCommand: ParsableCommand {
             "initlab serving",
             metadata: [
                 "address": "http://\(configuration.host):\(boundPort)", "database": "\(configuration.databasePath)",
-                "workers": "\(configuration.workers)", "auth": "\(configuration.token == nil ? "off" : "bearer")",
+                "workers": "\(configuration.workers)", "datasets": "\(configuration.cacheDirectory)", "auth": "\(configuration.token == nil ? "off" : "bearer")",
             ])
         // Print the port on stdout so scripts that pass --port 0 can find it.
         FileHandle.standardOutput.write(Data("listening on \(configuration.host):\(boundPort)\n".utf8))

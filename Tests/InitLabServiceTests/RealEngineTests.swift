@@ -36,10 +36,12 @@ import Testing
     }
 
     @Test func datasetSpecWithoutLoaderFailsWithAMessage() async throws {
-        let s = try EndToEndTests.Running(engine: InitCoreEngine(budget: ExperimentBudget()))
+        // The dataset is cached (so the POST is accepted), but this engine has no input provider.
+        let cache = try FashionFixture.cacheDirectory()
+        let s = try EndToEndTests.Running(engine: InitCoreEngine(budget: ExperimentBudget())) { $0.cacheDirectory = cache }
         let created = try await s.client.post(
             "/v1/experiments",
-            json: "{\"depth\": 2, \"width\": 16, \"batch\": 4, \"init\": \"kaiming_normal\", \"activation\": \"relu\", \"input\": {\"dataset\": \"mnist\", \"split\": \"test\", \"sample_seed\": 0}}")
+            json: "{\"depth\": 2, \"width\": 16, \"batch\": 4, \"init\": \"kaiming_normal\", \"activation\": \"relu\", \"input\": {\"dataset\": \"fashion-mnist\", \"split\": \"test\", \"sample_seed\": 0}}")
         #expect(created.status == 202)
         let id = try #require(created.json["id"] as? String)
         #expect(await s.waitForStatus(id, "failed"))

@@ -65,6 +65,9 @@ extension ExperimentSpec {
             }
             if width < 10 { errors.append(FieldError(pointer: "/width", detail: "must be ≥ 10 for cross_entropy (the last layer's units are the 10 class logits), got \(width)")) }
         }
+        if loss == .mse && input.isDataset && width < 10 {
+            errors.append(FieldError(pointer: "/width", detail: "must be ≥ 10 for mse on dataset input (the targets are one-hot labels of 10 classes), got \(width)"))
+        }
         guard errors.isEmpty else { throw SpecValidationError(errors: errors) }
 
         let estimate = spec.estimate()

@@ -46,6 +46,9 @@ extension ExperimentService {
         case .openapi:
             return APIResponse(
                 status: 200, headers: [("Content-Type", "application/yaml")], body: Data(OpenAPIDocument.yaml.utf8))
+        case .datasets: return try listDatasets()
+        case .dataset(let name): return try await getDataset(name, query: query)
+        case .datasetFetch(let name): return try fetchDataset(name)
         }
     }
 
@@ -149,6 +152,7 @@ extension ExperimentService {
                     errors: errors)
             }
         }
+        try checkDatasetInput(prepared.canonicalJSON)
         let job = NewJob(
             id: UUID().uuidString.lowercased(), spec: prepared.canonicalJSON, layersTotal: prepared.layersTotal,
             createdAt: Date())

@@ -19,6 +19,7 @@ servers:
 - url: http://127.0.0.1:8080
 tags:
 - name: experiments
+- name: datasets
 - name: catalog
 - name: operations
 - name: visualization
@@ -70,14 +71,21 @@ paths:
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
         '409':
-          description: A request with this Idempotency-Key is still being handled.
+          description: 'A request with this Idempotency-Key is still being handled (code idempotency_key_in_use,
+            with Retry-After), or the spec''s dataset input is not in the server''s cache (code dataset_not_cached,
+            with links.fetch and a Link header: POST /v1/datasets/{name}/fetch, wait for fetch.state ready, submit
+            again; the server never downloads behind a POST of an experiment).'
           content: &id001
             application/problem+json:
               schema:
                 $ref: '#/components/schemas/Problem'
           headers:
             Retry-After:
-              $ref: '#/components/headers/RetryAfter'
+              $ref: '#/components/headers/RetryAfterOptional'
+            Link:
+              description: <{fetch path}>; rel="fetch" (dataset_not_cached only).
+              schema:
+                type: string
         '413':
           description: Body larger than the server's limit (decided before reading it).
           content: *id001
@@ -247,6 +255,118 @@ paths:
             application/json:
               schema:
                 $ref: '#/components/schemas/SchemeCatalog'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /v1/datasets:
+    get:
+      operationId: listDatasets
+      summary: Every dataset the server knows, with cache state, statistics and fetch state.
+      tags:
+      - datasets
+      responses:
+        '200':
+          description: mnist and fashion-mnist.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/DatasetList'
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /v1/datasets/{name}:
+    parameters:
+    - name: name
+      in: path
+      required: true
+      description: Dataset name.
+      schema:
+        type: string
+        enum:
+        - mnist
+        - fashion-mnist
+    get:
+      operationId: getDataset
+      summary: 'One dataset: cached, verified, files, statistics and fetch state (poll it while fetching).'
+      tags:
+      - datasets
+      parameters:
+      - name: verify
+        in: query
+        required: false
+        description: true re-hashes every cached file against its pinned checksum (about a second per dataset in a
+          release build);
+          verified is null otherwise.
+        schema:
+          type: string
+          enum:
+          - 'true'
+          - 'false'
+          default: 'false'
+      responses:
+        '200':
+          description: The dataset. Retry-After is present while a fetch runs.
+          headers:
+            Retry-After:
+              $ref: '#/components/headers/RetryAfterOptional'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Dataset'
+        '400':
+          $ref: '#/components/responses/BadRequest'
+        '404':
+          description: Unknown dataset name.
+          content: *id001
+        '405':
+          $ref: '#/components/responses/MethodNotAllowed'
+  /v1/datasets/{name}/fetch:
+    parameters:
+    - name: name
+      in: path
+      required: true
+      description: Dataset name.
+      schema:
+        type: string
+        enum:
+        - mnist
+        - fashion-mnist
+    post:
+      operationId: fetchDataset
+      summary: Start fetching a dataset into the server's cache (in the background).
+      tags:
+      - datasets
+      security: *id003
+      description: Starts a background fetch (download or copy from the configured mirrors, checksum verification,
+        then loading and normalization) on its own thread and answers 202 at once, with Location to the dataset
+        resource, whose fetch.state goes fetching → ready (or failed, with fetch.error). Idempotent while a fetch
+        runs (202, no second fetch). A dataset already ready answers 200. A failed fetch is retried by POSTing again.
+        No request body.
+      responses:
+        '200':
+          description: Already in the cache and loaded or loadable; nothing started.
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Dataset'
+        '202':
+          description: A fetch was started, or one is already running.
+          headers:
+            Location:
+              description: The dataset resource to poll.
+              required: true
+              schema:
+                type: string
+                pattern: ^/v1/datasets/[a-z-]+$
+            Retry-After:
+              $ref: '#/components/headers/RetryAfter'
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Dataset'
+        '401':
+          $ref: '#/components/responses/Unauthorized'
+        '404':
+          description: Unknown dataset name.
+          content: *id001
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
   /healthz:
@@ -1264,7 +1384,9 @@ components:
           maximum: 512
           description: Histogram bins per statistic; default 50.
         input:
-          description: Default gaussian (unit Gaussian input).
+          description: Default gaussian (unit Gaussian input). A dataset input draws batch images (784 normalized
+            pixels each; input_width must be 784 or absent) of the split with sample_seed; the dataset must be in
+            the server's cache, else 409 dataset_not_cached (see POST /v1/datasets/{name}/fetch).
           oneOf:
           - type: 'null'
           - type: string
@@ -1443,9 +1565,14 @@ components:
           type: string
         code:
           type: string
-          description: Stable machine-readable code, e.g. invalid_spec, queue_full.
+          description: Stable machine-readable code, e.g. invalid_spec, queue_full, dataset_not_cached.
         request_id:
           type: string
+        links:
+          type: object
+          description: Related resources by name, e.g. fetch and dataset for dataset_not_cached.
+          additionalProperties:
+            type: string
         errors:
           type: array
           items:
@@ -1561,6 +1688,218 @@ components:
               type: boolean
             workers:
               type: boolean
+    DatasetList:
+      type: object
+      required:
+      - datasets
+      properties:
+        datasets:
+          type: array
+          items:
+            $ref: '#/components/schemas/Dataset'
+    Dataset:
+      type: object
+      description: A dataset in the server's cache. fetch.state is ready when every file is cached (and the last
+        fetch did not fail); an experiment on a dataset that is not cached is refused with 409 dataset_not_cached.
+      required:
+      - name
+      - title
+      - cached
+      - verified
+      - loaded
+      - classes
+      - train
+      - test
+      - files
+      - statistics
+      - fetch
+      - links
+      properties:
+        name:
+          type: string
+          enum:
+          - mnist
+          - fashion-mnist
+        title:
+          type: string
+        cached:
+          type: boolean
+          description: All four files are in the cache (files reach it only after their checksum matched).
+        verified:
+          type:
+          - boolean
+          - 'null'
+          description: Every checksum re-checked and matching (?verify=true); null when not re-checked.
+        loaded:
+          type: boolean
+          description: Loaded and normalized in this server's memory (experiments on it start without loading).
+        classes:
+          type: integer
+        train:
+          $ref: '#/components/schemas/DatasetSplit'
+        test:
+          $ref: '#/components/schemas/DatasetSplit'
+        files:
+          type: array
+          items:
+            $ref: '#/components/schemas/DatasetFile'
+        statistics:
+          description: Pixel statistics recorded by the last load; null before the first load.
+          oneOf:
+          - type: 'null'
+          - $ref: '#/components/schemas/NormalizationStatistics'
+        fetch:
+          $ref: '#/components/schemas/DatasetFetch'
+        links:
+          type: object
+          required:
+          - self
+          - fetch
+          properties:
+            self:
+              type: string
+            fetch:
+              type: string
+    DatasetSplit:
+      type: object
+      required:
+      - images
+      - rows
+      - cols
+      properties:
+        images:
+          type:
+          - integer
+          - 'null'
+        rows:
+          type: integer
+        cols:
+          type: integer
+    DatasetFile:
+      type: object
+      required:
+      - name
+      - role
+      - present
+      - bytes
+      - partial_bytes
+      - checksum_matches
+      properties:
+        name:
+          type: string
+        role:
+          type: string
+          enum:
+          - train_images
+          - train_labels
+          - test_images
+          - test_labels
+        present:
+          type: boolean
+        bytes:
+          type: integer
+          minimum: 0
+        partial_bytes:
+          type: integer
+          minimum: 0
+          description: Bytes of an interrupted download waiting to be resumed.
+        checksum_matches:
+          type:
+          - boolean
+          - 'null'
+    PixelStatistics:
+      type: object
+      required:
+      - mean
+      - std
+      properties:
+        mean:
+          type: number
+        std:
+          type: number
+    NormalizationStatistics:
+      type: object
+      description: Pixels scaled to [0, 1] (raw) and after normalization with the training set's mean and std.
+      required:
+      - raw_train
+      - raw_test
+      - normalized_train
+      - normalized_test
+      properties:
+        raw_train:
+          $ref: '#/components/schemas/PixelStatistics'
+        raw_test:
+          $ref: '#/components/schemas/PixelStatistics'
+        normalized_train:
+          $ref: '#/components/schemas/PixelStatistics'
+        normalized_test:
+          $ref: '#/components/schemas/PixelStatistics'
+    DatasetFetch:
+      type: object
+      required:
+      - state
+      - progress
+      - error
+      - started_at
+      - finished_at
+      properties:
+        state:
+          type: string
+          enum:
+          - idle
+          - fetching
+          - failed
+          - ready
+          description: fetching while a fetch runs; failed when the last one failed (see error); ready when every
+            file is cached; idle otherwise.
+        progress:
+          description: While fetching.
+          oneOf:
+          - type: 'null'
+          - $ref: '#/components/schemas/DatasetFetchProgress'
+        error:
+          type:
+          - string
+          - 'null'
+        started_at:
+          type:
+          - string
+          - 'null'
+          format: date-time
+        finished_at:
+          type:
+          - string
+          - 'null'
+          format: date-time
+    DatasetFetchProgress:
+      type: object
+      required:
+      - files_done
+      - files_total
+      - file
+      - bytes
+      - bytes_total
+      properties:
+        files_done:
+          type: integer
+          minimum: 0
+        files_total:
+          type: integer
+          minimum: 0
+        file:
+          type:
+          - string
+          - 'null'
+          description: The file in transfer.
+        bytes:
+          type: integer
+          minimum: 0
+          description: Bytes of file received so far (a resumed prefix included).
+        bytes_total:
+          type:
+          - integer
+          - 'null'
+          description: The file's size when the mirror announced it.
 
 """#
 }

@@ -11,11 +11,14 @@ public struct Problem: Error, Sendable {
     public var detail: String
     public var errors: [FieldProblem] = []
     public var headers: [(String, String)] = []
+    /// Related resources by name (e.g. `fetch` for `dataset_not_cached`); omitted when empty.
+    public var links: [String: String] = [:]
 
     public init(
         status: Int, code: String, title: String, detail: String, errors: [FieldProblem] = [],
-        headers: [(String, String)] = []
+        headers: [(String, String)] = [], links: [String: String] = [:]
     ) {
+        self.links = links
         self.status = status
         self.code = code
         self.title = title
@@ -35,10 +38,11 @@ public struct Problem: Error, Sendable {
         var instance: String
         var code: String
         var errors: [FieldProblem]?
+        var links: [String: String]?
         var requestID: String
 
         enum CodingKeys: String, CodingKey {
-            case type, title, status, detail, instance, code, errors
+            case type, title, status, detail, instance, code, errors, links
             case requestID = "request_id"
         }
     }
@@ -46,7 +50,7 @@ public struct Problem: Error, Sendable {
     func response(instance: String, requestID: String) -> APIResponse {
         let body = Body(
             type: type, title: title, status: status, detail: detail, instance: instance, code: code,
-            errors: errors.isEmpty ? nil : errors, requestID: requestID)
+            errors: errors.isEmpty ? nil : errors, links: links.isEmpty ? nil : links, requestID: requestID)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(body)) ?? Data("{\"status\":\(status)}".utf8)

@@ -9,10 +9,14 @@ enum Route: Equatable {
     case readyz
     case metrics
     case openapi
+    case datasets
+    case dataset(String)
+    case datasetFetch(String)
 
     /// One representative of every route (ids are placeholders), for registering patterns.
     static let all: [Route] = [
         .experiments, .experiment(""), .result(""), .cancel(""), .schemes, .healthz, .readyz, .metrics, .openapi,
+        .datasets, .dataset(""), .datasetFetch(""),
     ]
 
     /// The pattern reported in metrics (bounded label set).
@@ -27,6 +31,9 @@ enum Route: Equatable {
         case .readyz: "/readyz"
         case .metrics: "/metrics"
         case .openapi: "/openapi.yaml"
+        case .datasets: "/v1/datasets"
+        case .dataset: "/v1/datasets/{name}"
+        case .datasetFetch: "/v1/datasets/{name}/fetch"
         }
     }
 
@@ -34,7 +41,7 @@ enum Route: Equatable {
     var allowedMethods: [String] {
         switch self {
         case .experiments: ["GET", "POST"]
-        case .cancel: ["POST"]
+        case .cancel, .datasetFetch: ["POST"]
         default: ["GET"]
         }
     }
@@ -44,6 +51,7 @@ enum Route: Equatable {
         switch self {
         case .experiments: ["status", "page_size", "page_token"]
         case .experiment: ["wait"]
+        case .dataset: ["verify"]
         default: []
         }
     }
@@ -56,9 +64,18 @@ enum Route: Equatable {
         case "/readyz": return .readyz
         case "/metrics": return .metrics
         case "/openapi.yaml": return .openapi
+        case "/v1/datasets": return .datasets
         default: break
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count >= 4, parts[0].isEmpty, parts[1] == "v1", parts[2] == "datasets", !parts[3].isEmpty {
+            let name = String(parts[3])
+            switch parts.count {
+            case 4: return .dataset(name)
+            case 5 where parts[4] == "fetch": return .datasetFetch(name)
+            default: return nil
+            }
+        }
         guard parts.count >= 4, parts[0].isEmpty, parts[1] == "v1", parts[2] == "experiments", !parts[3].isEmpty
         else { return nil }
         let id = String(parts[3])

@@ -40,6 +40,17 @@ public struct ConfigurationSetting: Sendable {
         duration("job-timeout", "INITLAB_JOB_TIMEOUT", "Wall-clock limit of one run; then failed with \"time limit\"", "1h") { $0.jobTimeout = $1 },
         integer("max-attempts", "INITLAB_MAX_ATTEMPTS", "Runs before a crash-interrupted job is failed", "3") { $0.maxAttempts = $1 },
         integer("max-wait", "INITLAB_MAX_WAIT", "Longest long-poll ?wait= in seconds", "60") { $0.maxWaitSeconds = $1 },
+        text("cache-dir", "INITLAB_CACHE_DIR", "Dataset cache folder (shared with `initlab fetch` and `initlab run`)", "./.initlab-cache") {
+            $0.cacheDirectory = $1.isEmpty ? ".initlab-cache" : $1
+        },
+        ConfigurationSetting(
+            flag: "dataset-mirror", environment: "INITLAB_DATASET_MIRRORS",
+            summary: "Mirror for dataset fetches: `NAME=URL-or-folder` for one dataset, a bare URL or folder for all (repeatable; env: comma-separated)",
+            defaultText: "each dataset's defaults", repeatable: true
+        ) { configuration, values throws(ConfigurationError) in
+            configuration.datasetMirrors = values.flatMap { $0.split(separator: ",") }
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        },
     ]
 
     /// Builds the configuration: defaults, then environment variables, then flags (flags win).

@@ -48,6 +48,11 @@ public struct ServiceConfiguration: Sendable {
     public var maxWaitSeconds: Int = 60
     /// Minimum interval between progress writes of one job. Default: 250 ms (≤ 4 writes/s).
     public var progressWriteInterval: Duration = .milliseconds(250)
+    /// Dataset cache folder, shared with `initlab fetch` and `initlab run`. Default: ./.initlab-cache.
+    public var cacheDirectory: String = ".initlab-cache"
+    /// Mirrors for `POST /v1/datasets/{name}/fetch`: `NAME=URL-or-folder` for one dataset, a bare URL or folder
+    /// for every dataset. Empty: each dataset's INITLAB_*_MIRROR variable, else its default mirrors.
+    public var datasetMirrors: [String] = []
 
     public init() {}
 
@@ -79,6 +84,21 @@ public struct ServiceConfiguration: Sendable {
         if jobTimeout <= .zero { try fail("job timeout must be positive") }
         if retention <= .zero { try fail("retention must be positive") }
         if databasePath.isEmpty { try fail("database path must not be empty") }
+        if cacheDirectory.isEmpty { try fail("cache dir must not be empty") }
+        for mirror in datasetMirrors {
+            guard let eq = mirror.firstIndex(of: "=") else { continue }
+            let name = mirror[..<eq]
+            // `name=…` with a bare word before `=` targets a dataset; a URL's query string does not look like that.
+            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else { continue }
+            if DatasetRegistry.knownDatasets.contains(String(name)) {
+                if mirror[mirror.index(after: eq)...].trimmingCharacters(in: .whitespaces).isEmpty {
+                    try fail("--dataset-mirror \(mirror): the mirror after '=' is empty")
+                }
+            } else {
+                try fail(
+                    "--dataset-mirror \(mirror): unknown dataset '\(name)' (known: \(DatasetRegistry.knownDatasets.joined(separator: ", ")))")
+            }
+        }
     }
 }
 

@@ -26,6 +26,9 @@ func testConfiguration(_ edit: (inout ServiceConfiguration) -> Void = { _ in }) 
     var configuration = ServiceConfiguration()
     configuration.port = 0
     configuration.progressWriteInterval = .milliseconds(20)
+    // Never the working folder's ./.initlab-cache: a folder that does not exist (nothing is cached).
+    configuration.cacheDirectory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("initlab-test-no-cache-\(UUID().uuidString)").path
     edit(&configuration)
     return configuration
 }

@@ -1,0 +1,99 @@
+import Datasets
+import Dispatch
+import Foundation
+
+extension ExperimentService {
+    // MARK: - GET /v1/datasets
+
+    func listDatasets() throws -> APIResponse {
+        let snapshots = DatasetCatalog.all.map { datasets.snapshot($0) }
+        return .json(200, try DatasetRepresentation.listJSON(snapshots), headers: [("Cache-Control", "no-cache")])
+    }
+
+    // MARK: - GET /v1/datasets/{name}
+
+    func getDataset(_ name: String, query: [String: String]) async throws -> APIResponse {
+        let spec = try knownDataset(name)
+        var verify = false
+        if let raw = query["verify"] {
+            guard raw == "true" || raw == "false" else {
+                throw Problem.badRequest("invalid_parameter", "verify must be true or false.")
+            }
+            verify = raw == "true"
+        }
+        let snapshot: DatasetRegistry.Snapshot
+        if verify {
+            // Re-hashing decompresses every file (about a second): off the cooperative pool.
+            let registry = datasets
+            snapshot = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: registry.snapshot(spec, verify: true)) }
+            }
+        } else {
+            snapshot = datasets.snapshot(spec)
+        }
+        var headers = [("Cache-Control", "no-cache")]
+        if snapshot.state == .fetching { headers.append(("Retry-After", "1")) }
+        return .json(200, try DatasetRepresentation.json(snapshot), headers: headers)
+    }
+
+    // MARK: - POST /v1/datasets/{name}/fetch
+
+    /// 202 + Location when a fetch was started or is running; 200 with the resource when already ready.
+    func fetchDataset(_ name: String) throws -> APIResponse {
+        let spec = try knownDataset(name)
+        let outcome = datasets.startFetch(spec)
+        let body = try DatasetRepresentation.json(datasets.snapshot(spec))
+        let location = DatasetRepresentation.path(spec.id)
+        switch outcome {
+        case .alreadyReady:
+            return .json(200, body, headers: [("Content-Location", location), ("Cache-Control", "no-cache")])
+        case .started, .alreadyRunning:
+            return .json(
+                202, body, headers: [("Location", location), ("Retry-After", "1"), ("Cache-Control", "no-cache")])
+        }
+    }
+
+    private func knownDataset(_ name: String) throws -> DatasetSpec {
+        guard let spec = DatasetCatalog.all.first(where: { $0.id == name }) else {
+            throw Problem.notFound(
+                "No dataset '\(name)'; known: \(DatasetRegistry.knownDatasets.joined(separator: ", ")).")
+        }
+        return spec
+    }
+
+    // MARK: - Dataset input of POST /v1/experiments
+
+    /// A spec with dataset input is accepted only when the dataset can be loaded now: an unknown name is a 422
+    /// (pointer /input/dataset), a batch larger than the split a 422 (/batch), a dataset not in the cache a
+    /// 409 `dataset_not_cached` pointing at its fetch (no surprise download behind a POST).
+    func checkDatasetInput(_ canonicalSpec: Data) throws {
+        guard let object = (try? JSONSerialization.jsonObject(with: canonicalSpec)) as? [String: Any],
+            let input = object["input"] as? [String: Any], let name = input["dataset"] as? String
+        else { return }
+        guard let spec = DatasetCatalog.all.first(where: { $0.id == name }) else {
+            let known = DatasetRegistry.knownDatasets.joined(separator: ", ")
+            throw Problem(
+                status: 422, code: "invalid_spec", title: "Invalid experiment spec",
+                detail: "must be one of \(known)",
+                errors: [FieldProblem(pointer: "/input/dataset", detail: "must be one of \(known)")])
+        }
+        if let splitName = input["split"] as? String, let split = Split(rawValue: splitName),
+            let batch = object["batch"] as? Int, let available = DatasetInputs.expectedCount(of: spec, split: split),
+            batch > available
+        {
+            let detail = "must be at most \(available) (the images of the \(splitName) split of \(name)), got \(batch)"
+            throw Problem(
+                status: 422, code: "invalid_spec", title: "Invalid experiment spec", detail: detail,
+                errors: [FieldProblem(pointer: "/batch", detail: detail)])
+        }
+        guard datasets.inputs.isAvailable(spec) else {
+            let fetch = DatasetRepresentation.path(spec.id) + "/fetch"
+            throw Problem(
+                status: 409, code: "dataset_not_cached", title: "Dataset not cached",
+                detail: "The dataset \(name) is not in the server's cache; POST \(fetch) to fetch it, poll "
+                    + "\(DatasetRepresentation.path(spec.id)) until fetch.state is ready, then submit again.",
+                headers: [("Link", "<\(fetch)>; rel=\"fetch\"")],
+                links: ["dataset": DatasetRepresentation.path(spec.id), "fetch": fetch])
+        }
+    }
+}
