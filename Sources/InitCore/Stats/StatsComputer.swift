@@ -447,7 +447,12 @@ public struct StatsComputer: Sendable {
                                     let top = hit &>> 31
                                     let h4 = top.lowHalf | top.highHalf
                                     if (h4[0] | h4[1] | h4[2] | h4[3]) != 0 {
-                                        for j in 0..<8 { scalar(base[i &+ j]) }
+                                        // Only the lanes that hit, in lane (index) order.
+                                        var lanes = (top &<< U8(0, 1, 2, 3, 4, 5, 6, 7)).wrappedSum()
+                                        while lanes != 0 {
+                                            scalar(base[i &+ lanes.trailingZeroBitCount])
+                                            lanes &= lanes &- 1
+                                        }
                                     }
                                     i += 8
                                 }
