@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,15 +115,19 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(SPEC, f)
     print(f"experiment: {json.dumps(SPEC)}; numpy {np.__version__}, {os.cpu_count()} cores")
-    best_i, best_n = float("inf"), float("inf")
-    for r in range(args.repeats):   # interleaved, best of N for both
+    times_i, times_n = [], []
+    for r in range(args.repeats):   # interleaved
         wall, inner = run_initlab(args.binary, f.name, args.threads)
         t0 = time.perf_counter()
         numpy_experiment(SPEC)
         tn = time.perf_counter() - t0
-        print(f"  repeat {r + 1}: InitLab {wall:.3f} s end to end ({inner:.3f} s inside), numpy {tn:.3f} s")
-        best_i, best_n = min(best_i, wall), min(best_n, tn)
-    print(f"best: InitLab {best_i:.3f} s, numpy {best_n:.3f} s, ratio numpy/InitLab = {best_n / best_i:.2f}x")
+        print(f"  repeat {r + 1}: InitLab {wall:.3f} s end to end ({inner:.3f} s inside), numpy {tn:.3f} s, "
+              f"load average {os.getloadavg()[0]:.2f}")
+        times_i.append(wall)
+        times_n.append(tn)
+    med_i, med_n = statistics.median(times_i), statistics.median(times_n)
+    print(f"median: InitLab {med_i:.3f} s, numpy {med_n:.3f} s, ratio numpy/InitLab = {med_n / med_i:.2f}x; "
+          f"best: {min(times_i):.3f} s vs {min(times_n):.3f} s ({min(times_n) / min(times_i):.2f}x)")
 
 
 if __name__ == "__main__":
