@@ -235,14 +235,28 @@ public struct StatsComputer: Sendable {
         // Pass 2: per worker (contiguous ranges; counts are integers, so the split does not matter), four
         // interleaved sub-histograms (repeated values would otherwise serialize on one counter), plus the
         // number of values with y = 0.
-        var fineCounts = [Int](repeating: 0, count: workerCount * (fine + 1))
-        fineCounts.withUnsafeMutableBufferPointer { fp in
-            guard let fb = fp.baseAddress else { return }
+        // The returned histogram is allocated first, then every counter of this call in one scratch block
+        // (per-worker counts, their lane sub-histograms, totals, cumulative counts), freed on return: one
+        // short-lived allocation per call instead of several, which kept fragmenting the heap of long runs.
+        var histogram = [Int](repeating: 0, count: bins)
+        let fineCountsSize = workerCount * (fine + 1)
+        let intCount = fineCountsSize + fine + (fine + 1)
+        let scratch = UnsafeMutableRawPointer.allocate(
+            byteCount: intCount * MemoryLayout<Int>.stride + workerCount * lanes * fine * MemoryLayout<Int32>.stride,
+            alignment: 64)
+        defer { scratch.deallocate() }
+        let fineCounts = scratch.bindMemory(to: Int.self, capacity: intCount)
+        fineCounts.initialize(repeating: 0, count: intCount)
+        let counts = fineCounts + fineCountsSize
+        let cumulative = counts + fine
+        let laneCounts = (scratch + intCount * MemoryLayout<Int>.stride).bindMemory(to: Int32.self, capacity: workerCount * lanes * fine)
+        do {
+            let fb = fineCounts
             parallelFor(workerCount, parallel: workerCount > 1) { w in
                 let out = fb + w * (fine + 1)
                 let start = n * w / workerCount, end = n * (w + 1) / workerCount
-                withUnsafeTemporaryAllocation(of: Int32.self, capacity: lanes * fine) { buf in
-                    guard let c = buf.baseAddress else { return }
+                do {
+                    let c = laneCounts + w * lanes * fine
                     let c1 = c + fine, c2 = c + 2 * fine, c3 = c + 3 * fine
                     var zeroY = 0
                     var blockStart = start
@@ -310,13 +324,11 @@ public struct StatsComputer: Sendable {
                 }
             }
         }
-        var counts = [Int](repeating: 0, count: fine)
         var zeroY = 0
         for w in 0..<workerCount {
             for b in 0..<fine { counts[b] += fineCounts[w * (fine + 1) + b] }
             zeroY += fineCounts[w * (fine + 1) + fine]
         }
-        var histogram = [Int](repeating: 0, count: bins)
         for b in 0..<fine { histogram[b / k] += counts[b] }
 
         // Ranks needed: numpy 'linear' percentiles interpolate order statistics ⌊h⌋ and ⌊h⌋+1, h = (N−1)·p.
@@ -328,7 +340,7 @@ public struct StatsComputer: Sendable {
             ranks.append(r)
             if r + 1 < finite { ranks.append(r + 1) }
         }
-        var cumulative = [Int](repeating: 0, count: fine + 1)
+        cumulative[0] = 0
         for b in 0..<fine { cumulative[b + 1] = cumulative[b] + counts[b] }
         func binOf(rank: Int) -> Int {
             var lo = 0, hi = fine - 1  // smallest b with cumulative[b + 1] > rank
