@@ -12,12 +12,15 @@ public enum DeadRule: Sendable {
 
 /// Statistics of float32 matrices, accumulated in double.
 ///
-/// One fused pass per chunk of rows computes count, shifted sums of x and x², Σ|x|, min, max, zeros,
-/// non-finite values and the dead-unit flags; a second pass counts a fine histogram (bins·K ≈ 8192 bins
-/// over [min, max]) from which the requested histogram is the sum of each K fine bins; a third pass gathers
-/// the values of the fine bins that hold the percentiles' order statistics, which are then found exactly by
-/// selection on that small scratch copy. Chunks have a fixed size (independent of the thread count) and their
-/// partial sums are combined in chunk order, so results are bit-identical for any `threads`.
+/// Pass 1 (vectorized, per fixed chunk of rows): shifted sums of x and x² and Σ|x| in `SIMD4<Double>` lanes,
+/// min and max in `SIMD8<Float>`, zeros, the dead-unit flags. The chunks' size does not depend on the thread
+/// count and their partial sums are combined in chunk order, so results are bit-identical for any `threads`.
+/// A chunk holding a non-finite value (detected by its non-finite sum of squares) is redone with scalar
+/// code that skips those values. Pass 2 counts a fine histogram (bins·K ≈ 2048 bins over [min, max]), from
+/// which the requested histogram is the sum of each K fine bins (integer counts: any split is exact).
+/// Pass 3 (vectorized filter) gathers, in index order, only the values of the few fine bins that hold the
+/// percentiles' order statistics, which are then found exactly by selection on that small copy. The values
+/// equal to the minimum (a ReLU's zeros) are never gathered: they are the smallest ranks, and equal.
 public struct StatsComputer: Sendable {
     public var threads: Int
     public init(threads: Int = 1) { self.threads = max(1, threads) }
@@ -28,7 +31,11 @@ public struct StatsComputer: Sendable {
         var zeros = 0, nonfinite = 0, deadRows = 0
     }
 
-    static let targetFineBins = 8192
+    static let targetFineBins = 2048
+    /// Fewer elements than this per thread: one thread (a `concurrentPerform` round costs ~10 µs).
+    static let minElementsPerThread = 1 << 16
+
+    func workers(_ n: Int) -> Int { Swift.max(1, Swift.min(threads, n / Self.minElementsPerThread)) }
 
     /// Statistics of `x` (rows × cols, row-major) with `bins` histogram bins over [min, max] of finite values.
     public func compute(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, bins: Int, dead: DeadRule) -> Stats {
@@ -45,73 +52,21 @@ public struct StatsComputer: Sendable {
         let chunks = (rows + rowsPerChunk - 1) / rowsPerChunk
         var partials = [Partial](repeating: Partial(), count: chunks)
         let trackColumns = dead != .zeroRows
-        var alive = [Bool](repeating: false, count: trackColumns ? chunks * cols : 0)
+        // Per chunk and column: max of the "positive" bit patterns (alive where > 0) or OR of |x|'s bits
+        // (alive where ≠ 0).
+        var columnBits = [Int32](repeating: 0, count: trackColumns ? chunks * cols : 0)
         let positive = dead == .nonPositiveColumns
+        let parallel = workers(n) > 1
         partials.withUnsafeMutableBufferPointer { pp in
-            alive.withUnsafeMutableBufferPointer { ap in
-                let pb = pp.baseAddress, ab = trackColumns ? ap.baseAddress : nil
-                parallelFor(chunks) { ch in
-                    var p = Partial()
-                    // Two interleaved accumulators per sum (fixed pairing, so results do not depend on threads).
-                    var s0 = 0.0, s1 = 0.0, q0 = 0.0, q1 = 0.0, a0 = 0.0, a1 = 0.0
-                    var mn = Float.infinity, mx = -Float.infinity
-                    @inline(__always) func slow(_ v: Float, _ s: inout Double, _ q: inout Double, _ a: inout Double) {
-                        if v.isFinite {
-                            let d = Double(v) - shift
-                            s += d
-                            q += d * d
-                            a += Double(v.magnitude)
-                            mn = Swift.min(mn, v)
-                            mx = Swift.max(mx, v)
-                        } else {
-                            p.nonfinite += 1
-                        }
-                    }
+            columnBits.withUnsafeMutableBufferPointer { cp in
+                guard let pb = pp.baseAddress else { return }
+                let cb = trackColumns ? cp.baseAddress : nil
+                parallelFor(chunks, parallel: parallel) { ch in
                     let r0 = ch * rowsPerChunk, r1 = Swift.min(rows, r0 + rowsPerChunk)
-                    for r in r0..<r1 {
-                        let row = base + r * cols
-                        var rowZeros = 0
-                        var j = 0
-                        while j + 1 < cols {
-                            let v0 = row[j], v1 = row[j + 1]
-                            if v0.isFinite && v1.isFinite {
-                                let d0 = Double(v0) - shift, d1 = Double(v1) - shift
-                                s0 += d0
-                                s1 += d1
-                                q0 += d0 * d0
-                                q1 += d1 * d1
-                                a0 += Double(v0.magnitude)
-                                a1 += Double(v1.magnitude)
-                                mn = Swift.min(mn, Swift.min(v0, v1))
-                                mx = Swift.max(mx, Swift.max(v0, v1))
-                            } else {
-                                slow(v0, &s0, &q0, &a0)
-                                slow(v1, &s1, &q1, &a1)
-                            }
-                            rowZeros &+= (v0 == 0 ? 1 : 0) &+ (v1 == 0 ? 1 : 0)
-                            j += 2
-                        }
-                        if j < cols {
-                            slow(row[j], &s0, &q0, &a0)
-                            rowZeros &+= row[j] == 0 ? 1 : 0
-                        }
-                        if let ab {
-                            let flags = ab + ch * cols
-                            if positive {
-                                for j in 0..<cols where row[j] > 0 { flags[j] = true }
-                            } else {
-                                for j in 0..<cols where row[j] != 0 { flags[j] = true }
-                            }
-                        }
-                        p.zeros += rowZeros
-                        if rowZeros == cols { p.deadRows += 1 }
-                    }
-                    p.sum = s0 + s1
-                    p.sumSq = q0 + q1
-                    p.sumAbs = a0 + a1
-                    p.min = mn
-                    p.max = mx
-                    pb?[ch] = p
+                    var p = Self.fastChunk(base, rows: r0..<r1, cols: cols, shift: shift,
+                                           flags: cb.map { $0 + ch * cols }, positive: positive)
+                    if !p.sumSq.isFinite { Self.slowChunk(base, range: (r0 * cols)..<(r1 * cols), shift: shift, into: &p) }
+                    pb[ch] = p
                 }
             }
         }
@@ -126,7 +81,10 @@ public struct StatsComputer: Sendable {
             var deadCols = 0
             for j in 0..<cols {
                 var any = false
-                for ch in 0..<chunks where alive[ch * cols + j] { any = true; break }
+                for ch in 0..<chunks {
+                    let b = columnBits[ch * cols + j]
+                    if positive ? b > 0 : b != 0 { any = true; break }
+                }
                 if !any { deadCols += 1 }
             }
             deadFraction = Double(deadCols) / Double(cols)
@@ -150,58 +108,228 @@ public struct StatsComputer: Sendable {
                      p1: percentiles[0], p50: percentiles[1], p99: percentiles[2], histogram: histogram)
     }
 
+    /// Pass 1 over rows `rows`, assuming every value is finite (the caller checks `sumSq` and redoes the sums
+    /// with `slowChunk` otherwise; zeros, dead rows and the column flags are right either way).
+    /// Eight columns at a time: (x − shift), (x − shift)² and |x| summed in two `SIMD4<Double>` per sum, min and
+    /// max in `SIMD8<Float>`, zeros counted by integer masks; remaining columns scalar. Fixed lane order.
+    static func fastChunk(_ base: UnsafePointer<Float>, rows: Range<Int>, cols: Int, shift: Double,
+                          flags: UnsafeMutablePointer<Int32>?, positive: Bool) -> Partial {
+        typealias F8 = SIMD8<Float>
+        typealias D4 = SIMD4<Double>
+        typealias I8 = SIMD8<Int32>
+        var s0 = D4(), s1 = D4(), q0 = D4(), q1 = D4(), a0 = D4(), a1 = D4()
+        var mn = F8(repeating: .infinity), mx = F8(repeating: -.infinity)
+        var ts = 0.0, tq = 0.0, ta = 0.0
+        var tmn = Float.infinity, tmx = -Float.infinity
+        let sh = D4(repeating: shift)
+        var p = Partial()
+        let vectorCols = cols & ~7
+        for r in rows {
+            let row = base + r * cols
+            var z = I8()
+            var j = 0
+            while j < vectorCols {
+                let v = UnsafeRawPointer(row + j).loadUnaligned(as: F8.self)
+                let lo = D4(v.lowHalf) - sh, hi = D4(v.highHalf) - sh
+                s0 += lo
+                s1 += hi
+                q0.addProduct(lo, lo)
+                q1.addProduct(hi, hi)
+                let bits = unsafeBitCast(v, to: I8.self)
+                let mag = bits & 0x7FFF_FFFF
+                let av = unsafeBitCast(mag, to: F8.self)
+                a0 += D4(av.lowHalf)
+                a1 += D4(av.highHalf)
+                // `replacing(with:where:)` compiles to vminps/vmaxps here; the generic pointwiseMin/Max on
+                // floats is an out-of-line call, and bit-casting a mask to integers goes through bytes.
+                mn = mn.replacing(with: v, where: v .< mn)
+                mx = mx.replacing(with: v, where: v .> mx)
+                z &-= (mag &- 1) &>> 31  // +1 where x = ±0
+                if let flags {
+                    let f = UnsafeMutableRawPointer(flags + j)
+                    let cur = f.loadUnaligned(as: I8.self)
+                    if positive {
+                        // The bit pattern where 0 < pattern ≤ +∞'s (x > 0, NaN excluded), else ≤ 0.
+                        let keep = bits & ((bits &- 0x7F80_0001) &>> 31)
+                        f.storeBytes(of: pointwiseMax(cur, keep), as: I8.self)
+                    } else {
+                        f.storeBytes(of: cur | mag, as: I8.self)
+                    }
+                }
+                j += 8
+            }
+            var rowZeros = Int(z.wrappedSum())
+            while j < cols {
+                let v = row[j]
+                let d = Double(v) - shift
+                ts += d
+                tq += d * d
+                ta += Double(v.magnitude)
+                tmn = Swift.min(tmn, v)
+                tmx = Swift.max(tmx, v)
+                if v == 0 { rowZeros += 1 }
+                if let flags {
+                    if positive {
+                        if v > 0 { flags[j] = 1 }
+                    } else if v != 0 {
+                        flags[j] = 1
+                    }
+                }
+                j += 1
+            }
+            p.zeros += rowZeros
+            if rowZeros == cols { p.deadRows += 1 }
+        }
+        p.sum = (s0 + s1).sum() + ts
+        p.sumSq = (q0 + q1).sum() + tq
+        p.sumAbs = (a0 + a1).sum() + ta
+        p.min = Swift.min(mn.min(), tmn)
+        p.max = Swift.max(mx.max(), tmx)
+        return p
+    }
+
+    /// The sums, min, max and non-finite count of elements `range`, skipping non-finite values (scalar).
+    static func slowChunk(_ base: UnsafePointer<Float>, range: Range<Int>, shift: Double, into p: inout Partial) {
+        var s = 0.0, q = 0.0, a = 0.0
+        var mn = Float.infinity, mx = -Float.infinity
+        var nonfinite = 0
+        for i in range {
+            let v = base[i]
+            if v.isFinite {
+                let d = Double(v) - shift
+                s += d
+                q += d * d
+                a += Double(v.magnitude)
+                mn = Swift.min(mn, v)
+                mx = Swift.max(mx, v)
+            } else {
+                nonfinite += 1
+            }
+        }
+        p.sum = s
+        p.sumSq = q
+        p.sumAbs = a
+        p.min = mn
+        p.max = mx
+        p.nonfinite = nonfinite
+    }
+
     /// Fine histogram → requested histogram and exact 1st/50th/99th percentiles.
     func histogramAndPercentiles(_ base: UnsafePointer<Float>, n: Int, finite: Int, low: Double, high: Double, bins: Int)
         -> (Histogram, [Double])
     {
         let k = Swift.max(1, Self.targetFineBins / bins)
         let fine = bins * k
-        // Bin index in float arithmetic, the same function in every pass (so the gathered bins are exactly the
-        // counted ones). A span too small or too large for float scaling puts everything in bin 0 or clamps to
-        // the last bin: histograms coarsen there, percentiles stay exact.
+        // Fine bin of v: ⌊y⌋ clamped to [0, fine − 1], y = (v − low)·scale in float arithmetic, the same
+        // function in every pass. y is monotone in v and ≥ +0 for finite v. A span too small or too large for
+        // float scaling puts everything in bin 0 or clamps to the last bin: histograms coarsen there,
+        // percentiles stay exact.
         let span = high - low
         var scale = Float(span > 0 ? Double(fine) / span : 0)
         if !scale.isFinite { scale = 0 }
         let lowF = Float(low), maxBin = Float(fine - 1)
-        @inline(__always) func bin(_ v: Float) -> Int {
-            Int(Swift.min(maxBin, Swift.max(0, (v - lowF) * scale)))
-        }
-        let chunkSize = Swift.max(65536, (n + 63) / 64)
-        let chunks = (n + chunkSize - 1) / chunkSize
-        // Four interleaved sub-histograms per chunk: repeated values (a ReLU's zeros) would otherwise serialize
-        // on one counter's store-to-load latency.
+        let workerCount = workers(n)
         let lanes = 4
-        var counts = [Int32](repeating: 0, count: chunks * lanes * fine)
-        counts.withUnsafeMutableBufferPointer { cp in
-            let cb = cp.baseAddress
-            parallelFor(chunks) { ch in
-                guard let c = cb.map({ $0 + ch * lanes * fine }) else { return }
-                let c1 = c + fine, c2 = c + 2 * fine, c3 = c + 3 * fine
-                var i = ch * chunkSize
-                let end = Swift.min(n, (ch + 1) * chunkSize)
-                while i + 3 < end {
-                    let v0 = base[i], v1 = base[i + 1], v2 = base[i + 2], v3 = base[i + 3]
-                    if v0.isFinite && v1.isFinite && v2.isFinite && v3.isFinite {
-                        c[bin(v0)] &+= 1
-                        c1[bin(v1)] &+= 1
-                        c2[bin(v2)] &+= 1
-                        c3[bin(v3)] &+= 1
-                    } else {
-                        for v in [v0, v1, v2, v3] where v.isFinite { c[bin(v)] &+= 1 }
+        let allFinite = finite == n
+
+        // Pass 2: per worker (contiguous ranges; counts are integers, so the split does not matter), four
+        // interleaved sub-histograms (repeated values would otherwise serialize on one counter), plus the
+        // number of values with y = 0.
+        // The returned histogram is allocated first, then every counter of this call in one scratch block
+        // (per-worker counts, their lane sub-histograms, totals, cumulative counts), freed on return: one
+        // short-lived allocation per call instead of several, which kept fragmenting the heap of long runs.
+        var histogram = [Int](repeating: 0, count: bins)
+        let fineCountsSize = workerCount * (fine + 1)
+        let intCount = fineCountsSize + fine + (fine + 1)
+        let scratch = UnsafeMutableRawPointer.allocate(
+            byteCount: intCount * MemoryLayout<Int>.stride + workerCount * lanes * fine * MemoryLayout<Int32>.stride,
+            alignment: 64)
+        defer { scratch.deallocate() }
+        let fineCounts = scratch.bindMemory(to: Int.self, capacity: intCount)
+        fineCounts.initialize(repeating: 0, count: intCount)
+        let counts = fineCounts + fineCountsSize
+        let cumulative = counts + fine
+        let laneCounts = (scratch + intCount * MemoryLayout<Int>.stride).bindMemory(to: Int32.self, capacity: workerCount * lanes * fine)
+        do {
+            let fb = fineCounts
+            parallelFor(workerCount, parallel: workerCount > 1) { w in
+                let out = fb + w * (fine + 1)
+                let start = n * w / workerCount, end = n * (w + 1) / workerCount
+                do {
+                    let c = laneCounts + w * lanes * fine
+                    let c1 = c + fine, c2 = c + 2 * fine, c3 = c + 3 * fine
+                    var zeroY = 0
+                    var blockStart = start
+                    while blockStart < end {
+                        // Blocks of ≤ 2²⁸ elements: no Int32 counter can overflow.
+                        let blockEnd = Swift.min(end, blockStart + (1 << 28))
+                        c.initialize(repeating: 0, count: lanes * fine)
+                        var z0: Int32 = 0, z1: Int32 = 0
+                        var i = blockStart
+                        if allFinite {
+                            // Eight bins at once, integer operations only (y ≥ +0 here): ⌊y⌋ is the 24-bit
+                            // significand shifted right by 150 − biased exponent (clamped to [0, 31]: 0 for
+                            // y < 1), then clamped to the last bin: the scalar ⌊min(maxBin, y)⌋ exactly.
+                            typealias F8 = SIMD8<Float>
+                            typealias I8 = SIMD8<Int32>
+                            let lowV = F8(repeating: lowF), scaleV = F8(repeating: scale)
+                            let last = I8(repeating: Int32(fine - 1))
+                            var zv = I8()
+                            while i + 8 <= blockEnd {
+                                let v = UnsafeRawPointer(base + i).loadUnaligned(as: F8.self)
+                                let yb = unsafeBitCast((v - lowV) * scaleV, to: I8.self)
+                                zv &+= (yb &- 1) &>> 31  // −1 where y = +0
+                                let shift = pointwiseMin(pointwiseMax(150 &- (yb &>> 23), I8()), I8(repeating: 31))
+                                let b = pointwiseMin(((yb & 0x7F_FFFF) | 0x80_0000) &>> shift, last)
+                                c[Int(b[0])] &+= 1; c1[Int(b[1])] &+= 1; c2[Int(b[2])] &+= 1; c3[Int(b[3])] &+= 1
+                                c[Int(b[4])] &+= 1; c1[Int(b[5])] &+= 1; c2[Int(b[6])] &+= 1; c3[Int(b[7])] &+= 1
+                                i += 8
+                            }
+                            z0 &-= zv.wrappedSum()
+                        }
+                        while i + 3 < blockEnd {
+                            let v0 = base[i], v1 = base[i + 1], v2 = base[i + 2], v3 = base[i + 3]
+                            if v0.isFinite && v1.isFinite && v2.isFinite && v3.isFinite {
+                                let y0 = (v0 - lowF) * scale, y1 = (v1 - lowF) * scale
+                                let y2 = (v2 - lowF) * scale, y3 = (v3 - lowF) * scale
+                                c[Int(Swift.min(maxBin, Swift.max(0, y0)))] &+= 1
+                                c1[Int(Swift.min(maxBin, Swift.max(0, y1)))] &+= 1
+                                c2[Int(Swift.min(maxBin, Swift.max(0, y2)))] &+= 1
+                                c3[Int(Swift.min(maxBin, Swift.max(0, y3)))] &+= 1
+                                z0 &+= (y0 == 0 ? 1 : 0) &+ (y1 == 0 ? 1 : 0)
+                                z1 &+= (y2 == 0 ? 1 : 0) &+ (y3 == 0 ? 1 : 0)
+                            } else {
+                                for v in [v0, v1, v2, v3] where v.isFinite {
+                                    let y = (v - lowF) * scale
+                                    c[Int(Swift.min(maxBin, Swift.max(0, y)))] &+= 1
+                                    if y == 0 { z0 &+= 1 }
+                                }
+                            }
+                            i += 4
+                        }
+                        while i < blockEnd {
+                            let v = base[i]
+                            if v.isFinite {
+                                let y = (v - lowF) * scale
+                                c[Int(Swift.min(maxBin, Swift.max(0, y)))] &+= 1
+                                if y == 0 { z0 &+= 1 }
+                            }
+                            i += 1
+                        }
+                        for b in 0..<fine { out[b] += Int(c[b]) + Int(c1[b]) + Int(c2[b]) + Int(c3[b]) }
+                        zeroY += Int(z0) + Int(z1)
+                        blockStart = blockEnd
                     }
-                    i += 4
-                }
-                while i < end {
-                    let v = base[i]
-                    if v.isFinite { c[bin(v)] &+= 1 }
-                    i += 1
+                    out[fine] = zeroY
                 }
             }
         }
-        var fineCounts = [Int](repeating: 0, count: fine)
-        for row in 0..<(chunks * lanes) { for b in 0..<fine { fineCounts[b] += Int(counts[row * fine + b]) } }
-        var histogram = [Int](repeating: 0, count: bins)
-        for b in 0..<fine { histogram[b / k] += fineCounts[b] }
+        var zeroY = 0
+        for w in 0..<workerCount {
+            for b in 0..<fine { counts[b] += fineCounts[w * (fine + 1) + b] }
+            zeroY += fineCounts[w * (fine + 1) + fine]
+        }
+        for b in 0..<fine { histogram[b / k] += counts[b] }
 
         // Ranks needed: numpy 'linear' percentiles interpolate order statistics ⌊h⌋ and ⌊h⌋+1, h = (N−1)·p.
         let ps = [0.01, 0.5, 0.99]
@@ -212,8 +340,8 @@ public struct StatsComputer: Sendable {
             ranks.append(r)
             if r + 1 < finite { ranks.append(r + 1) }
         }
-        var cumulative = [Int](repeating: 0, count: fine + 1)
-        for b in 0..<fine { cumulative[b + 1] = cumulative[b] + fineCounts[b] }
+        cumulative[0] = 0
+        for b in 0..<fine { cumulative[b + 1] = cumulative[b] + counts[b] }
         func binOf(rank: Int) -> Int {
             var lo = 0, hi = fine - 1  // smallest b with cumulative[b + 1] > rank
             while lo < hi {
@@ -222,58 +350,52 @@ public struct StatsComputer: Sendable {
             }
             return lo
         }
-        let neededBins = Array(Set(ranks.map(binOf))).sorted()
-        // Bins not needed map to a dummy slot (index `slots`) that writes to one spare element and never
-        // advances: the gather loop is branch-free (ReLU zeros would make a branch unpredictable).
-        var slotOf = [Int8](repeating: Int8(neededBins.count), count: fine)
-        for (s, b) in neededBins.enumerated() { slotOf[b] = Int8(s) }
-        // Gather the needed bins' values into one flat buffer: slot s occupies [slotStart[s], slotStart[s+1]),
-        // and each chunk writes at offsets known from its own counts (deterministic order, no appends).
-        let slots = neededBins.count
-        var slotStart = [Int](repeating: 0, count: slots + 1)
-        for sIndex in 0..<slots { slotStart[sIndex + 1] = slotStart[sIndex] + fineCounts[neededBins[sIndex]] }
-        let stride = slots + 1
-        var offsets = [Int](repeating: slotStart[slots], count: chunks * stride)
-        var advance = [Int](repeating: 1, count: stride)
-        advance[slots] = 0
-        for sIndex in 0..<slots {
-            var at = slotStart[sIndex]
-            for ch in 0..<chunks {
-                offsets[ch * stride + sIndex] = at
-                for lane in 0..<lanes { at += Int(counts[(ch * lanes + lane) * fine + neededBins[sIndex]]) }
-            }
+        // Values with y = 0 (set Z) are smaller than every other value (y is monotone), so they hold ranks
+        // 0 ..< |Z|. They all equal the minimum when no value above it can give y = 0: v − low ≠ 0 for v ≠ low,
+        // |v − low| ≥ 2⁻¹⁴⁹, so scale ≥ 1 (or one distinct value) guarantees it; otherwise Z is gathered.
+        let zIsMin = scale >= 1 || span == 0
+        // Slots: ranges of y's bit pattern [lower, lower + width) whose values are gathered.
+        struct Slot: Hashable { var lower: UInt32; var width: UInt32; var expected: Int }
+        var slots: [Slot] = []
+        var known: [Int: Double] = [:]
+        var located: [Int: (slot: Int, local: Int)] = [:]
+        func slotIndex(_ s: Slot) -> Int {
+            if let i = slots.firstIndex(of: s) { return i }
+            slots.append(s)
+            return slots.count - 1
         }
-        var flat = [Float](repeating: 0, count: slotStart[slots] + 1)
-        slotOf.withUnsafeBufferPointer { sp in
-            flat.withUnsafeMutableBufferPointer { fp in
-                offsets.withUnsafeMutableBufferPointer { op in
-                    advance.withUnsafeBufferPointer { ap in
-                        guard let slotBase = sp.baseAddress, let out = fp.baseAddress, let ob = op.baseAddress, let adv = ap.baseAddress else { return }
-                        parallelFor(chunks) { ch in
-                            let at = ob + ch * stride
-                            for i in (ch * chunkSize)..<Swift.min(n, (ch + 1) * chunkSize) {
-                                let v = base[i]
-                                if v.isFinite {
-                                    let s = Int(slotBase[bin(v)])
-                                    out[at[s]] = v
-                                    at[s] += adv[s]
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        var orderStat: [Int: Double] = [:]
+        let infBits = Float.infinity.bitPattern
         for rank in Set(ranks) {
-            let b = binOf(rank: rank)
-            guard let s = neededBins.firstIndex(of: b) else { continue }
-            let local = rank - cumulative[b]
-            let value = flat.withUnsafeMutableBufferPointer { g -> Float in
-                guard let gb = g.baseAddress else { return .nan }
-                return Selection.select(gb + slotStart[s], count: slotStart[s + 1] - slotStart[s], k: local)
+            if rank < zeroY {
+                if zIsMin {
+                    known[rank] = low
+                } else {
+                    located[rank] = (slotIndex(Slot(lower: 0, width: 1, expected: zeroY)), rank)
+                }
+                continue
             }
-            orderStat[rank] = Double(value)
+            let b = binOf(rank: rank)
+            // Bin b's y range [b, b + 1); the last bin also holds the clamped values up to y = +∞ (which a
+            // finite v reaches when v − low overflows; non-finite v are re-checked), bin 0 excludes Z.
+            let lower = b == 0 ? UInt32(1) : Float(b).bitPattern
+            let upper = b == fine - 1 ? infBits + 1 : Float(b + 1).bitPattern
+            let expected = counts[b] - (b == 0 ? zeroY : 0)
+            let base = b == 0 ? zeroY : cumulative[b]
+            located[rank] = (slotIndex(Slot(lower: lower, width: upper - lower, expected: expected)), rank - base)
+        }
+        var orderStat = known
+        if !slots.isEmpty {
+            let gathered = gather(base, n: n, lowF: lowF, scale: scale, slots: slots.map { ($0.lower, $0.width, $0.expected) },
+                                  workerCount: workerCount)
+            for (rank, where_) in located {
+                var values = gathered[where_.slot]
+                guard where_.local >= 0, where_.local < values.count else { orderStat[rank] = .nan; continue }
+                let value = values.withUnsafeMutableBufferPointer { g -> Float in
+                    guard let gb = g.baseAddress else { return .nan }
+                    return Selection.select(gb, count: g.count, k: where_.local)
+                }
+                orderStat[rank] = Double(value)
+            }
         }
         let percentiles = ps.map { p -> Double in
             let h = Double(finite - 1) * p
@@ -286,9 +408,92 @@ public struct StatsComputer: Sendable {
         return (Histogram(low: low, high: high, counts: histogram), percentiles)
     }
 
-    /// Runs `body(i)` for i in 0..<count on up to `threads` threads.
-    func parallelFor(_ count: Int, _ body: (Int) -> Void) {
-        if threads <= 1 || count <= 1 {
+    /// The finite values whose y = (v − lowF)·scale has a bit pattern in [lower, lower + width) of each slot,
+    /// in index order (so selection among equal values, ±0, does not depend on the thread count). A
+    /// vectorized filter tests eight values against every slot; only groups with a hit go through the scalar
+    /// path. Each worker takes a contiguous range and fills its own part of every slot, at most `expected`.
+    func gather(_ base: UnsafePointer<Float>, n: Int, lowF: Float, scale: Float, slots: [(UInt32, UInt32, Int)],
+                workerCount: Int) -> [[Float]] {
+        typealias F8 = SIMD8<Float>
+        typealias U8 = SIMD8<UInt32>
+        let slotCount = slots.count
+        var offsets = [Int](repeating: 0, count: slotCount + 1)
+        for s in 0..<slotCount { offsets[s + 1] = offsets[s] + Swift.max(0, slots[s].2) }
+        let total = offsets[slotCount]
+        var storage = [Float](repeating: 0, count: Swift.max(1, workerCount * total))
+        var filled = [Int](repeating: 0, count: workerCount * slotCount)
+        let lowers = slots.map { $0.0 }, widths = slots.map { $0.1 }
+        lowers.withUnsafeBufferPointer { lp in
+            widths.withUnsafeBufferPointer { wp in
+                offsets.withUnsafeBufferPointer { op in
+                    storage.withUnsafeMutableBufferPointer { sp in
+                        filled.withUnsafeMutableBufferPointer { fp in
+                            guard let lb = lp.baseAddress, let wb = wp.baseAddress, let ob = op.baseAddress,
+                                  let sb = sp.baseAddress, let fb = fp.baseAddress else { return }
+                            parallelFor(workerCount, parallel: workerCount > 1) { w in
+                                let out = sb + w * total
+                                let fill = fb + w * slotCount
+                                let lowV = F8(repeating: lowF), scaleV = F8(repeating: scale)
+                                @inline(__always) func scalar(_ v: Float) {
+                                    guard v.isFinite else { return }
+                                    let yb = ((v - lowF) * scale).bitPattern
+                                    for s in 0..<slotCount where yb &- lb[s] < wb[s] {
+                                        if fill[s] < ob[s &+ 1] &- ob[s] {
+                                            out[ob[s] &+ fill[s]] = v
+                                            fill[s] &+= 1
+                                        }
+                                        break
+                                    }
+                                }
+                                let start = n * w / workerCount, end = n * (w + 1) / workerCount
+                                var i = start
+                                while i + 8 <= end {
+                                    let v = UnsafeRawPointer(base + i).loadUnaligned(as: F8.self)
+                                    let yb = unsafeBitCast((v - lowV) * scaleV, to: U8.self)
+                                    var hit = U8()
+                                    for s in 0..<slotCount {
+                                        // yb − lower < width, unsigned; width < 2³¹: top bit of ~d & (d − width).
+                                        let d = yb &- lb[s]
+                                        hit |= ~d & (d &- wb[s])
+                                    }
+                                    let top = hit &>> 31
+                                    let h4 = top.lowHalf | top.highHalf
+                                    if (h4[0] | h4[1] | h4[2] | h4[3]) != 0 {
+                                        // Only the lanes that hit, in lane (index) order.
+                                        var lanes = (top &<< U8(0, 1, 2, 3, 4, 5, 6, 7)).wrappedSum()
+                                        while lanes != 0 {
+                                            scalar(base[i &+ lanes.trailingZeroBitCount])
+                                            lanes &= lanes &- 1
+                                        }
+                                    }
+                                    i += 8
+                                }
+                                while i < end {
+                                    scalar(base[i])
+                                    i += 1
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var result: [[Float]] = []
+        for s in 0..<slotCount {
+            var values: [Float] = []
+            values.reserveCapacity(offsets[s + 1] - offsets[s])
+            for w in 0..<workerCount {
+                let from = w * total + offsets[s]
+                values.append(contentsOf: storage[from..<(from + filled[w * slotCount + s])])
+            }
+            result.append(values)
+        }
+        return result
+    }
+
+    /// Runs `body(i)` for i in 0..<count, on up to `threads` threads when `parallel`.
+    func parallelFor(_ count: Int, parallel: Bool = true, _ body: (Int) -> Void) {
+        if !parallel || threads <= 1 || count <= 1 {
             for i in 0..<count { body(i) }
             return
         }
