@@ -92,8 +92,8 @@ import Testing
              "loss": "cross_entropy", "input": {"dataset": "fashion-mnist", "split": "test", "sample_seed": 9}}
             """
         let prepared = try engine.prepare(Data(body.utf8))
-        let first = try engine.run(canonicalSpec: prepared.canonicalJSON, progress: { _, _ in }, isCancelled: { false })
-        let second = try engine.run(canonicalSpec: prepared.canonicalJSON, progress: { _, _ in }, isCancelled: { false })
+        let first = try engine.run(canonicalSpec: prepared.canonicalJSON, progress: { _ in }, isCancelled: { false })
+        let second = try engine.run(canonicalSpec: prepared.canonicalJSON, progress: { _ in }, isCancelled: { false })
         #expect(first == second, "same spec ⇒ same batch ⇒ byte-identical result")
 
         let result = try JSONDecoder().decode(ExperimentResult.self, from: first)
@@ -112,7 +112,7 @@ import Testing
 
         // Another sample seed: other images, other statistics.
         let other = try engine.prepare(Data(body.replacingOccurrences(of: "\"sample_seed\": 9", with: "\"sample_seed\": 10").utf8))
-        let third = try engine.run(canonicalSpec: other.canonicalJSON, progress: { _, _ in }, isCancelled: { false })
+        let third = try engine.run(canonicalSpec: other.canonicalJSON, progress: { _ in }, isCancelled: { false })
         #expect(third != first)
     }
 }

@@ -19,14 +19,14 @@ final class ContractEngine: ExperimentEngine {
     func schemeCatalogJSON() -> Data { real.schemeCatalogJSON() }
 
     func run(
-        canonicalSpec: Data, progress: @escaping @Sendable (Int, Int) -> Void, isCancelled: @escaping @Sendable () -> Bool
+        canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void, isCancelled: @escaping @Sendable () -> Bool
     ) throws(RunFailure) -> Data {
         runs.add(1, ordering: .relaxed)
         guard let spec = try? JSONDecoder().decode(ExperimentSpec.self, from: canonicalSpec) else { throw .failed("bad spec") }
         let total = spec.depth * (spec.backward ? 2 : 1)
         for step in 1...total {
             Thread.sleep(forTimeInterval: Double(layerDelay.components.attoseconds) / 1e18 + Double(layerDelay.components.seconds))
-            progress(step, total)
+            progress(EngineProgress(done: step, total: total))
             if isCancelled() { throw .cancelled }
         }
         let ratio: Double =

@@ -38,8 +38,13 @@ struct SSEFrame: Equatable {
 /// Event ids are a deterministic sequence per job, so `Last-Event-ID` resumes exactly where a client left off
 /// no matter when it reconnects: `progress` events carry id = layers done (1…total; progress is written at
 /// most every `progressWriteInterval`, so some ids are skipped), each `layer` event id = total + layer index,
-/// and the final `done` event id = total + depth + 1. Layer statistics come from the stored result, so a
-/// stream opened (or resumed) after completion replays the same events. A `status` event without an id opens
+/// and the final `done` event id = total + depth + 1 (2·total + 1 when the run did not succeed, above any
+/// layer id a live stream may have sent). Layer events are sent in index order, each once: while the job runs,
+/// as the worker finishes each layer (from the pool's in-memory `LiveLayerBuffer`, with the layer as last
+/// reported: forward statistics, `backward` null until its backward step); once it has succeeded, the rest
+/// from the stored result, so a stream opened (or resumed) after completion replays the same ids. After the
+/// first `layer` event a stream's `progress` events carry no id (theirs would be lower than the layer ids
+/// already sent; the status snapshot on reconnect carries the count). A `status` event without an id opens
 /// every stream (a snapshot: queued/running/…); a heartbeat comment is sent after `heartbeat` of silence.
 /// The stream ends after `done`; clients should close their EventSource on it (else it reconnects, gets the
 /// snapshot and an immediately ended stream).
@@ -55,6 +60,8 @@ public struct ExperimentEventStream: Sendable {
         var sent = lastEventID
         var lastStatus: JobStatus?
         var first = true
+        /// Layers done as the last `progress` event (or the opening snapshot) said.
+        var progressShown = 0
         while !Task.isCancelled {
             let generation = service.notifier.generation(of: id)
             guard let job = try service.store.job(id: id) else {
@@ -67,12 +74,28 @@ public struct ExperimentEventStream: Sendable {
                 let snapshot = #"{"status":"\#(job.status.rawValue)","layers_done":\#(job.layersDone),"layers_total":\#(total)}"#
                 try await write(SSEFrame(id: nil, event: "status", data: snapshot, retry: first ? configuration.reconnectMilliseconds : nil).text)
                 lastStatus = job.status
+                if first { progressShown = lastEventID <= total ? lastEventID : job.layersDone }
                 first = false
             }
             let done = job.status == .succeeded ? total : job.layersDone
-            if done > sent, done <= total, job.status != .queued {
-                try await write(SSEFrame(id: done, event: "progress", data: #"{"layers_done":\#(done),"layers_total":\#(total),"status":"\#(job.status.rawValue)"}"#).text)
-                sent = done
+            if done <= total, job.status != .queued {
+                if done > sent {
+                    try await write(SSEFrame(id: done, event: "progress", data: progressData(done, total, job.status)).text)
+                    sent = done
+                    progressShown = done
+                } else if sent > total, done > progressShown {
+                    try await write(SSEFrame(id: nil, event: "progress", data: progressData(done, total, job.status)).text)
+                    progressShown = done
+                }
+            }
+            if job.status == .running {
+                // Layers the worker finished since the last one sent (ids total + index, in order, no gaps).
+                for layer in service.workers.liveLayers.layers(of: id, after: max(sent - total, 0)) {
+                    let eventID = total + layer.index
+                    guard eventID > sent, layer.index <= total else { break }
+                    try await write(SSEFrame(id: eventID, event: "layer", data: String(decoding: layer.json, as: UTF8.self)).text)
+                    sent = eventID
+                }
             }
             if job.status.isTerminal {
                 var depth = 0
@@ -85,7 +108,7 @@ public struct ExperimentEventStream: Sendable {
                         sent = eventID
                     }
                 }
-                let doneID = total + depth + 1
+                let doneID = job.status == .succeeded ? total + depth + 1 : 2 * total + 1
                 if doneID > sent {
                     var body: [String: JSONTree] = ["status": .string(job.status.rawValue)]
                     if job.status == .succeeded { body["result"] = .string("/v1/experiments/\(id)/result") }
@@ -100,6 +123,10 @@ public struct ExperimentEventStream: Sendable {
             }
         }
     }
+}
+
+private func progressData(_ done: Int, _ total: Int, _ status: JobStatus) -> String {
+    #"{"layers_done":\#(done),"layers_total":\#(total),"status":"\#(status.rawValue)"}"#
 }
 
 extension ExperimentService {

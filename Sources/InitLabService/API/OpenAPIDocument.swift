@@ -536,13 +536,16 @@ paths:
       summary: Live progress as Server-Sent Events, ending with `done`.
       description: |
         Events: `status` (no id; a snapshot opening every stream, with `retry:`), `progress`
-        (id = layers done; `{layers_done, layers_total, status}`), `layer` (id = layers_total + layer index;
-        data = the layer object of the result, as in GET /v1/experiments/{id}/result), `done`
-        (id = layers_total + depth + 1; `{status, result?, error?}`), and a `: heartbeat` comment after
-        15 s of silence (INITLAB_SSE_HEARTBEAT_MS). Ids are deterministic per experiment, so `Last-Event-ID`
-        resumes exactly: only events with a larger id are sent. Layer events are derived from the stored result,
-        so a stream opened after completion replays the same events. The stream closes after `done`; close the
-        EventSource on it.
+        (id = layers done; `{layers_done, layers_total, status}`; without an id once a `layer` event was sent),
+        `layer` (id = layers_total + layer index; data = the layer object of the result, as in
+        GET /v1/experiments/{id}/result), `done` (id = layers_total + depth + 1, or 2·layers_total + 1 when the
+        run did not succeed; `{status, result?, error?}`), and a `: heartbeat` comment after 15 s of silence
+        (INITLAB_SSE_HEARTBEAT_MS). Layer events are sent once each, in index order, live as the run finishes
+        each layer (as last reported: in a backward run, forward statistics with `backward: null` until that
+        layer's backward step; the complete layer is in the result), and the rest from the stored result once
+        it succeeds, so a stream opened after completion replays the same ids. Ids are deterministic per
+        experiment, so `Last-Event-ID` resumes exactly: only events with a larger id are sent, with no gap or
+        duplicate across the live → stored transition. The stream closes after `done`; close the EventSource on it.
       parameters:
         - $ref: "#/components/parameters/JobID"
         - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0, maximum: 9223372036854775807}, description: "The id of the last event received; only later events are sent."}

@@ -61,7 +61,7 @@ public struct InitCoreEngine: ExperimentEngine {
     }
 
     public func run(
-        canonicalSpec: Data, progress: @escaping @Sendable (Int, Int) -> Void,
+        canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void,
         isCancelled: @escaping @Sendable () -> Bool
     ) throws(RunFailure) -> Data {
         guard let spec = try? JSONDecoder().decode(ExperimentSpec.self, from: canonicalSpec) else {
@@ -81,7 +81,13 @@ public struct InitCoreEngine: ExperimentEngine {
         let result: ExperimentResult
         do throws(ExperimentError) {
             result = try runner.run(
-                spec, input: input, progress: { progress($0.layersDone, $0.layersTotal) }, isCancelled: isCancelled)
+                spec, input: input,
+                progress: { report in
+                    progress(
+                        EngineProgress(
+                            done: report.layersDone, total: report.layersTotal, phase: report.phase,
+                            layerIndex: report.layer?.index, layerJSON: report.layer.flatMap { try? Self.encoder.encode($0) }))
+                }, isCancelled: isCancelled)
         } catch {
             switch error {
             case .cancelled: throw .cancelled

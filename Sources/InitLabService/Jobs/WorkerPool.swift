@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// The queue itself is the store (durable across crashes); a worker claims the oldest queued job with a guarded
 /// update, runs it, and writes the terminal status and the result in one transaction. Progress is written at
-/// most once per `progressWriteInterval`. Cancellation and the time limit are checked at every layer boundary.
+/// most once per `progressWriteInterval`; each finished layer goes at once to an in-memory `LiveLayerBuffer`
+/// (read by the events route), and waiting streams are woken through the notifier. Cancellation and the time limit are checked at every layer boundary.
 public final class WorkerPool: Sendable {
     private struct State {
         var cancelRequested: Set<String> = []
@@ -24,6 +25,8 @@ public final class WorkerPool: Sendable {
     private let configuration: ServiceConfiguration
     private let logger: Logger
     private let state = Mutex(State())
+    /// Finished layers of the running attempts, for live `layer` events.
+    let liveLayers = LiveLayerBuffer()
     private let stopping = Atomic<Bool>(false)
     /// Signalled once per submission (and once per worker at shutdown); workers also re-check every second.
     private let wakeUp = DispatchSemaphore(value: 0)
@@ -115,6 +118,7 @@ public final class WorkerPool: Sendable {
         let id = job.id
         let attempt = job.attempt
         state.withLock { $0.running[id] = attempt }
+        liveLayers.begin(id: id, attempt: attempt)
         defer {
             state.withLock { state in
                 state.running[id] = nil
@@ -127,19 +131,25 @@ public final class WorkerPool: Sendable {
         let deadline = start.advanced(by: configuration.jobTimeout)
         let interval = configuration.progressWriteInterval
         let lastWrite = Mutex<ContinuousClock.Instant?>(nil)
-        let progress: @Sendable (Int, Int) -> Void = { [store, notifier, logger] done, total in
+        let progress: @Sendable (EngineProgress) -> Void = { [store, notifier, logger, liveLayers] report in
+            var changed = false
+            if let index = report.layerIndex, let json = report.layerJSON {
+                changed = liveLayers.record(id: id, attempt: attempt, index: index, json: json)
+            }
             let now = clock.now
             let due = lastWrite.withLock { last -> Bool in
-                if done < total, let last, now - last < interval { return false }
+                if report.done < report.total, let last, now - last < interval { return false }
                 last = now
                 return true
             }
-            guard due else { return }
-            do {
-                if try store.updateProgress(id: id, attempt: attempt, layersDone: done) { notifier.notify(id) }
-            } catch {
-                logger.warning("progress write failed", metadata: ["job": "\(id)", "error": "\(error)"])
+            if due {
+                do {
+                    if try store.updateProgress(id: id, attempt: attempt, layersDone: report.done) { changed = true }
+                } catch {
+                    logger.warning("progress write failed", metadata: ["job": "\(id)", "error": "\(error)"])
+                }
             }
+            if changed { notifier.notify(id) }
         }
         let isCancelled: @Sendable () -> Bool = { [self] in
             stopping.load(ordering: .relaxed) || clock.now >= deadline
@@ -179,6 +189,8 @@ public final class WorkerPool: Sendable {
         } catch {
             logger.error("recording a finished job failed", metadata: ["job": "\(id)", "error": "\(error)"])
         }
+        // The stored result (or the next attempt) takes over from here.
+        liveLayers.end(id: id, attempt: attempt)
         notifier.notify(id)
         logger.info("job ended", metadata: ["job": "\(id)", "seconds": "\(seconds)"])
     }

@@ -40,7 +40,7 @@ final class ScriptedEngine: ExperimentEngine {
     func schemeCatalogJSON() -> Data { Data("{\"activations\":[],\"initializers\":[]}".utf8) }
 
     func run(
-        canonicalSpec: Data, progress: @escaping @Sendable (Int, Int) -> Void,
+        canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void,
         isCancelled: @escaping @Sendable () -> Bool
     ) throws(RunFailure) -> Data {
         runs.add(1, ordering: .relaxed)
@@ -54,7 +54,7 @@ final class ScriptedEngine: ExperimentEngine {
                 usleep(2_000)
             }
             if layerMS > 0 { usleep(UInt32(layerMS) * 1000) }
-            progress(layer, depth)
+            progress(EngineProgress(done: layer, total: depth))
             if isCancelled() { throw .cancelled }
         }
         let seed = dict["seed"] as? Int ?? 0
