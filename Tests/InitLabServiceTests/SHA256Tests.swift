@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import Testing
 
 @testable import InitLabService
@@ -13,12 +14,12 @@ import Testing
         ),
     ])
     func standardVectors(input: String, expected: String) {
-        #expect(SHA256.hex(Data(input.utf8)) == expected)
+        #expect(SHA256.hash(Data(input.utf8)) == expected)
     }
 
     @Test func millionAs() {
         let data = Data(repeating: UInt8(ascii: "a"), count: 1_000_000)
-        #expect(SHA256.hex(data) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(SHA256.hash(data) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     @Test func constantTimeEquality() {

@@ -1,4 +1,5 @@
 import Foundation
+import Datasets
 import Logging
 
 extension ExperimentService {
@@ -156,7 +157,7 @@ extension ExperimentService {
         let job = NewJob(
             id: UUID().uuidString.lowercased(), spec: prepared.canonicalJSON, layersTotal: prepared.layersTotal,
             createdAt: Date())
-        let idempotency = key.map { (key: $0, fingerprint: SHA256.hex(prepared.canonicalJSON)) }
+        let idempotency = key.map { (key: $0, fingerprint: SHA256.hash(prepared.canonicalJSON)) }
         let outcome = try store.submit(
             job, idempotency: idempotency, queueCapacity: configuration.queueCapacity,
             makeResponse: { created in (202, JobRepresentation.json(created)) })
