@@ -128,6 +128,21 @@ struct RunnerTests {
         }
     }
 
+    /// Checkpointing when the input is narrower or wider than the layers: segment 0 restarts from the
+    /// n0-wide input, later segments from n-wide checkpoints (buffer sizes differ; checked under ASan too).
+    @Test(arguments: [5, 23])
+    func checkpointingIsExactWithAnotherInputWidth(_ inputWidth: Int) throws {
+        var s = spec("kaiming_normal", "relu", depth: 7, width: 16, batch: 6, bias: InitScheme(name: "torch_default"))
+        s.inputWidth = inputWidth
+        let v = try s.validated()
+        let stored = try RunEngine(spec: v, matmul: Matmul(threads: 1), input: nil).run(progress: { _ in }, isCancelled: { false })
+        for (segment, cache) in [(2, false), (1, true), (3, true)] {
+            let ck = try RunEngine(spec: v, matmul: Matmul(threads: 2), input: nil, plan: ExecutionPlan(segment: segment, cacheWeights: cache))
+                .run(progress: { _ in }, isCancelled: { false })
+            #expect(try ck.encodedJSON() == stored.encodedJSON(), "segment \(segment)")
+        }
+    }
+
     @Test func progressAndCancellation() throws {
         let s = spec("kaiming_normal", "relu", depth: 6, width: 8, batch: 4)
         let seen = Counter()
