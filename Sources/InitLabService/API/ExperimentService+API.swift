@@ -56,7 +56,7 @@ extension ExperimentService {
     // MARK: - Cross-cutting
 
     /// Mutating requests need the bearer token when one is configured; compared in constant time.
-    private func authorize(_ request: APIRequest) throws {
+    func authorize(_ request: APIRequest) throws {
         guard let token = configuration.token, !token.isEmpty else { return }
         guard let header = request.header("Authorization") else { throw Problem.unauthorized(tokenGiven: false) }
         let parts = header.split(separator: " ", maxSplits: 1)

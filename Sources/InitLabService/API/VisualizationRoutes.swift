@@ -122,7 +122,7 @@ public final class VisualizationAPI: Sendable {
                 status: 406, code: "stream_required", title: "Not acceptable",
                 detail: "GET /v1/experiments/\(id)/events is a text/event-stream; this front end cannot stream it.")
         case .sweeps:
-            try service.authorizeMutation(request)
+            try service.authorize(request)
             return try await createSweep(request)
         case .sweep(let id):
             try service.rejectQuery(request, allowed: [])
@@ -192,15 +192,5 @@ extension ExperimentService {
             return APIResponse(status: 304, headers: headers)
         }
         return APIResponse(status: 200, headers: [("Content-Type", contentType)] + headers + extra, body: body)
-    }
-
-    /// Mutating requests need the bearer token when one is configured (same rule as the experiment routes).
-    func authorizeMutation(_ request: APIRequest) throws {
-        guard let token = configuration.token, !token.isEmpty else { return }
-        guard let header = request.header("Authorization") else { throw Problem.unauthorized(tokenGiven: false) }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            ConstantTime.equal(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(token.utf8))
-        else { throw Problem.unauthorized(tokenGiven: true) }
     }
 }
