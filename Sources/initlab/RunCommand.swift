@@ -181,8 +181,15 @@ enum ResultTable {
         for i in stride(from: step, through: n, by: step) { rows.insert(i) }
         rows.insert(n)
         func f(_ x: Double?) -> String {
-            guard let x else { return "-" }
-            return x.isFinite ? String(format: "%10.4g", x) : String(format: "%10@", x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))
+            // Right-aligned in 10 columns; `-` for absent, nan/inf spelled out (String(format:) with %@ and a Swift
+            // String is not portable, so pad by hand).
+            let text: String
+            if let x {
+                text = x.isFinite ? String(format: "%.4g", x) : (x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf"))
+            } else {
+                text = "-"
+            }
+            return String(repeating: " ", count: max(0, 10 - text.count)) + text
         }
         var out = "layer   fwd mean   fwd std predicted    dead%   nonfin%    bwd std predicted     dW std\n"
         for l in r.layers where rows.contains(l.index) {
