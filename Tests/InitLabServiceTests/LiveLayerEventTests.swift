@@ -70,7 +70,13 @@ final class LiveHarness: Sendable {
         var visualization = VisualizationConfiguration()
         visualization.heartbeat = .milliseconds(50)
         let stream = try service.eventStream(for: .get("/v1/experiments/\(id)/events", headers: headers), configuration: visualization)
-        return Task { try? await stream.run { collector.write($0) } }
+        return Task {
+            // A thrown error (other than the cancellation that "disconnects") lands in the collector, so a
+            // failing expectation shows it.
+            do { try await stream.run { collector.write($0) } } catch where !Task.isCancelled {
+                collector.write(": stream error: \(error)\n")
+            } catch {}
+        }
     }
 }
 
@@ -79,6 +85,9 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
 }
 
 @Suite struct LiveLayerEventTests {
+    // Waits are 60 s: in a full debug run other suites run synchronous experiments on the 2-thread cooperative
+    // pool, and the 10 s default once expired before the stream task was even scheduled. They bound liveness,
+    // not speed.
     /// Forward-only run held after layer 5 of 8: layers 1…5 arrive while it runs, identical to the result's
     /// layer objects; after release the rest and `done` follow with no id twice.
     @Test func layersStreamWhileRunning() async throws {
@@ -88,7 +97,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         let collector = Collector()
         let task = try harness.follow(id, into: collector)
 
-        let live = await eventually { numbered(collector).filter { $0.event == "layer" }.count >= 5 }
+        let live = await eventually(timeout: .seconds(60)) { numbered(collector).filter { $0.event == "layer" }.count >= 5 }
         #expect(live, "layer events while running: \(collector.text.withLock { $0 })")
         #expect(await harness.status(id) == "running")
         #expect(!numbered(collector).contains { $0.event == "done" })
@@ -122,7 +131,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         let id = try await harness.submit(spec(depth: 6, backward: true))
         let first = Collector()
         let task = try harness.follow(id, into: first)
-        #expect(await eventually { numbered(first).filter { $0.event == "layer" }.count >= 6 })
+        #expect(await eventually(timeout: .seconds(60)) { numbered(first).filter { $0.event == "layer" }.count >= 6 })
         task.cancel()
         await task.value
         #expect(await harness.status(id) == "running")
@@ -134,7 +143,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         // Resume after layer 3 (id 15) while still running: 16, 17, 18 live, then done after release.
         let second = Collector()
         let resumed = try harness.follow(id, lastEventID: 15, into: second)
-        #expect(await eventually { numbered(second).filter { $0.event == "layer" }.count >= 3 })
+        #expect(await eventually(timeout: .seconds(60)) { numbered(second).filter { $0.event == "layer" }.count >= 3 })
         #expect(!numbered(second).contains { $0.event == "done" })
         harness.engine.release()
         await resumed.value
