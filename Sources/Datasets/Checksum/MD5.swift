@@ -1,9 +1,9 @@
 /// MD5 (RFC 1321), streaming. Used only to compare downloads against published checksums, never for security.
-public struct MD5: Sendable {
+public struct MD5: Sendable, BlockHash {
     private var state: (UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476)
-    private var buffer = [UInt8](repeating: 0, count: 64)
-    private var buffered = 0
-    private var length: UInt64 = 0
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var buffered = 0
+    var length: UInt64 = 0
 
     public init() {}
 
@@ -26,32 +26,7 @@ public struct MD5: Sendable {
         0x6fa8_7e4f, 0xfe2c_e6e0, 0xa301_4314, 0x4e08_11a1, 0xf753_7e82, 0xbd3a_f235, 0x2ad7_d2bb, 0xeb86_d391,
     ]
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        length &+= UInt64(remaining)
-        if buffered > 0 {
-            let take = min(64 - buffered, remaining)
-            for i in 0..<take { buffer[buffered + i] = base.load(fromByteOffset: i, as: UInt8.self) }
-            buffered += take
-            base += take
-            remaining -= take
-            guard buffered == 64 else { return }
-            do {
-                let block = buffer
-                block.withUnsafeBytes { compress($0.baseAddress.unsafelyUnwrapped, blocks: 1) }
-                buffered = 0
-            }
-        }
-        let blocks = remaining / 64
-        if blocks > 0 {
-            compress(base, blocks: blocks)
-            base += blocks * 64
-            remaining -= blocks * 64
-        }
-        for i in 0..<remaining { buffer[i] = base.load(fromByteOffset: i, as: UInt8.self) }
-        buffered = remaining
-    }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         let array = Array(bytes)
@@ -85,7 +60,7 @@ public struct MD5: Sendable {
         return hex(md5.finalize())
     }
 
-    private mutating func compress(_ pointer: UnsafeRawPointer, blocks: Int) {
+    mutating func compress(_ pointer: UnsafeRawPointer, blocks: Int) {
         var (a0, b0, c0, d0) = state
         Self.shifts.withUnsafeBufferPointer { s in
             Self.constants.withUnsafeBufferPointer { k in

@@ -1,11 +1,11 @@
 /// SHA-256 (FIPS 180-4), streaming.
-public struct SHA256: Sendable {
+public struct SHA256: Sendable, BlockHash {
     private var state: [UInt32] = [
         0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
     ]
-    private var buffer = [UInt8](repeating: 0, count: 64)
-    private var buffered = 0
-    private var length: UInt64 = 0
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var buffered = 0
+    var length: UInt64 = 0
 
     public init() {}
 
@@ -20,32 +20,7 @@ public struct SHA256: Sendable {
         0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
     ]
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        guard var base = bytes.baseAddress else { return }
-        var remaining = bytes.count
-        length &+= UInt64(remaining)
-        if buffered > 0 {
-            let take = min(64 - buffered, remaining)
-            for i in 0..<take { buffer[buffered + i] = base.load(fromByteOffset: i, as: UInt8.self) }
-            buffered += take
-            base += take
-            remaining -= take
-            guard buffered == 64 else { return }
-            do {
-                let block = buffer
-                block.withUnsafeBytes { compress($0.baseAddress.unsafelyUnwrapped, blocks: 1) }
-                buffered = 0
-            }
-        }
-        let blocks = remaining / 64
-        if blocks > 0 {
-            compress(base, blocks: blocks)
-            base += blocks * 64
-            remaining -= blocks * 64
-        }
-        for i in 0..<remaining { buffer[i] = base.load(fromByteOffset: i, as: UInt8.self) }
-        buffered = remaining
-    }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { absorb(bytes) }
 
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         let array = Array(bytes)
@@ -81,7 +56,7 @@ public struct SHA256: Sendable {
     @inline(__always)
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 &- n)) }
 
-    private mutating func compress(_ pointer: UnsafeRawPointer, blocks: Int) {
+    mutating func compress(_ pointer: UnsafeRawPointer, blocks: Int) {
         var h = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
         Self.k.withUnsafeBufferPointer { k in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
