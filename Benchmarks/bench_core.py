@@ -125,6 +125,9 @@ def main():
     p.add_argument("--skip-matmul", action="store_true")
     p.add_argument("--skip-rng", action="store_true")
     p.add_argument("--json", help="also write all rows to this file")
+    p.add_argument("--settle-ms", type=int, default=250,
+                   help="pause before every measurement, ours and numpy's alike: OpenBLAS's threads keep spinning "
+                        "for a while after a call (and ours for 0.2 ms), which would tax whichever side runs next")
     a = p.parse_args()
 
     if not os.path.exists(a.binary):
@@ -156,16 +159,20 @@ def main():
             ours_v, np_v = [], []
             for _ in range(a.reps):
                 if bench == "matmul":
+                    time.sleep(a.settle_ms / 1000)
                     r = ours(a.binary, ["matmul", "--shape", f"{layout}:{size}:{size}:{size}", "--threads", str(t),
                                         "--repeats", str(a.inner_repeats), "--min-millis", str(a.min_millis)])
                     ours_v.append(r["gflops"])
+                    time.sleep(a.settle_ms / 1000)
                     n = workers[t].run({"bench": "matmul", "layout": layout, "m": size, "n": size, "k": size,
                                         "repeats": a.inner_repeats, "min_seconds": a.min_millis / 1000})
                     np_v.append(n["gflops"])
                 else:
+                    time.sleep(a.settle_ms / 1000)
                     r = ours(a.binary, ["rng", "--kinds", "normal", "--count", str(size), "--threads", str(t),
                                         "--repeats", str(a.inner_repeats), "--min-millis", str(a.min_millis)])
                     ours_v.append(r["samplesPerSecond"] / 1e6)
+                    time.sleep(a.settle_ms / 1000)
                     # numpy's Generator is single-threaded: its rate is the baseline for every row.
                     n = workers[t].run({"bench": "normal", "count": size,
                                         "repeats": a.inner_repeats, "min_seconds": a.min_millis / 1000})

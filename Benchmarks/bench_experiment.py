@@ -110,6 +110,9 @@ def main():
     ap.add_argument("--binary", default=".build/release/initlab")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="InitLab threads (default: all cores)")
+    ap.add_argument("--settle", type=float, default=1.0,
+                    help="seconds to pause before each side runs (OpenBLAS's threads keep spinning for a while after "
+                         "numpy's last product and would tax the program that runs next)")
     ap.add_argument("--deep", action="store_true", help="peak RSS of depth 10,000 × 256 × 256 forward+backward")
     args = ap.parse_args()
     if args.deep:
@@ -122,7 +125,9 @@ def main():
     print(f"experiment: {json.dumps(SPEC)}; numpy {np.__version__}, {os.cpu_count()} cores")
     times_i, times_n = [], []
     for r in range(args.repeats):   # interleaved
+        time.sleep(args.settle)
         wall, inner = run_initlab(args.binary, f.name, args.threads)
+        time.sleep(args.settle)
         t0 = time.perf_counter()
         numpy_experiment(SPEC)
         tn = time.perf_counter() - t0

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark the compute core: matmul GFLOP/s and random numbers per second.",
-        subcommands: [BenchMatmul.self, BenchRNG.self]
+        subcommands: [BenchMatmul.self, BenchRNG.self, BenchStats.self]
     )
 }
 
@@ -107,6 +107,10 @@ func emit(_ row: BenchRow, json: Bool) {
             "matmul \(layout.padding(toLength: 3, withPad: " ", startingAt: 0)) "
                 + "\(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) threads \(row.threads)  "
                 + String(format: "%8.2f GFLOP/s  (%.3f ms)", gflops, row.seconds * 1e3))
+    } else if row.bench.hasPrefix("stats"), let rate = row.samplesPerSecond, let count = row.count {
+        print(
+            "\(row.bench.padding(toLength: 20, withPad: " ", startingAt: 0)) count \(count) threads \(row.threads)  "
+                + String(format: "%6.2f ns/element  (%.3f ms)", 1e9 / rate, row.seconds * 1e3))
     } else if let rate = row.samplesPerSecond, let count = row.count {
         print(
             "rng \(row.bench.padding(toLength: 16, withPad: " ", startingAt: 0)) count \(count) threads \(row.threads)  "
@@ -219,6 +223,70 @@ struct BenchRNG: ParsableCommand {
                         bench: kind, count: count, threads: t, seconds: secs,
                         samplesPerSecond: Double(count) / secs),
                     json: options.json)
+            }
+        }
+    }
+}
+
+struct BenchStats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Time per element of the full per-matrix statistics (moments, extremes, zeros, dead units, histogram, exact percentiles).",
+        discussion: """
+            Rows: a unit Gaussian matrix (a pre-activation), its ReLU (half zeros: an activation), and a \
+            heavy-tailed one (Gaussian cubed). The experiment computes these statistics on four matrices per layer.
+            """
+    )
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Matrix rows.")
+    var rows: Int = 512
+
+    @Option(help: "Matrix columns.")
+    var cols: Int = 512
+
+    @Option(help: "Histogram bins.")
+    var bins: Int = 50
+
+    @Flag(help: "Cycle through 64 MiB of copies so that every call reads its matrix from memory, not cache (as in an experiment, where each matrix is new).")
+    var cold = false
+
+    @Option(help: "Comma-separated matrices: gaussian, relu, heavy-tailed.")
+    var kinds: String = "gaussian,relu,heavy-tailed"
+
+    func run() throws {
+        guard rows >= 1, cols >= 1 else { throw ValidationError("--rows and --cols must be at least 1") }
+        guard (1...512).contains(bins) else { throw ValidationError("--bins must be in 1...512") }
+        let threadCounts = try options.threadCounts()
+        let count = rows * cols
+        var gaussian = [Float](repeating: 0, count: count)
+        gaussian.withUnsafeMutableBufferPointer { Philox(seed: 11, stream: 5).fillNormal($0, mean: 0, std: 1, threads: 1) }
+        let cases: [(String, [Float], DeadRule)] = [
+            ("stats gaussian", gaussian, .nonPositiveColumns),
+            ("stats relu", gaussian.map { max(0, $0) }, .nonPositiveColumns),
+            ("stats heavy-tailed", gaussian.map { $0 * $0 * $0 }, .zeroRows),
+        ]
+        let suffix = cold ? " cold" : ""
+        let wanted = Set(kinds.split(separator: ",").map { "stats " + $0 })
+        for name in wanted where !cases.contains(where: { $0.0 == name }) {
+            throw ValidationError("unknown matrix '\(name.dropFirst(6))' (gaussian, relu, heavy-tailed)")
+        }
+        for (name, data, dead) in cases where wanted.contains(name) {
+            for t in threadCounts {
+                let computer = StatsComputer(threads: t)
+                let copies = cold ? max(2, (64 << 20) / (count * 4)) : 1
+                let all = [Float]((0..<copies).map { _ in data }.joined())
+                var next = 0
+                let secs = all.withUnsafeBufferPointer { whole in
+                    medianSecondsPerCall(repeats: options.repeats, minMillis: options.minMillis) {
+                        let buf = UnsafeBufferPointer(rebasing: whole[(next * count)..<((next + 1) * count)])
+                        next = (next + 1) % copies
+                        _ = computer.compute(buf, rows: rows, cols: cols, bins: bins, dead: dead)
+                    }
+                }
+                emit(BenchRow(bench: name + suffix, count: count, threads: t, seconds: secs, samplesPerSecond: Double(count) / secs),
+                     json: options.json)
             }
         }
     }

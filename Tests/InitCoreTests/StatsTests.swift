@@ -102,4 +102,61 @@ struct StatsTests {
         var copy = v
         #expect(copy.withUnsafeMutableBufferPointer { Selection.select($0.baseAddress!, count: 5000, k: 2600) } == s2[2600])
     }
+
+    /// Heavy-tailed matrices put most values in the fine bin around the bulk; that bin is refined by key
+    /// before gathering. Percentiles must still be the sort-based values, for any thread count.
+    @Test(arguments: [0, 1, 2, 3])
+    func heavyTailedPercentilesAreExact(kind: Int) {
+        let rows = 256, cols = 384
+        var v = Self.data(rows: rows, cols: cols, seed: 21 + UInt64(kind), special: kind == 3)
+        switch kind {
+        case 0:  // Gaussian to the fifth: extremes ~±10⁴ while the median is ~0.
+            for i in v.indices where v[i].isFinite { v[i] = v[i] * v[i] * v[i] * v[i] * v[i] }
+        case 1:  // A spike: values within ±10⁻³ and a few ±500 (a weight gradient's shape), plus −0 and ties.
+            for i in v.indices { v[i] = v[i] * 1e-3 }
+            for i in stride(from: 0, to: v.count, by: 997) { v[i] = i % 2 == 0 ? 500 : -480 }
+            for i in stride(from: 5, to: v.count, by: 13) { v[i] = -0.0 }
+            for i in stride(from: 8, to: v.count, by: 17) { v[i] = 2.5e-4 }
+        case 2:  // Most values identical inside the bulk: refinement ends at a single key.
+            for i in v.indices where i % 3 != 0 { v[i] = 1e-4 }
+            v[1] = 1e4
+        default:  // Heavy tails with ±∞ and NaN.
+            for i in v.indices where v[i].isFinite { v[i] = v[i] * v[i] * v[i] }
+            v[100] = 3e30
+        }
+        let sorted = v.filter { $0.isFinite }.sorted()
+        for threads in [1, 2, 3] {
+            let s = compute(v, rows: rows, cols: cols, bins: 50, threads: threads)
+            #expect(s.p1 == Self.percentile(sorted, 0.01), "kind \(kind), \(threads) threads")
+            #expect(s.p50 == Self.percentile(sorted, 0.5), "kind \(kind), \(threads) threads")
+            #expect(s.p99 == Self.percentile(sorted, 0.99), "kind \(kind), \(threads) threads")
+        }
+    }
+
+    /// The refinement itself: a bin holding most of the matrix is narrowed until it is small.
+    @Test func refinementNarrowsTheBulkBin() {
+        let n = 1 << 16
+        var v = [Float](repeating: 0, count: n)
+        v.withUnsafeMutableBufferPointer { Philox(seed: 5, stream: 2).fillNormal($0, mean: 0, std: 1e-3) }
+        v[0] = -600; v[1] = 600
+        let low: Float = -600, scale = Float(2048.0 / 1200.0)
+        // The bin holding 0: y in [1024, 1025).
+        let all = StatsComputer.RankRange(yLower: Float(1024).bitPattern, yWidth: Float(1025).bitPattern - Float(1024).bitPattern,
+                            count: n - 2)
+        let computer = StatsComputer(threads: 2)
+        let out = v.withUnsafeBufferPointer { b in
+            computer.refine(b.baseAddress!, n: n, lowF: low, scale: scale, ranks: [n / 2: (all, n / 2 - 1)], workerCount: 2)
+        }
+        let entry = out[n / 2]!
+        #expect(entry.range.count <= StatsComputer.refineThreshold(n))
+        #expect(entry.range.keyLo > Int64(Int32.min) || entry.range.keyHi < Int64(Int32.max))
+        // The narrowed range holds exactly `count` values, and the rank's value is among them at `local`.
+        let members = v.filter {
+            let k = Int64(StatsComputer.orderKey($0.bitPattern))
+            return k >= entry.range.keyLo && k <= entry.range.keyHi && ((($0 - low) * scale).bitPattern &- all.yLower) < all.yWidth
+        }.sorted()
+        #expect(members.count == entry.range.count)
+        let sortedBin = v.filter { ((($0 - low) * scale).bitPattern &- all.yLower) < all.yWidth }.sorted()
+        #expect(members[entry.local] == sortedBin[n / 2 - 1])
+    }
 }

@@ -59,7 +59,7 @@ extension RunEngine {
                 lsuvIterations = iterations
             }
             let pre = stats.compute(UnsafeBufferPointer(start: h, count: act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
-            activation.apply(h, aCur.pointer, count: act)
+            applyActivation(h, aCur.pointer, count: act)
             let post = stats.compute(aCur.prefix(act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
             let p = layerParameters(l)
             parameters.append(p)
@@ -98,7 +98,7 @@ extension RunEngine {
                         drawWeights(l, into: wl)
                         let h = hStore.pointer + (l - c - 1) * act
                         linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil, h: h)
-                        activation.apply(h, aPrev.pointer, count: act)
+                        applyActivation(h, aPrev.pointer, count: act)
                         if isBlockEnd(l) { blockInput.copy(from: aPrev, count: act) }
                     }
                 }
@@ -108,13 +108,13 @@ extension RunEngine {
                     let gradStats = stats.compute(delta.prefix(act), rows: B, cols: n, bins: bins, dead: .zeroColumns)
                     let deltaCopy = gradientSink == nil ? [] : Array(delta.prefix(act))
                     let h = hStore.pointer + (l - c - 1) * act
-                    activation.multiplyDerivative(h, delta.pointer, count: act)  // delta is now ∂L/∂h_l
+                    multiplyActivationDerivative(h, delta.pointer, count: act)  // delta is now ∂L/∂h_l
                     // a_{l−1}
                     let aIn: UnsafePointer<Float>
                     if l - 1 == c {
                         aIn = UnsafePointer(aStart.pointer)
                     } else {
-                        activation.apply(hStore.pointer + (l - c - 2) * act, aTemp.pointer, count: act)
+                        applyActivation(hStore.pointer + (l - c - 2) * act, aTemp.pointer, count: act)
                         aIn = UnsafePointer(aTemp.pointer)
                     }
                     matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: dW.pointer)

@@ -134,6 +134,25 @@ final class RunEngine {
                                skipFrom: isBlockEnd(l) ? l - m : nil)
     }
 
+    /// a = φ(h) on the engine's threads (chunks of ≥ 64 Ki elements; an elementwise result does not depend
+    /// on the split).
+    func applyActivation(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
+        elementwise(count) { start, length in activation.apply(h + start, a + start, count: length) }
+    }
+
+    /// g *= φ′(h) on the engine's threads.
+    func multiplyActivationDerivative(_ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
+        elementwise(count) { start, length in activation.multiplyDerivative(h + start, g + start, count: length) }
+    }
+
+    func elementwise(_ count: Int, _ body: (Int, Int) -> Void) {
+        let chunks = max(1, min(matmul.threads, count / 65_536))
+        parallelFor(iterations: chunks, threads: matmul.threads) { c in
+            let start = count * c / chunks
+            body(start, count * (c + 1) / chunks - start)
+        }
+    }
+
     /// Population std in double (LSUV's criterion).
     func std(_ p: UnsafePointer<Float>, count: Int) -> Double {
         var s = 0.0, ss = 0.0

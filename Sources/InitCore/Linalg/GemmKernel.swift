@@ -26,13 +26,14 @@ enum GemmBlocking {
     static let mc = 128
     static let nc = 2016
     /// Below this many multiply-adds per thread, extra threads cost more than they save (two
-    /// `concurrentPerform` rounds per k-slice cost tens of µs; measured: 64×128×128 and 16×512×512 were
+    /// parallel rounds per k-slice (`ComputePool`) cost µs when its helpers are awake, tens of µs when they
+    /// must be woken; measured with `concurrentPerform`: 64×128×128 and 16×512×512 were
     /// slower on 2 threads than on 1 with a threshold of 48³).
     static let minWorkPerThread = 1 << 22
 }
 
 /// The operands of one product. Raw pointers make it non-Sendable; it is shared read-only with the worker
-/// closures of `DispatchQueue.concurrentPerform`, and the workers write disjoint rectangles of `c`, so the
+/// closures of a `ComputePool` round, and the workers write disjoint rectangles of `c`, so the
 /// unchecked conformance is sound for the duration of one `run` call (which does not return before all
 /// workers have finished).
 struct GemmProblem: @unchecked Sendable {
@@ -309,12 +310,12 @@ func gemmMicroKernel4x24(
 
 /// The multi-threaded loop nest. Per (column block jc, k-slice pc): phase 1 packs the B block (in chunks of
 /// panels) and every MC-row block of A into shared buffers, phase 2 computes (row block × panel chunk)
-/// tiles of C, at least 4 per worker so that `concurrentPerform`'s dynamic hand-out balances the load when
+/// tiles of C, at least 4 per worker so that the pool's dynamic hand-out balances the load when
 /// a core is shared. Each element of C is computed exactly as in the serial `compute` (same k-slices, same
 /// kernel), so results do not depend on `workers`.
 ///
 /// Holds raw pointers (hence the unchecked Sendable): the buffers are written in phase 1 at disjoint
-/// offsets, read-only in phase 2, C is written at disjoint tiles, and each `concurrentPerform` returns
+/// offsets, read-only in phase 2, C is written at disjoint tiles, and each pool round returns
 /// only when all its iterations are done.
 struct ParallelGemm: @unchecked Sendable {
     let problem: GemmProblem
@@ -354,7 +355,7 @@ struct ParallelGemm: @unchecked Sendable {
                 let kc = min(GemmBlocking.kc, k - pc)
                 let addToC = problem.accumulate || pc > 0
                 let (jcNow, pcNow) = (jc, pc)
-                DispatchQueue.concurrentPerform(iterations: bChunks + mBlocks) { t in
+                parallelFor(iterations: bChunks + mBlocks, threads: workers) { t in
                     if t < bChunks {
                         let q0 = nPanels * t / bChunks, q1 = nPanels * (t + 1) / bChunks
                         problem.packB(
@@ -365,7 +366,7 @@ struct ParallelGemm: @unchecked Sendable {
                         problem.packA(into: packedA + ic * kc, ic: ic, mc: min(mc, m - ic), pc: pcNow, kc: kc)
                     }
                 }
-                DispatchQueue.concurrentPerform(iterations: mBlocks * nChunks) { t in
+                parallelFor(iterations: mBlocks * nChunks, threads: workers) { t in
                     let ic = (t / nChunks) * mc
                     let j = t % nChunks
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: GemmBlocking.mr * nr) { scratch in

@@ -237,7 +237,7 @@ extension Philox {
         let chunk = ((count + workers - 1) / workers + 31) / 32 * 32
         withoutActuallyEscaping(generate) { generate in
             let job = FillJob(base: base, count: count, offset: offset, chunk: chunk, generate: generate)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in job.run(w) }
+            parallelFor(iterations: workers, threads: workers) { w in job.run(w) }
         }
     }
 
@@ -350,7 +350,7 @@ extension Philox {
         if workers == 1 {
             job.run(0)
         } else {
-            DispatchQueue.concurrentPerform(iterations: workers) { w in job.run(w) }
+            parallelFor(iterations: workers, threads: workers) { w in job.run(w) }
         }
     }
 
@@ -458,9 +458,9 @@ extension Philox {
     }
 }
 
-/// One multi-threaded fill, shared by the `concurrentPerform` workers. Holds a raw output pointer and a
+/// One multi-threaded fill, shared by the workers of a `ComputePool` round. Holds a raw output pointer and a
 /// generator closure that only reads immutable captures; each worker writes its own disjoint chunk, and
-/// `concurrentPerform` returns only after every worker has finished, so sharing it unchecked is sound.
+/// The round returns only after every worker has finished, so sharing it unchecked is sound.
 struct FillJob: @unchecked Sendable {
     let base: UnsafeMutablePointer<Float>
     let count: Int
@@ -479,7 +479,7 @@ struct FillJob: @unchecked Sendable {
 
 /// Pass 2 of a truncated-normal fill over one thread's chunk: finds rejected values (|z| > bound or NaN)
 /// eight lanes at a time, redraws them in batches of eight (`Philox.redraw`), then applies mean + std·z.
-/// Shared with `concurrentPerform` workers like `FillJob`: immutable, and chunks are disjoint.
+/// Shared with a pool round's workers like `FillJob`: immutable, and chunks are disjoint.
 struct TruncationJob: @unchecked Sendable {
     let philox: Philox
     let base: UnsafeMutablePointer<Float>

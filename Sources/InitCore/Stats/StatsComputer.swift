@@ -19,8 +19,9 @@ public enum DeadRule: Sendable {
 /// code that skips those values. Pass 2 counts a fine histogram (bins·K ≈ 2048 bins over [min, max]), from
 /// which the requested histogram is the sum of each K fine bins (integer counts: any split is exact).
 /// Pass 3 (vectorized filter) gathers, in index order, only the values of the few fine bins that hold the
-/// percentiles' order statistics, which are then found exactly by selection on that small copy. The values
-/// equal to the minimum (a ReLU's zeros) are never gathered: they are the smallest ranks, and equal.
+/// percentiles' order statistics, which are then found exactly by selection on that small copy; a bin that
+/// holds too many (heavy tails) is narrowed first (`PercentileSearch.swift`). Exact zeros are counted in
+/// pass 1 and left out of passes 2 and 3: sorted, they are one block of equal ranks.
 public struct StatsComputer: Sendable {
     public var threads: Int
     public init(threads: Int = 1) { self.threads = max(1, threads) }
@@ -29,10 +30,12 @@ public struct StatsComputer: Sendable {
         var sum = 0.0, sumSq = 0.0, sumAbs = 0.0
         var min = Float.infinity, max = -Float.infinity
         var zeros = 0, nonfinite = 0, deadRows = 0
+        /// Finite values < 0 (−0 excluded).
+        var negatives = 0
     }
 
     static let targetFineBins = 2048
-    /// Fewer elements than this per thread: one thread (a `concurrentPerform` round costs ~10 µs).
+    /// Fewer elements than this per thread: one thread (a parallel round costs µs).
     static let minElementsPerThread = 1 << 16
 
     func workers(_ n: Int) -> Int { Swift.max(1, Swift.min(threads, n / Self.minElementsPerThread)) }
@@ -74,7 +77,7 @@ public struct StatsComputer: Sendable {
         for p in partials {
             t.sum += p.sum; t.sumSq += p.sumSq; t.sumAbs += p.sumAbs
             t.min = Swift.min(t.min, p.min); t.max = Swift.max(t.max, p.max)
-            t.zeros += p.zeros; t.nonfinite += p.nonfinite; t.deadRows += p.deadRows
+            t.zeros += p.zeros; t.nonfinite += p.nonfinite; t.deadRows += p.deadRows; t.negatives += p.negatives
         }
         let deadFraction: Double
         if trackColumns {
@@ -102,14 +105,15 @@ public struct StatsComputer: Sendable {
         let m = t.sum / nf
         let variance = Swift.max(0, t.sumSq / nf - m * m)
         let lo = Double(t.min), hi = Double(t.max)
-        let (histogram, percentiles) = histogramAndPercentiles(base, n: n, finite: finite, low: lo, high: hi, bins: bins)
+        let (histogram, percentiles) = histogramAndPercentiles(base, n: n, finite: finite, zeros: t.zeros, negatives: t.negatives,
+                                                               low: lo, high: hi, bins: bins)
         return Stats(count: n, mean: shift + m, std: variance.squareRoot(), min: lo, max: hi, meanAbs: t.sumAbs / nf,
                      zeroFraction: Double(t.zeros) / count, deadFraction: deadFraction, nonfiniteFraction: Double(t.nonfinite) / count,
                      p1: percentiles[0], p50: percentiles[1], p99: percentiles[2], histogram: histogram)
     }
 
     /// Pass 1 over rows `rows`, assuming every value is finite (the caller checks `sumSq` and redoes the sums
-    /// with `slowChunk` otherwise; zeros, dead rows and the column flags are right either way).
+    /// and the negatives with `slowChunk` otherwise; zeros, dead rows and the column flags are right either way).
     /// Eight columns at a time: (x − shift), (x − shift)² and |x| summed in two `SIMD4<Double>` per sum, min and
     /// max in `SIMD8<Float>`, zeros counted by integer masks; remaining columns scalar. Fixed lane order.
     static func fastChunk(_ base: UnsafePointer<Float>, rows: Range<Int>, cols: Int, shift: Double,
@@ -126,7 +130,7 @@ public struct StatsComputer: Sendable {
         let vectorCols = cols & ~7
         for r in rows {
             let row = base + r * cols
-            var z = I8()
+            var z = I8(), neg = I8()
             var j = 0
             while j < vectorCols {
                 let v = UnsafeRawPointer(row + j).loadUnaligned(as: F8.self)
@@ -144,14 +148,16 @@ public struct StatsComputer: Sendable {
                 // floats is an out-of-line call, and bit-casting a mask to integers goes through bytes.
                 mn = mn.replacing(with: v, where: v .< mn)
                 mx = mx.replacing(with: v, where: v .> mx)
-                z &-= (mag &- 1) &>> 31  // +1 where x = ±0
+                let isZero = (mag &- 1) &>> 31  // −1 where x = ±0
+                z &-= isZero
+                neg &-= (bits &>> 31) & ~isZero  // +1 where x < 0
                 if let flags {
                     let f = UnsafeMutableRawPointer(flags + j)
                     let cur = f.loadUnaligned(as: I8.self)
                     if positive {
                         // The bit pattern where 0 < pattern ≤ +∞'s (x > 0, NaN excluded), else ≤ 0.
                         let keep = bits & ((bits &- 0x7F80_0001) &>> 31)
-                        f.storeBytes(of: pointwiseMax(cur, keep), as: I8.self)
+                        f.storeBytes(of: simdMax(cur, keep), as: I8.self)
                     } else {
                         f.storeBytes(of: cur | mag, as: I8.self)
                     }
@@ -168,6 +174,7 @@ public struct StatsComputer: Sendable {
                 tmn = Swift.min(tmn, v)
                 tmx = Swift.max(tmx, v)
                 if v == 0 { rowZeros += 1 }
+                if v < 0 { p.negatives += 1 }
                 if let flags {
                     if positive {
                         if v > 0 { flags[j] = 1 }
@@ -178,6 +185,7 @@ public struct StatsComputer: Sendable {
                 j += 1
             }
             p.zeros += rowZeros
+            p.negatives += Int(neg.wrappedSum())
             if rowZeros == cols { p.deadRows += 1 }
         }
         p.sum = (s0 + s1).sum() + ts
@@ -188,14 +196,15 @@ public struct StatsComputer: Sendable {
         return p
     }
 
-    /// The sums, min, max and non-finite count of elements `range`, skipping non-finite values (scalar).
+    /// The sums, min, max, negatives and non-finite count of elements `range`, skipping non-finite values (scalar).
     static func slowChunk(_ base: UnsafePointer<Float>, range: Range<Int>, shift: Double, into p: inout Partial) {
         var s = 0.0, q = 0.0, a = 0.0
         var mn = Float.infinity, mx = -Float.infinity
-        var nonfinite = 0
+        var nonfinite = 0, negatives = 0
         for i in range {
             let v = base[i]
             if v.isFinite {
+                if v < 0 { negatives += 1 }
                 let d = Double(v) - shift
                 s += d
                 q += d * d
@@ -212,12 +221,18 @@ public struct StatsComputer: Sendable {
         p.min = mn
         p.max = mx
         p.nonfinite = nonfinite
+        p.negatives = negatives
     }
 
     /// Fine histogram → requested histogram and exact 1st/50th/99th percentiles.
-    func histogramAndPercentiles(_ base: UnsafePointer<Float>, n: Int, finite: Int, low: Double, high: Double, bins: Int)
-        -> (Histogram, [Double])
-    {
+    ///
+    /// Exact zeros (±0, `zeros` of them) are left out of the fine histogram and of every later pass: sorted,
+    /// they are one block of equal values at ranks `negatives ..< negatives + zeros`, so a rank there is 0
+    /// without looking, and the requested histogram gets them back in the bin of 0. (A ReLU network's
+    /// activations and weight gradients are mostly zeros; the fine bin holding them would otherwise be
+    /// gathered whole.) Ranks elsewhere are ranks among the nonzero values, which the fine histogram counts.
+    func histogramAndPercentiles(_ base: UnsafePointer<Float>, n: Int, finite: Int, zeros: Int, negatives: Int,
+                                 low: Double, high: Double, bins: Int) -> (Histogram, [Double]) {
         let k = Swift.max(1, Self.targetFineBins / bins)
         let fine = bins * k
         // Fine bin of v: ⌊y⌋ clamped to [0, fine − 1], y = (v − low)·scale in float arithmetic, the same
@@ -230,11 +245,12 @@ public struct StatsComputer: Sendable {
         let lowF = Float(low), maxBin = Float(fine - 1)
         let workerCount = workers(n)
         let lanes = 4
+        let laneSlots = fine
         let allFinite = finite == n
 
         // Pass 2: per worker (contiguous ranges; counts are integers, so the split does not matter), four
         // interleaved sub-histograms (repeated values would otherwise serialize on one counter), plus the
-        // number of values with y = 0.
+        // number of nonzero values with y = 0.
         // The returned histogram is allocated first, then every counter of this call in one scratch block
         // (per-worker counts, their lane sub-histograms, totals, cumulative counts), freed on return: one
         // short-lived allocation per call instead of several, which kept fragmenting the heap of long runs.
@@ -242,94 +258,80 @@ public struct StatsComputer: Sendable {
         let fineCountsSize = workerCount * (fine + 1)
         let intCount = fineCountsSize + fine + (fine + 1)
         let scratch = UnsafeMutableRawPointer.allocate(
-            byteCount: intCount * MemoryLayout<Int>.stride + workerCount * lanes * fine * MemoryLayout<Int32>.stride,
+            byteCount: intCount * MemoryLayout<Int>.stride + workerCount * lanes * laneSlots * MemoryLayout<Int32>.stride,
             alignment: 64)
         defer { scratch.deallocate() }
         let fineCounts = scratch.bindMemory(to: Int.self, capacity: intCount)
         fineCounts.initialize(repeating: 0, count: intCount)
         let counts = fineCounts + fineCountsSize
         let cumulative = counts + fine
-        let laneCounts = (scratch + intCount * MemoryLayout<Int>.stride).bindMemory(to: Int32.self, capacity: workerCount * lanes * fine)
+        let laneCounts = (scratch + intCount * MemoryLayout<Int>.stride)
+            .bindMemory(to: Int32.self, capacity: workerCount * lanes * laneSlots)
         do {
             let fb = fineCounts
             parallelFor(workerCount, parallel: workerCount > 1) { w in
                 let out = fb + w * (fine + 1)
                 let start = n * w / workerCount, end = n * (w + 1) / workerCount
-                do {
-                    let c = laneCounts + w * lanes * fine
-                    let c1 = c + fine, c2 = c + 2 * fine, c3 = c + 3 * fine
-                    var zeroY = 0
-                    var blockStart = start
-                    while blockStart < end {
-                        // Blocks of ≤ 2²⁸ elements: no Int32 counter can overflow.
-                        let blockEnd = Swift.min(end, blockStart + (1 << 28))
-                        c.initialize(repeating: 0, count: lanes * fine)
-                        var z0: Int32 = 0, z1: Int32 = 0
-                        var i = blockStart
-                        if allFinite {
-                            // Eight bins at once, integer operations only (y ≥ +0 here): ⌊y⌋ is the 24-bit
-                            // significand shifted right by 150 − biased exponent (clamped to [0, 31]: 0 for
-                            // y < 1), then clamped to the last bin: the scalar ⌊min(maxBin, y)⌋ exactly.
-                            typealias F8 = SIMD8<Float>
-                            typealias I8 = SIMD8<Int32>
-                            let lowV = F8(repeating: lowF), scaleV = F8(repeating: scale)
-                            let last = I8(repeating: Int32(fine - 1))
-                            var zv = I8()
-                            while i + 8 <= blockEnd {
-                                let v = UnsafeRawPointer(base + i).loadUnaligned(as: F8.self)
-                                let yb = unsafeBitCast((v - lowV) * scaleV, to: I8.self)
-                                zv &+= (yb &- 1) &>> 31  // −1 where y = +0
-                                let shift = pointwiseMin(pointwiseMax(150 &- (yb &>> 23), I8()), I8(repeating: 31))
-                                let b = pointwiseMin(((yb & 0x7F_FFFF) | 0x80_0000) &>> shift, last)
-                                c[Int(b[0])] &+= 1; c1[Int(b[1])] &+= 1; c2[Int(b[2])] &+= 1; c3[Int(b[3])] &+= 1
-                                c[Int(b[4])] &+= 1; c1[Int(b[5])] &+= 1; c2[Int(b[6])] &+= 1; c3[Int(b[7])] &+= 1
-                                i += 8
-                            }
-                            z0 &-= zv.wrappedSum()
+                let c = laneCounts + w * lanes * laneSlots
+                let c1 = c + laneSlots, c2 = c + 2 * laneSlots, c3 = c + 3 * laneSlots
+                var zeroY = 0
+                var blockStart = start
+                while blockStart < end {
+                    // Blocks of ≤ 2²⁸ elements: no Int32 counter can overflow.
+                    let blockEnd = Swift.min(end, blockStart + (1 << 28))
+                    c.initialize(repeating: 0, count: lanes * laneSlots)
+                    var z0: Int32 = 0
+                    var i = blockStart
+                    if allFinite {
+                        // Eight bins at once, integer operations only (y ≥ +0 here): ⌊y⌋ is the 24-bit
+                        // significand shifted right by 150 − biased exponent (clamped to [0, 31]: 0 for
+                        // y < 1), then clamped to the last bin: the scalar ⌊min(maxBin, y)⌋ exactly. Zeros
+                        // are counted with y = +0 (bin 0) and taken out of bin 0 and of |Z| after the pass.
+                        typealias F8 = SIMD8<Float>
+                        typealias I8 = SIMD8<Int32>
+                        let lowV = F8(repeating: lowF), scaleV = F8(repeating: scale)
+                        let last = I8(repeating: Int32(fine - 1))
+                        var zv = I8()
+                        while i + 8 <= blockEnd {
+                            let v = UnsafeRawPointer(base + i).loadUnaligned(as: F8.self)
+                            let isZero = ((unsafeBitCast(v, to: I8.self) & 0x7FFF_FFFF) &- 1) &>> 31  // −1 where ±0
+                            let yb = unsafeBitCast((v - lowV) * scaleV, to: I8.self) & ~isZero
+                            zv &+= (yb &- 1) &>> 31  // −1 where y = +0
+                            let shift = simdMin(simdMax(150 &- (yb &>> 23), I8()), I8(repeating: 31))
+                            let b = simdMin(((yb & 0x7F_FFFF) | 0x80_0000) &>> shift, last)
+                            c[Int(b[0])] &+= 1; c1[Int(b[1])] &+= 1; c2[Int(b[2])] &+= 1; c3[Int(b[3])] &+= 1
+                            c[Int(b[4])] &+= 1; c1[Int(b[5])] &+= 1; c2[Int(b[6])] &+= 1; c3[Int(b[7])] &+= 1
+                            i += 8
                         }
-                        while i + 3 < blockEnd {
-                            let v0 = base[i], v1 = base[i + 1], v2 = base[i + 2], v3 = base[i + 3]
-                            if v0.isFinite && v1.isFinite && v2.isFinite && v3.isFinite {
-                                let y0 = (v0 - lowF) * scale, y1 = (v1 - lowF) * scale
-                                let y2 = (v2 - lowF) * scale, y3 = (v3 - lowF) * scale
-                                c[Int(Swift.min(maxBin, Swift.max(0, y0)))] &+= 1
-                                c1[Int(Swift.min(maxBin, Swift.max(0, y1)))] &+= 1
-                                c2[Int(Swift.min(maxBin, Swift.max(0, y2)))] &+= 1
-                                c3[Int(Swift.min(maxBin, Swift.max(0, y3)))] &+= 1
-                                z0 &+= (y0 == 0 ? 1 : 0) &+ (y1 == 0 ? 1 : 0)
-                                z1 &+= (y2 == 0 ? 1 : 0) &+ (y3 == 0 ? 1 : 0)
-                            } else {
-                                for v in [v0, v1, v2, v3] where v.isFinite {
-                                    let y = (v - lowF) * scale
-                                    c[Int(Swift.min(maxBin, Swift.max(0, y)))] &+= 1
-                                    if y == 0 { z0 &+= 1 }
-                                }
-                            }
-                            i += 4
-                        }
-                        while i < blockEnd {
-                            let v = base[i]
-                            if v.isFinite {
-                                let y = (v - lowF) * scale
-                                c[Int(Swift.min(maxBin, Swift.max(0, y)))] &+= 1
-                                if y == 0 { z0 &+= 1 }
-                            }
-                            i += 1
-                        }
-                        for b in 0..<fine { out[b] += Int(c[b]) + Int(c1[b]) + Int(c2[b]) + Int(c3[b]) }
-                        zeroY += Int(z0) + Int(z1)
-                        blockStart = blockEnd
+                        z0 &-= zv.wrappedSum()
                     }
-                    out[fine] = zeroY
+                    while i < blockEnd {
+                        let v = base[i]
+                        if v.isFinite {
+                            let y = v == 0 ? 0 : (v - lowF) * scale
+                            c[Int(Swift.min(maxBin, Swift.max(0, y)))] &+= 1
+                            if y == 0 { z0 &+= 1 }
+                        }
+                        i += 1
+                    }
+                    for b in 0..<fine { out[b] += Int(c[b]) + Int(c1[b]) + Int(c2[b]) + Int(c3[b]) }
+                    zeroY += Int(z0)
+                    blockStart = blockEnd
                 }
+                out[fine] = zeroY
             }
         }
-        var zeroY = 0
+        var zeroY = -zeros
         for w in 0..<workerCount {
             for b in 0..<fine { counts[b] += fineCounts[w * (fine + 1) + b] }
             zeroY += fineCounts[w * (fine + 1) + fine]
         }
+        counts[0] -= zeros
         for b in 0..<fine { histogram[b / k] += counts[b] }
+        if zeros > 0 {
+            // The zeros' fine bin, by the same function as every other value's.
+            histogram[Int(Swift.min(maxBin, Swift.max(0, (0 - lowF) * scale))) / k] += zeros
+        }
 
         // Ranks needed: numpy 'linear' percentiles interpolate order statistics ⌊h⌋ and ⌊h⌋+1, h = (N−1)·p.
         let ps = [0.01, 0.5, 0.99]
@@ -350,49 +352,51 @@ public struct StatsComputer: Sendable {
             }
             return lo
         }
-        // Values with y = 0 (set Z) are smaller than every other value (y is monotone), so they hold ranks
-        // 0 ..< |Z|. They all equal the minimum when no value above it can give y = 0: v − low ≠ 0 for v ≠ low,
-        // |v − low| ≥ 2⁻¹⁴⁹, so scale ≥ 1 (or one distinct value) guarantees it; otherwise Z is gathered.
+        // Nonzero values with y = 0 (set Z) are smaller than every other nonzero value (y is monotone), so
+        // they hold nonzero ranks 0 ..< |Z|. They all equal the minimum when no value above it can give
+        // y = 0: v − low ≠ 0 for v ≠ low, |v − low| ≥ 2⁻¹⁴⁹, so scale ≥ 1 (or one distinct value) guarantees
+        // it; otherwise Z is gathered.
         let zIsMin = scale >= 1 || span == 0
-        // Slots: ranges of y's bit pattern [lower, lower + width) whose values are gathered.
-        struct Slot: Hashable { var lower: UInt32; var width: UInt32; var expected: Int }
-        var slots: [Slot] = []
+        // Each rank's range: y's bit patterns [lower, lower + width) of its bin (any key, until refined).
         var known: [Int: Double] = [:]
-        var located: [Int: (slot: Int, local: Int)] = [:]
-        func slotIndex(_ s: Slot) -> Int {
-            if let i = slots.firstIndex(of: s) { return i }
-            slots.append(s)
-            return slots.count - 1
-        }
+        var located: [Int: (range: RankRange, local: Int)] = [:]
         let infBits = Float.infinity.bitPattern
         for rank in Set(ranks) {
-            if rank < zeroY {
+            if rank >= negatives && rank < negatives + zeros {
+                known[rank] = 0
+                continue
+            }
+            let r = rank < negatives ? rank : rank - zeros  // rank among the nonzero values
+            if r < zeroY {
                 if zIsMin {
                     known[rank] = low
                 } else {
-                    located[rank] = (slotIndex(Slot(lower: 0, width: 1, expected: zeroY)), rank)
+                    located[rank] = (RankRange(yLower: 0, yWidth: 1, count: zeroY), r)
                 }
                 continue
             }
-            let b = binOf(rank: rank)
+            let b = binOf(rank: r)
             // Bin b's y range [b, b + 1); the last bin also holds the clamped values up to y = +∞ (which a
             // finite v reaches when v − low overflows; non-finite v are re-checked), bin 0 excludes Z.
             let lower = b == 0 ? UInt32(1) : Float(b).bitPattern
             let upper = b == fine - 1 ? infBits + 1 : Float(b + 1).bitPattern
             let expected = counts[b] - (b == 0 ? zeroY : 0)
-            let base = b == 0 ? zeroY : cumulative[b]
-            located[rank] = (slotIndex(Slot(lower: lower, width: upper - lower, expected: expected)), rank - base)
+            let first = b == 0 ? zeroY : cumulative[b]
+            located[rank] = (RankRange(yLower: lower, yWidth: upper - lower, count: expected), r - first)
         }
         var orderStat = known
-        if !slots.isEmpty {
-            let gathered = gather(base, n: n, lowF: lowF, scale: scale, slots: slots.map { ($0.lower, $0.width, $0.expected) },
-                                  workerCount: workerCount)
-            for (rank, where_) in located {
-                var values = gathered[where_.slot]
-                guard where_.local >= 0, where_.local < values.count else { orderStat[rank] = .nan; continue }
+        if !located.isEmpty {
+            let final = refine(base, n: n, lowF: lowF, scale: scale, ranks: located, workerCount: workerCount)
+            var ranges: [RankRange] = []
+            for entry in final.values where !ranges.contains(entry.range) { ranges.append(entry.range) }
+            let gathered = gather(base, n: n, lowF: lowF, scale: scale, ranges: ranges, workerCount: workerCount)
+            for (rank, entry) in final {
+                guard let slot = ranges.firstIndex(of: entry.range) else { continue }
+                var values = gathered[slot]
+                guard entry.local >= 0, entry.local < values.count else { orderStat[rank] = .nan; continue }
                 let value = values.withUnsafeMutableBufferPointer { g -> Float in
                     guard let gb = g.baseAddress else { return .nan }
-                    return Selection.select(gb, count: g.count, k: where_.local)
+                    return Selection.select(gb, count: g.count, k: entry.local)
                 }
                 orderStat[rank] = Double(value)
             }
@@ -408,103 +412,31 @@ public struct StatsComputer: Sendable {
         return (Histogram(low: low, high: high, counts: histogram), percentiles)
     }
 
-    /// The finite values whose y = (v − lowF)·scale has a bit pattern in [lower, lower + width) of each slot,
-    /// in index order (so selection among equal values, ±0, does not depend on the thread count). A
-    /// vectorized filter tests eight values against every slot; only groups with a hit go through the scalar
-    /// path. Each worker takes a contiguous range and fills its own part of every slot, at most `expected`.
-    func gather(_ base: UnsafePointer<Float>, n: Int, lowF: Float, scale: Float, slots: [(UInt32, UInt32, Int)],
-                workerCount: Int) -> [[Float]] {
-        typealias F8 = SIMD8<Float>
-        typealias U8 = SIMD8<UInt32>
-        let slotCount = slots.count
-        var offsets = [Int](repeating: 0, count: slotCount + 1)
-        for s in 0..<slotCount { offsets[s + 1] = offsets[s] + Swift.max(0, slots[s].2) }
-        let total = offsets[slotCount]
-        var storage = [Float](repeating: 0, count: Swift.max(1, workerCount * total))
-        var filled = [Int](repeating: 0, count: workerCount * slotCount)
-        let lowers = slots.map { $0.0 }, widths = slots.map { $0.1 }
-        lowers.withUnsafeBufferPointer { lp in
-            widths.withUnsafeBufferPointer { wp in
-                offsets.withUnsafeBufferPointer { op in
-                    storage.withUnsafeMutableBufferPointer { sp in
-                        filled.withUnsafeMutableBufferPointer { fp in
-                            guard let lb = lp.baseAddress, let wb = wp.baseAddress, let ob = op.baseAddress,
-                                  let sb = sp.baseAddress, let fb = fp.baseAddress else { return }
-                            parallelFor(workerCount, parallel: workerCount > 1) { w in
-                                let out = sb + w * total
-                                let fill = fb + w * slotCount
-                                let lowV = F8(repeating: lowF), scaleV = F8(repeating: scale)
-                                @inline(__always) func scalar(_ v: Float) {
-                                    guard v.isFinite else { return }
-                                    let yb = ((v - lowF) * scale).bitPattern
-                                    for s in 0..<slotCount where yb &- lb[s] < wb[s] {
-                                        if fill[s] < ob[s &+ 1] &- ob[s] {
-                                            out[ob[s] &+ fill[s]] = v
-                                            fill[s] &+= 1
-                                        }
-                                        break
-                                    }
-                                }
-                                let start = n * w / workerCount, end = n * (w + 1) / workerCount
-                                var i = start
-                                while i + 8 <= end {
-                                    let v = UnsafeRawPointer(base + i).loadUnaligned(as: F8.self)
-                                    let yb = unsafeBitCast((v - lowV) * scaleV, to: U8.self)
-                                    var hit = U8()
-                                    for s in 0..<slotCount {
-                                        // yb − lower < width, unsigned; width < 2³¹: top bit of ~d & (d − width).
-                                        let d = yb &- lb[s]
-                                        hit |= ~d & (d &- wb[s])
-                                    }
-                                    let top = hit &>> 31
-                                    let h4 = top.lowHalf | top.highHalf
-                                    if (h4[0] | h4[1] | h4[2] | h4[3]) != 0 {
-                                        // Only the lanes that hit, in lane (index) order.
-                                        var lanes = (top &<< U8(0, 1, 2, 3, 4, 5, 6, 7)).wrappedSum()
-                                        while lanes != 0 {
-                                            scalar(base[i &+ lanes.trailingZeroBitCount])
-                                            lanes &= lanes &- 1
-                                        }
-                                    }
-                                    i += 8
-                                }
-                                while i < end {
-                                    scalar(base[i])
-                                    i += 1
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        var result: [[Float]] = []
-        for s in 0..<slotCount {
-            var values: [Float] = []
-            values.reserveCapacity(offsets[s + 1] - offsets[s])
-            for w in 0..<workerCount {
-                let from = w * total + offsets[s]
-                values.append(contentsOf: storage[from..<(from + filled[w * slotCount + s])])
-            }
-            result.append(values)
-        }
-        return result
-    }
-
     /// Runs `body(i)` for i in 0..<count, on up to `threads` threads when `parallel`.
     func parallelFor(_ count: Int, parallel: Bool = true, _ body: (Int) -> Void) {
         if !parallel || threads <= 1 || count <= 1 {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: count) { i in box.value(i) }
-        }
+        InitCore.parallelFor(iterations: count, threads: threads, body)
     }
 }
 
-/// Carries a non-Sendable closure into `concurrentPerform`, which runs it only before returning; each
+/// Lane-wise minimum and maximum, always inlined: the standard library's generic `pointwiseMin`/`pointwiseMax`
+/// stayed an out-of-line call in the larger loops here, which also spilled the loop's vectors.
+@inline(__always) func simdMin(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD8<Int32> {
+    a.replacing(with: b, where: b .< a)
+}
+
+@inline(__always) func simdMax(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD8<Int32> {
+    a.replacing(with: b, where: b .> a)
+}
+
+@inline(__always) func simdMin(_ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> SIMD8<UInt32> {
+    a.replacing(with: b, where: b .< a)
+}
+
+/// Carries a non-Sendable closure into `concurrentPerform` (`ComputePool`'s fallback), which runs it only before returning; each
 /// iteration writes disjoint memory.
 struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
