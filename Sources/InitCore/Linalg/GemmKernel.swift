@@ -177,6 +177,28 @@ struct GemmProblem: @unchecked Sendable {
                         src += n
                     }
                 }
+            case .nt where w == nr:
+                // B is n×k row-major: panel column j is row jc+jp+j of B, contiguous over p. Four rows and
+                // four p at a time: a 4×4 transpose in registers, four 16-byte stores into panel rows.
+                let first = b + (jc + jp) * k + pc
+                var jb = 0
+                while jb < nr {
+                    let s0 = first + jb * k
+                    let s1 = s0 + k, s2 = s1 + k, s3 = s2 + k
+                    var p = 0
+                    while p + 4 <= kc {
+                        let (t0, t1, t2, t3) = transpose4(load4(s0 + p), load4(s1 + p), load4(s2 + p), load4(s3 + p))
+                        let d = panel + p * nr + jb
+                        store4(t0, d); store4(t1, d + nr); store4(t2, d + 2 * nr); store4(t3, d + 3 * nr)
+                        p += 4
+                    }
+                    while p < kc {
+                        let d = panel + p * nr + jb
+                        d[0] = s0[p]; d[1] = s1[p]; d[2] = s2[p]; d[3] = s3[p]
+                        p += 1
+                    }
+                    jb += 4
+                }
             case .nt:
                 // B is n×k row-major: panel column j is row jc+jp+j of B, contiguous over p.
                 for j in 0..<w {
@@ -210,12 +232,21 @@ struct GemmProblem: @unchecked Sendable {
             case .nn, .nt:
                 // A is m×k row-major: panel row i is row ic+ip+i of A, contiguous over p.
                 if h == mr {
+                    // Four p at a time: a 4×4 transpose in registers, 64 contiguous bytes out.
                     let r0 = a + (ic + ip) * k + pc
                     let r1 = r0 + k, r2 = r1 + k, r3 = r2 + k
                     var d = panel
-                    for p in 0..<kc {
+                    var p = 0
+                    while p + 4 <= kc {
+                        let (t0, t1, t2, t3) = transpose4(load4(r0 + p), load4(r1 + p), load4(r2 + p), load4(r3 + p))
+                        store4(t0, d); store4(t1, d + 4); store4(t2, d + 8); store4(t3, d + 12)
+                        d += 16
+                        p += 4
+                    }
+                    while p < kc {
                         d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]
                         d += mr
+                        p += 1
                     }
                 } else {
                     for i in 0..<mr {
@@ -251,6 +282,22 @@ struct GemmProblem: @unchecked Sendable {
             ip += mr
         }
     }
+}
+
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+}
+
+/// Rows (a, b, c, d) → columns: the classic unpack/move-halves 4×4 transpose (LLVM emits shuffles for it).
+@inline(__always) func transpose4(_ a: SIMD4<Float>, _ b: SIMD4<Float>, _ c: SIMD4<Float>, _ d: SIMD4<Float>)
+    -> (SIMD4<Float>, SIMD4<Float>, SIMD4<Float>, SIMD4<Float>)
+{
+    (SIMD4(a[0], b[0], c[0], d[0]), SIMD4(a[1], b[1], c[1], d[1]),
+     SIMD4(a[2], b[2], c[2], d[2]), SIMD4(a[3], b[3], c[3], d[3]))
 }
 
 /// The register-tiled micro-kernel: C[0..<4, 0..<24] (+)= Apanel(4×kc) · Bpanel(kc×24).

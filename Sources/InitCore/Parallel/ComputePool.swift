@@ -1,3 +1,4 @@
+import CPURelax
 import Dispatch
 import Synchronization
 
@@ -79,7 +80,7 @@ public final class ComputePool: @unchecked Sendable {
                 if helper.state.compareExchange(
                     expected: State.assigned.rawValue, desired: State.idle.rawValue, ordering: .acquiringAndReleasing
                 ).exchanged { continue }
-                while helper.state.load(ordering: .acquiring) == State.running.rawValue {}
+                while helper.state.load(ordering: .acquiring) == State.running.rawValue { initlab_cpu_relax() }
             }
             self.body = nil
         }
@@ -112,8 +113,9 @@ public final class ComputePool: @unchecked Sendable {
                 polls = 0
                 continue
             }
+            initlab_cpu_relax()
             polls &+= 1
-            if polls & 1023 == 0, DispatchTime.now().uptimeNanoseconds &- idleSince > Self.spinNanoseconds {
+            if polls & 255 == 0, DispatchTime.now().uptimeNanoseconds &- idleSince > Self.spinNanoseconds {
                 if helper.state.compareExchange(
                     expected: State.idle.rawValue, desired: State.offline.rawValue, ordering: .acquiringAndReleasing
                 ).exchanged { return }
