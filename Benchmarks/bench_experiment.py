@@ -9,17 +9,11 @@ min, max, mean |x|, zero fraction, dead-unit fraction, non-finite fraction, 50-b
 
 InitLab runs as the release binary, `initlab run --spec FILE --timing`, timed end to end (process start to
 exit, JSON written to /dev/null). numpy keeps every activation and weight in memory (the simple way); InitLab
-stores pre-activations too when they fit (256 MiB), otherwise it checkpoints.
+stores the pre-activations when they fit (256 MiB), otherwise it checkpoints, and redraws each layer's weights
+from (seed, layer) for the backward pass.
 
-Measured 2026-11-29 on the shared 2-core box (load average 3.4-4.7 from other builds, so absolute times
-are inflated): --threads 1: InitLab 2.92 s vs numpy 8.72 s (2.99x); default threads: 3.97 s vs 6.61-12.9 s
-(1.7-3.3x; two threads lose to one while the second core is busy). Single-thread profile: matmul kernel 45%,
-statistics ~20%, Philox normal fills ~18%. Peak RSS of --deep: 280 MiB (105 s wall under load).
-After the statistics rewrite (perf branch, same day, load average 5-7): medians of 3, --threads 1: InitLab
-2.16 s vs numpy 16.9 s (7.8x; before: 2.77 s, 6.4x in the same session); 2 threads: 1.76 s vs 16.1 s (9.1x;
-before 4.76 s, 3.7x). perf profile, 1 thread: matmul kernel + packing ~60%, statistics ~20% (was ~36%),
-Philox normal fills ~3.5% (~2 ns per normal: drawn once per layer). Peak RSS of --deep: 280 MiB (was 343 MiB
-with two threads).
+Both sides run in turn, each after a pause (--settle, 1 s) so that OpenBLAS's spinning threads are idle
+when InitLab starts. Results, with the conditions they were measured in: Benchmarks/RESULTS.md.
 
 Usage: python3 Benchmarks/bench_experiment.py [--binary .build/release/initlab] [--repeats 3] [--threads N]
        python3 Benchmarks/bench_experiment.py --deep   # peak RSS of depth 10,000 × 256 × 256 fwd+bwd
