@@ -28,15 +28,15 @@ let package = Package(
     ],
     targets: [
         // Pure compute: matrices, matmul, random numbers, initializers, activations, statistics, theory, runner.
-        .target(name: "InitCore", dependencies: ["CPURelax"], swiftSettings: simdFlags),
+        .target(name: "InitCore", dependencies: ["CPUHints"], swiftSettings: simdFlags),
         // Generic HTTP/1.1 server on POSIX sockets and Dispatch; knows nothing of experiments.
         .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Thin C shims.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPUFeatures", cSettings: simdDefine),
-        // The spin-wait hint of the core's thread pool (x86 `pause`, ARM `yield`).
-        .target(name: "CPURelax"),
+        // Spin-wait and prefetch hints for the core (x86 `pause` and `prefetchw`, ARM `yield`).
+        .target(name: "CPUHints"),
         // Data: curl fetcher, gzip, IDX parsing, normalization.
         .target(name: "Datasets", dependencies: ["CCurl", "CZlib"]),
         // The service: API routes, job queue, store, dashboard, metrics.

@@ -1,3 +1,4 @@
+import CPUHints
 import Dispatch
 
 // The packed, cache-blocked SGEMM behind `Matmul` (GotoBLAS / BLIS structure):
@@ -314,6 +315,14 @@ func gemmMicroKernel4x24(
     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
 ) {
     typealias V = SIMD8<Float>
+    // The C tile is read and written after the k-loop: ask for its lines now (each row is 96 bytes, so its
+    // first and last float cover the two or three lines it spans), so that the update hits the cache even
+    // when C is larger than L2 (n = 1024: 4 MiB, updated once per k-slice).
+    for row in 0..<4 {
+        initlab_prefetch_write(c + row * ldc)
+        initlab_prefetch_write(c + row * ldc + 12)
+        initlab_prefetch_write(c + row * ldc + 23)
+    }
     var c00 = V(), c01 = V(), c02 = V(), c10 = V(), c11 = V(), c12 = V()
     var c20 = V(), c21 = V(), c22 = V(), c30 = V(), c31 = V(), c32 = V()
     var ap = a

@@ -1,4 +1,4 @@
-import CPURelax
+import CPUHints
 import Dispatch
 import Synchronization
 

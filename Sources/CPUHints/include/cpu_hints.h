@@ -1,0 +1,24 @@
+#ifndef INITLAB_CPU_HINTS_H
+#define INITLAB_CPU_HINTS_H
+
+/// Hints for the compute core that Swift has no intrinsics for. Both compile to one instruction and change
+/// no result.
+
+/// A spin-wait hint for polling loops (ComputePool): x86 `pause`, ARM `yield`. It tells the core that the
+/// thread is waiting, which frees its execution resources for the other hardware thread of the same core
+/// (the two vCPUs of a virtual machine can be such siblings) and saves power.
+static inline void initlab_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/// Asks for the cache line holding `p` to be brought into the cache for writing (the matmul micro-kernel's
+/// C tile, which is read, added to and stored after the k-loop).
+static inline void initlab_prefetch_write(const void *p) {
+    __builtin_prefetch(p, 1, 3);
+}
+
+#endif
