@@ -126,7 +126,7 @@ def main():
         numpy_experiment(SPEC)
         tn = time.perf_counter() - t0
         print(f"  repeat {r + 1}: InitLab {wall:.3f} s end to end ({inner:.3f} s inside), numpy {tn:.3f} s, "
-              f"ratio {tn / wall:.2f}x; two-core scaling {scaling:.2f}, load average {os.getloadavg()[0]:.2f}")
+              f"ratio {tn / wall:.2f}x, load average {os.getloadavg()[0]:.2f}")
         times_i.append(wall)
         times_n.append(tn)
     med_i, med_n = statistics.median(times_i), statistics.median(times_n)
