@@ -134,8 +134,8 @@ final class RunEngine {
                                skipFrom: isBlockEnd(l) ? l - m : nil)
     }
 
-    /// a = φ(h) on the engine's threads (chunks of ≥ 64 Ki elements; an elementwise result does not depend
-    /// on the split).
+    /// a = φ(h) on the engine's threads (up to four chunks per thread, of ≥ 16 Ki elements, handed out
+    /// dynamically; an elementwise result does not depend on the split).
     func applyActivation(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
         elementwise(count) { start, length in activation.apply(h + start, a + start, count: length) }
     }
@@ -146,7 +146,7 @@ final class RunEngine {
     }
 
     func elementwise(_ count: Int, _ body: (Int, Int) -> Void) {
-        let chunks = max(1, min(matmul.threads, count / 65_536))
+        let chunks = matmul.threads <= 1 ? 1 : max(1, min(4 * matmul.threads, count / 16_384))
         parallelFor(iterations: chunks, threads: matmul.threads) { c in
             let start = count * c / chunks
             body(start, count * (c + 1) / chunks - start)

@@ -228,17 +228,23 @@ extension Philox {
     ) {
         guard let base = out.baseAddress, out.count > 0 else { return }
         let count = out.count
-        let workers = max(1, min(threads, count / 65_536))
-        if workers == 1 {
+        let chunks = Philox.chunkCount(count, threads: threads)
+        if chunks == 1 {
             Philox.driveRange(base, offset: offset, count: count, generate)
             return
         }
         // Chunk boundaries at multiples of 32 indices (any boundary would give the same values).
-        let chunk = ((count + workers - 1) / workers + 31) / 32 * 32
+        let chunk = ((count + chunks - 1) / chunks + 31) / 32 * 32
         withoutActuallyEscaping(generate) { generate in
             let job = FillJob(base: base, count: count, offset: offset, chunk: chunk, generate: generate)
-            parallelFor(iterations: workers, threads: workers) { w in job.run(w) }
+            parallelFor(iterations: chunks, threads: threads) { w in job.run(w) }
         }
+    }
+
+    /// Chunks of a multi-threaded fill: up to four per thread, so that the pool's dynamic hand-out evens out
+    /// a thread that starts late or runs slower, and at least 16 Ki values each. One means serial.
+    static func chunkCount(_ count: Int, threads: Int) -> Int {
+        threads <= 1 ? 1 : max(1, min(4 * threads, count / 16_384))
     }
 
     @inline(__always)
@@ -342,15 +348,15 @@ extension Philox {
         // Pass 2, per thread chunk: redraw the rejected elements eight at a time, then scale.
         guard let base = out.baseAddress else { return }
         let count = out.count
-        let workers = max(1, min(threads, count / 65_536))
-        let chunk = ((count + workers - 1) / workers + 31) / 32 * 32
+        let chunks = Philox.chunkCount(count, threads: threads)
+        let chunk = ((count + chunks - 1) / chunks + 31) / 32 * 32
         let job = TruncationJob(
             philox: self, base: base, count: count, offset: offset, chunk: chunk, bound: bound,
             uniformProposal: uniformProposal, mean: mean, std: std)
-        if workers == 1 {
+        if chunks == 1 {
             job.run(0)
         } else {
-            parallelFor(iterations: workers, threads: workers) { w in job.run(w) }
+            parallelFor(iterations: chunks, threads: threads) { w in job.run(w) }
         }
     }
 

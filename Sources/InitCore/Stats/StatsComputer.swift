@@ -39,6 +39,12 @@ public struct StatsComputer: Sendable {
     static let minElementsPerThread = 1 << 16
 
     func workers(_ n: Int) -> Int { Swift.max(1, Swift.min(threads, n / Self.minElementsPerThread)) }
+    /// Contiguous parts of passes 2 and 3 (each with its own counters, merged after): two per thread when
+    /// parallel, so that the pool's dynamic hand-out evens out a thread that starts late or runs slower.
+    func parts(_ n: Int) -> Int {
+        let w = workers(n)
+        return w > 1 ? Swift.min(2 * w, n / (Self.minElementsPerThread / 2)) : 1
+    }
 
     /// Statistics of `x` (rows × cols, row-major) with `bins` histogram bins over [min, max] of finite values.
     public func compute(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, bins: Int, dead: DeadRule) -> Stats {
@@ -243,7 +249,7 @@ public struct StatsComputer: Sendable {
         var scale = Float(span > 0 ? Double(fine) / span : 0)
         if !scale.isFinite { scale = 0 }
         let lowF = Float(low), maxBin = Float(fine - 1)
-        let workerCount = workers(n)
+        let workerCount = parts(n)
         let lanes = 4
         let laneSlots = fine
         let allFinite = finite == n
