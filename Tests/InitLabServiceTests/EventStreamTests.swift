@@ -93,6 +93,8 @@ final class Collector: Sendable {
             do { _ = try harness.viz.eventStream(for: request); return nil } catch let p as Problem { return p.status } catch { return -1 }
         }
         #expect(problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "abc")])) == 400)
+        #expect(problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "")])) == 400)
+        #expect(problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "-1")])) == 400)
         #expect(problem(.get("/v1/experiments/\(id)/events", query: [("since", "1")])) == 400)
         #expect(problem(.get("/v1/experiments/\(UUID().uuidString.lowercased())/events")) == 404)
     }

@@ -141,10 +141,14 @@ extension ExperimentService {
         }
         try rejectQuery(request, allowed: [])
         var last = 0
-        if let raw = request.header("Last-Event-ID")?.trimmingCharacters(in: .whitespaces), !raw.isEmpty {
+        // Present means an id: EventSource omits the header until it has received one, so an empty value is
+        // as invalid as any other non-integer (the contract says integer; Schemathesis holds us to it).
+        if let raw = request.header("Last-Event-ID")?.trimmingCharacters(in: .whitespaces) {
             guard let parsed = Int(raw), parsed >= 0 else {
                 throw Problem.badRequest(
-                    "invalid_last_event_id", "Last-Event-ID must be an event id this stream sent (an integer ≥ 0), got '\(raw.prefix(40))'.")
+                    "invalid_last_event_id",
+                    "Last-Event-ID must be an event id this stream sent (an integer ≥ 0), got '\(raw.prefix(40))'; "
+                        + "omit the header to start from the first event.")
             }
             last = parsed
         }

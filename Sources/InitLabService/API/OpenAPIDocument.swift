@@ -548,7 +548,7 @@ paths:
         duplicate across the live → stored transition. The stream closes after `done`; close the EventSource on it.
       parameters:
         - $ref: "#/components/parameters/JobID"
-        - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0, maximum: 9223372036854775807}, description: "The id of the last event received; only later events are sent."}
+        - {name: Last-Event-ID, in: header, schema: {type: integer, minimum: 0, maximum: 9223372036854775807}, description: "The id of the last event received; only later events are sent. Omit the header to start from the first event: an empty or non-integer value is a 400."}
       responses:
         "200":
           description: The event stream.
