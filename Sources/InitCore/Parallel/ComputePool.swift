@@ -1,6 +1,11 @@
 import CPUHints
 import Dispatch
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The parallel loop of the compute core: `body(i)` for i in 0..<iterations on up to `threads` threads, the
 /// calling thread included, returning when every iteration is done.
@@ -16,11 +21,15 @@ import Synchronization
 /// One caller at a time owns the pool (the service runs several experiments at once); a caller that finds
 /// it busy, or a nested call from inside a body, runs on `concurrentPerform` instead.
 public final class ComputePool: @unchecked Sendable {
-    /// The process-wide pool (helpers are created on first use, as many as the largest `threads` asked).
+    /// The process-wide pool (helpers are created on first use, as many as the largest width asked).
     public static let shared = ComputePool()
 
     /// How long a helper keeps polling for the next round before its Dispatch work item returns.
     public static let spinNanoseconds: UInt64 = 200_000
+
+    /// At most one participant per online core: more would poll while others need the core (a caller may
+    /// ask for more threads than cores; results do not depend on the count).
+    static let maxWidth = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// A helper's state. Transitions: offline → assigned (owner; schedules a work item), assigned → running
     /// (helper), running → idle (helper), assigned → idle (owner revokes an assignment not yet taken),
@@ -49,7 +58,7 @@ public final class ComputePool: @unchecked Sendable {
 
     /// Runs `body(i)` for every i in 0..<iterations on up to `threads` threads; see the type's documentation.
     public func run(iterations: Int, threads: Int, _ body: (Int) -> Void) {
-        let width = min(threads, iterations)
+        let width = min(threads, iterations, Self.maxWidth)
         if width <= 1 {
             for i in 0..<iterations { body(i) }
             return
