@@ -146,7 +146,7 @@ final class RunEngine {
     }
 
     func elementwise(_ count: Int, _ body: (Int, Int) -> Void) {
-        let chunks = matmul.threads <= 1 ? 1 : max(1, min(4 * matmul.threads, count / 16_384))
+        let chunks = elementwiseChunks(count, threads: matmul.threads)
         parallelFor(iterations: chunks, threads: matmul.threads) { c in
             let start = count * c / chunks
             body(start, count * (c + 1) / chunks - start)

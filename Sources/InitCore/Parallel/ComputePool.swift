@@ -138,3 +138,10 @@ public final class ComputePool: @unchecked Sendable {
 func parallelFor(iterations: Int, threads: Int, _ body: (Int) -> Void) {
     ComputePool.shared.run(iterations: iterations, threads: threads, body)
 }
+
+/// Chunks for an elementwise pass (a fill, an activation) over `count` values: up to four per thread, so that
+/// the pool's dynamic hand-out evens out a thread that starts late or runs slower, and at least 16 Ki values
+/// each. One means serial.
+func elementwiseChunks(_ count: Int, threads: Int) -> Int {
+    threads <= 1 ? 1 : max(1, min(4 * threads, count / 16_384))
+}

@@ -228,7 +228,7 @@ extension Philox {
     ) {
         guard let base = out.baseAddress, out.count > 0 else { return }
         let count = out.count
-        let chunks = Philox.chunkCount(count, threads: threads)
+        let chunks = elementwiseChunks(count, threads: threads)
         if chunks == 1 {
             Philox.driveRange(base, offset: offset, count: count, generate)
             return
@@ -239,12 +239,6 @@ extension Philox {
             let job = FillJob(base: base, count: count, offset: offset, chunk: chunk, generate: generate)
             parallelFor(iterations: chunks, threads: threads) { w in job.run(w) }
         }
-    }
-
-    /// Chunks of a multi-threaded fill: up to four per thread, so that the pool's dynamic hand-out evens out
-    /// a thread that starts late or runs slower, and at least 16 Ki values each. One means serial.
-    static func chunkCount(_ count: Int, threads: Int) -> Int {
-        threads <= 1 ? 1 : max(1, min(4 * threads, count / 16_384))
     }
 
     @inline(__always)
@@ -348,7 +342,7 @@ extension Philox {
         // Pass 2, per thread chunk: redraw the rejected elements eight at a time, then scale.
         guard let base = out.baseAddress else { return }
         let count = out.count
-        let chunks = Philox.chunkCount(count, threads: threads)
+        let chunks = elementwiseChunks(count, threads: threads)
         let chunk = ((count + chunks - 1) / chunks + 31) / 32 * 32
         let job = TruncationJob(
             philox: self, base: base, count: count, offset: offset, chunk: chunk, bound: bound,
