@@ -757,6 +757,81 @@ components:
               layers_total: {type: integer}
               summary: {type: object, description: "The result's summary once succeeded."}
               error: {type: string}
+    InitZeros:
+      type: object
+      title: zeros
+      required:
+      - name
+      additionalProperties: false
+      properties:
+        name:
+          const: zeros
+    InitConstant:
+      type: object
+      title: constant
+      required:
+      - name
+      additionalProperties: false
+      properties:
+        name:
+          const: constant
+        value:
+          type: number
+          minimum: -1000000
+          maximum: 1000000
+          description: the constant
+          default: 0
+    InitNormal:
+      type: object
+      title: normal
+      required:
+      - name
+      additionalProperties: false
+      properties:
+        name:
+          const: normal
+        mean:
+          type: number
+          minimum: -1000000
+          maximum: 1000000
+          description: mean
+          default: 0
+        std:
+          type: number
+          minimum: 0
+          maximum: 1000000
+          description: standard deviation
+          default: 1
+    InitUniform:
+      type: object
+      title: uniform
+      required:
+      - name
+      additionalProperties: false
+      properties:
+        name:
+          const: uniform
+        low:
+          type: number
+          minimum: -1000000
+          maximum: 1000000
+          description: lower bound (≤ high)
+          default: -1
+        high:
+          type: number
+          minimum: -1000000
+          maximum: 1000000
+          description: upper bound (≥ low)
+          default: 1
+    InitTorchDefault:
+      type: object
+      title: torch_default
+      required:
+      - name
+      additionalProperties: false
+      properties:
+        name:
+          const: torch_default
     ExperimentSpec:
       type: object
       additionalProperties: false
@@ -825,68 +900,10 @@ components:
             - variance_scaling
             - lsuv
             - fixup
-          - type: object
-            title: zeros
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: zeros
-          - type: object
-            title: constant
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: constant
-              value:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: the constant
-                default: 0
-          - type: object
-            title: normal
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: normal
-              mean:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: mean
-                default: 0
-              std:
-                type: number
-                minimum: 0
-                maximum: 1000000
-                description: standard deviation
-                default: 1
-          - type: object
-            title: uniform
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: uniform
-              low:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: lower bound (≤ high)
-                default: -1
-              high:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: upper bound (≥ low)
-                default: 1
+          - $ref: '#/components/schemas/InitZeros'
+          - $ref: '#/components/schemas/InitConstant'
+          - $ref: '#/components/schemas/InitNormal'
+          - $ref: '#/components/schemas/InitUniform'
           - type: object
             title: scaled_normal
             required:
@@ -1055,14 +1072,7 @@ components:
             properties:
               name:
                 const: identity
-          - type: object
-            title: torch_default
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: torch_default
+          - $ref: '#/components/schemas/InitTorchDefault'
           - type: object
             title: variance_scaling
             required:
@@ -1272,76 +1282,11 @@ components:
             - normal
             - uniform
             - torch_default
-          - type: object
-            title: zeros
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: zeros
-          - type: object
-            title: constant
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: constant
-              value:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: the constant
-                default: 0
-          - type: object
-            title: normal
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: normal
-              mean:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: mean
-                default: 0
-              std:
-                type: number
-                minimum: 0
-                maximum: 1000000
-                description: standard deviation
-                default: 1
-          - type: object
-            title: uniform
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: uniform
-              low:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: lower bound (≤ high)
-                default: -1
-              high:
-                type: number
-                minimum: -1000000
-                maximum: 1000000
-                description: upper bound (≥ low)
-                default: 1
-          - type: object
-            title: torch_default
-            required:
-            - name
-            additionalProperties: false
-            properties:
-              name:
-                const: torch_default
+          - $ref: '#/components/schemas/InitZeros'
+          - $ref: '#/components/schemas/InitConstant'
+          - $ref: '#/components/schemas/InitNormal'
+          - $ref: '#/components/schemas/InitUniform'
+          - $ref: '#/components/schemas/InitTorchDefault'
           description: Bias initializer (zeros, constant, normal, uniform, torch_default); default zeros.
         weights:
           type:
