@@ -11,18 +11,24 @@ extension ExperimentService {
         var response: APIResponse
         do {
             response = try await dispatch(request, route: route)
-        } catch let problem as Problem {
-            response = problem.response(instance: request.path, requestID: request.requestID)
         } catch {
-            logger.error(
-                "request failed", metadata: ["request_id": "\(request.requestID)", "error": "\(error)"])
-            response = Problem.internalError(requestID: request.requestID)
-                .response(instance: request.path, requestID: request.requestID)
+            response = errorResponse(error, for: request)
         }
         if recordMetrics {
             metrics.recordRequest(method: request.method, route: route?.pattern ?? "unmatched", status: response.status)
         }
         return response
+    }
+
+    /// The response to an error a route threw: its problem, or a 500 that names only the request id (the error
+    /// itself goes to the log).
+    func errorResponse(_ error: any Error, for request: APIRequest) -> APIResponse {
+        if let problem = error as? Problem {
+            return problem.response(instance: request.path, requestID: request.requestID)
+        }
+        logger.error("request failed", metadata: ["request_id": "\(request.requestID)", "error": "\(error)"])
+        return Problem.internalError(requestID: request.requestID)
+            .response(instance: request.path, requestID: request.requestID)
     }
 
     private func dispatch(_ request: APIRequest, route: Route?) async throws -> APIResponse {

@@ -70,12 +70,8 @@ public final class VisualizationAPI: Sendable {
         var response: APIResponse
         do {
             response = try await dispatch(request, route: route)
-        } catch let problem as Problem {
-            response = problem.response(instance: request.path, requestID: request.requestID)
         } catch {
-            service.logger.error("request failed", metadata: ["request_id": "\(request.requestID)", "error": "\(error)"])
-            response = Problem.internalError(requestID: request.requestID)
-                .response(instance: request.path, requestID: request.requestID)
+            response = service.errorResponse(error, for: request)
         }
         if recordMetrics { service.metrics.recordRequest(method: request.method, route: route.pattern, status: response.status) }
         return response
