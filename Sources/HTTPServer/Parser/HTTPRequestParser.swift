@@ -244,26 +244,45 @@ public struct HTTPRequestParser: Sendable {
 
     /// Parses field lines into `headers` until the empty line; then validates and emits the head.
     private mutating func parseHeaders() -> HTTPParserEvent? {
+        switch readFieldLines(trailers: false) {
+        case .complete: return finishHead()
+        case .needMoreInput: return nil
+        case .failed(let event): return event
+        }
+    }
+
+    private enum FieldLines {
+        case complete, needMoreInput
+        case failed(HTTPParserEvent)
+    }
+
+    /// Reads field lines into `headers` (or, for a chunked body's trailer section, `trailers`) up to and
+    /// including the empty line. Both count against the same `maxHeaderBytes` and `maxHeaderCount`; a bare LF
+    /// is `invalidLineEnding` in the head and `invalidChunk` in the trailers.
+    private mutating func readFieldLines(trailers isTrailer: Bool) -> FieldLines {
         while true {
             guard let line = nextLine() else {
                 if headerBytes + (buffer.count - start) > configuration.maxHeaderBytes + 2 {
-                    return fail(.headersTooLarge)
+                    return .failed(fail(.headersTooLarge))
                 }
-                return nil
+                return .needMoreInput
             }
             let range = line.content
             let lineLength = line.after - start
             if range.isEmpty && !line.bareLF {
                 consume(lineLength)
-                return finishHead()
+                return .complete
             }
             headerBytes += lineLength
-            if headerBytes > configuration.maxHeaderBytes { return fail(.headersTooLarge) }
-            if line.bareLF { return fail(.invalidLineEnding) }
-            if headers.count >= configuration.maxHeaderCount { return fail(.tooManyHeaders) }
+            if headerBytes > configuration.maxHeaderBytes { return .failed(fail(.headersTooLarge)) }
+            if line.bareLF { return .failed(fail(isTrailer ? .invalidChunk : .invalidLineEnding)) }
+            if (isTrailer ? trailers.count : headers.count) >= configuration.maxHeaderCount {
+                return .failed(fail(.tooManyHeaders))
+            }
             switch parseField(buffer[range]) {
-            case .success(let field): headers.fields.append(field)
-            case .failure(let error): return fail(error)
+            case .success(let field):
+                if isTrailer { trailers.fields.append(field) } else { headers.fields.append(field) }
+            case .failure(let error): return .failed(fail(error))
             }
             consume(lineLength)
         }
@@ -409,31 +428,14 @@ public struct HTTPRequestParser: Sendable {
     }
 
     private mutating func parseTrailers() -> HTTPParserEvent? {
-        while true {
-            guard let line = nextLine() else {
-                if headerBytes + (buffer.count - start) > configuration.maxHeaderBytes + 2 {
-                    return fail(.headersTooLarge)
-                }
-                return nil
-            }
-            let range = line.content
-            let lineLength = line.after - start
-            if range.isEmpty && !line.bareLF {
-                consume(lineLength)
-                state = .requestLine
-                let t = trailers
-                trailers = HTTPHeaders()
-                return .end(trailers: t)
-            }
-            headerBytes += lineLength
-            if headerBytes > configuration.maxHeaderBytes { return fail(.headersTooLarge) }
-            if line.bareLF { return fail(.invalidChunk) }
-            if trailers.count >= configuration.maxHeaderCount { return fail(.tooManyHeaders) }
-            switch parseField(buffer[range]) {
-            case .success(let field): trailers.fields.append(field)
-            case .failure(let error): return fail(error)
-            }
-            consume(lineLength)
+        switch readFieldLines(trailers: true) {
+        case .complete:
+            state = .requestLine
+            let t = trailers
+            trailers = HTTPHeaders()
+            return .end(trailers: t)
+        case .needMoreInput: return nil
+        case .failed(let event): return event
         }
     }
 
