@@ -85,55 +85,41 @@ public struct ConfigurationSetting: Sendable {
         _ flag: String, _ env: String, _ summary: String, _ defaultText: String,
         _ set: @escaping @Sendable (inout ServiceConfiguration, Int) -> Void
     ) -> ConfigurationSetting {
-        ConfigurationSetting(flag: flag, environment: env, summary: summary, defaultText: defaultText) {
-            configuration, values throws(ConfigurationError) in
-            let text = (values.last ?? "").trimmingCharacters(in: .whitespaces)
-            guard let value = Int(text) else {
-                throw ConfigurationError(message: "--\(flag) (\(env)) must be an integer, got '\(text)'")
-            }
-            set(&configuration, value)
-        }
+        parsed(flag, env, summary, defaultText, expected: "an integer", { Int($0) }, set)
     }
 
     private static func number(
         _ flag: String, _ env: String, _ summary: String, _ defaultText: String,
         _ set: @escaping @Sendable (inout ServiceConfiguration, Double) -> Void
     ) -> ConfigurationSetting {
-        ConfigurationSetting(flag: flag, environment: env, summary: summary, defaultText: defaultText) {
-            configuration, values throws(ConfigurationError) in
-            let text = (values.last ?? "").trimmingCharacters(in: .whitespaces)
-            guard let value = Double(text), value.isFinite else {
-                throw ConfigurationError(message: "--\(flag) (\(env)) must be a number, got '\(text)'")
-            }
-            set(&configuration, value)
-        }
+        parsed(flag, env, summary, defaultText, expected: "a number", { Double($0).flatMap { $0.isFinite ? $0 : nil } }, set)
     }
 
     private static func bytes(
         _ flag: String, _ env: String, _ summary: String, _ defaultText: String,
         _ set: @escaping @Sendable (inout ServiceConfiguration, Int64) -> Void
     ) -> ConfigurationSetting {
-        ConfigurationSetting(flag: flag, environment: env, summary: summary, defaultText: defaultText) {
-            configuration, values throws(ConfigurationError) in
-            let text = (values.last ?? "").trimmingCharacters(in: .whitespaces)
-            guard let value = parseBytes(text) else {
-                throw ConfigurationError(
-                    message: "--\(flag) (\(env)) must be a size like 65536, 64KiB, 512MiB or 1GiB, got '\(text)'")
-            }
-            set(&configuration, value)
-        }
+        parsed(flag, env, summary, defaultText, expected: "a size like 65536, 64KiB, 512MiB or 1GiB", parseBytes, set)
     }
 
     private static func duration(
         _ flag: String, _ env: String, _ summary: String, _ defaultText: String,
         _ set: @escaping @Sendable (inout ServiceConfiguration, Duration) -> Void
     ) -> ConfigurationSetting {
+        parsed(flag, env, summary, defaultText, expected: "a duration like 90, 90s, 30m, 12h or 7d", parseDuration, set)
+    }
+
+    /// A setting whose last value, trimmed, must parse; otherwise "--flag (ENV) must be <expected>, got '…'".
+    private static func parsed<Value>(
+        _ flag: String, _ env: String, _ summary: String, _ defaultText: String, expected: String,
+        _ parse: @escaping @Sendable (String) -> Value?,
+        _ set: @escaping @Sendable (inout ServiceConfiguration, Value) -> Void
+    ) -> ConfigurationSetting {
         ConfigurationSetting(flag: flag, environment: env, summary: summary, defaultText: defaultText) {
             configuration, values throws(ConfigurationError) in
             let text = (values.last ?? "").trimmingCharacters(in: .whitespaces)
-            guard let value = parseDuration(text) else {
-                throw ConfigurationError(
-                    message: "--\(flag) (\(env)) must be a duration like 90, 90s, 30m, 12h or 7d, got '\(text)'")
+            guard let value = parse(text) else {
+                throw ConfigurationError(message: "--\(flag) (\(env)) must be \(expected), got '\(text)'")
             }
             set(&configuration, value)
         }
