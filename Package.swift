@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure compute: matrices, matmul, random numbers, initializers, activations, statistics, theory, runner.
@@ -38,7 +40,7 @@ let package = Package(
         // Spin-wait and prefetch hints for the core (x86 `pause` and `prefetchw`, ARM `yield`).
         .target(name: "CPUHints"),
         // Data: curl fetcher, gzip, IDX parsing, normalization.
-        .target(name: "Datasets", dependencies: ["CCurl", "CZlib"]),
+        .target(name: "Datasets", dependencies: ["CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // The service: API routes, job queue, store, dashboard, metrics.
         .target(
             name: "InitLabService",
@@ -46,6 +48,8 @@ let package = Package(
                 "InitCore", "HTTPServer", "Datasets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(

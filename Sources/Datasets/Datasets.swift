@@ -1,9 +1,11 @@
 // The Datasets module: fetch, verify, cache and load MNIST-format datasets.
 //
 //   Curl/      CurlFetcher + FetchPolicy: libcurl through the non-variadic shims of Sources/CCurl/shim.h.
-//   Gzip/      Gzip.decompress: zlib inflate (16 + MAX_WBITS), chunked, multi-member, strict about truncation.
+//   Gzip/      Gzip.decompress / Gzip.inflate (output in chunks): zlib inflate (16 + MAX_WBITS), multi-member,
+//              strict about truncation.
 //   IDX/       IDXHeader / IDX.parseUBytes: strict IDX parsing (magic, type, big-endian dims, exact length).
-//   Checksum/  MD5 (RFC 1321) and SHA256 (FIPS 180-4) in Swift.
+//   Checksum/  HexDigest: MD5 and SHA-256 from swift-crypto, as hex; a file's MD5, and the SHA-256 of what a
+//              .gz inflates to, are hashed chunk by chunk.
 //   Catalog/   DatasetCatalog (mnist, fashion-mnist), Mirror, DatasetStore (fetch, load, status), ImageSet,
 //              Normalizer, SplitMix64 and BatchSampler.
 //

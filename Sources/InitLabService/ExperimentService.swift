@@ -20,6 +20,12 @@ public final class ExperimentService: Sendable {
     /// Reads the HTTP server's open-connection gauge; set once the server exists.
     private let connectionGauge = Mutex<(@Sendable () -> Int)?>(nil)
     private let storeOpen = Atomic<Bool>(false)
+    /// Signs page tokens (`PageToken`): random per process, so a token outlives neither a restart nor the node
+    /// that issued it (a client starts the listing again, as the 400 says).
+    let pageTokenKey: [UInt8] = {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    }()
 
     /// `datasets` defaults to a registry built from the configuration's cache folder and mirrors; pass the one
     /// whose `inputProvider` the engine uses so both share the loaded datasets.

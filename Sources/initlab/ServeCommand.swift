@@ -90,8 +90,7 @@ struct ServeCommand: ParsableCommand {
             configuration: configuration, store: store,
             engine: InitCoreEngine(budget: configuration.budget, inputProvider: datasets.inputProvider),
             datasets: datasets, logger: logger)
-        let server = InitLabServer(service: service, logger: logger)
-        // Dashboard, charts, CSV, live events and sweeps (issue 7) on the same router; sweeps share the database.
+        // Dashboard, charts, CSV, live events and sweeps on the same router; sweeps share the database.
         var visualization = VisualizationConfiguration()
         if let raw = environment["INITLAB_SSE_HEARTBEAT_MS"] {
             guard let milliseconds = Int(raw), (10...600_000).contains(milliseconds) else {
@@ -99,9 +98,9 @@ struct ServeCommand: ParsableCommand {
             }
             visualization.heartbeat = .milliseconds(milliseconds)
         }
-        VisualizationAPI(
-            service: service, sweeps: try SQLiteSweepStore(path: configuration.databasePath), configuration: visualization
-        ).register(on: server.http.router)
+        let server = InitLabServer(
+            service: service, sweeps: try SQLiteSweepStore(path: configuration.databasePath),
+            visualization: visualization, logger: logger)
         let boundPort = try server.start()
         logger.notice(
             "initlab serving",

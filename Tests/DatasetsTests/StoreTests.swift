@@ -28,7 +28,7 @@ struct SyntheticDataset {
             files[name] = gz
             specFiles.append(DatasetFile(
                 name: name, role: role,
-                checksum: contentChecksums ? .sha256OfContent(SHA256.hash(idx)) : .md5OfDownload(MD5.hash(gz))))
+                checksum: contentChecksums ? .sha256OfContent(HexDigest.sha256(idx)) : .md5OfDownload(HexDigest.md5(gz))))
         }
         spec = DatasetSpec(
             id: "synthetic", title: "synthetic", files: specFiles, defaultMirrors: [],
@@ -178,7 +178,9 @@ func listing(_ dir: String) -> [String] {
         let url = server.baseURL + "none/train-images-idx3-ubyte.gz"
         #expect(throws: DatasetError.allMirrorsFailed(
             file: "train-images-idx3-ubyte.gz",
-            failures: [MirrorFailure(url: url, reason: "HTTP 404 (after 1 attempt)")])) {
+            failures: [MirrorFailure(
+                url: url, reason: "HTTP 404 (after 1 attempt)",
+                publicReason: "the server answered with an HTTP error (after 1 attempt)")])) {
             try store.fetch(data.spec, mirrors: [.remote(server.baseURL + "none/")])
         }
         #expect(listing(store.directory(for: data.spec)).isEmpty)

@@ -24,7 +24,7 @@ func exchange(_ input: String, limits: ConnectionLimits, router: Router) async -
             queue += machine.respond(status: routed.response.status, headers: routed.response.headers, bytes: bytes, now: 0)
         case .respondWithError(let error):
             statuses.append(error.status.code)
-            let r = HTTPResponse.problem(error)
+            let r = router.problems.response(for: error, instance: nil, requestID: "r")
             let bytes: [UInt8] = if case .bytes(let b) = r.body { b } else { [] }
             queue += machine.respond(status: r.status, headers: r.headers, bytes: bytes, now: 0)
         case .close:

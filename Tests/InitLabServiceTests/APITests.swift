@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Testing
 
 @testable import InitLabService
@@ -23,7 +24,7 @@ import Testing
         let done = await h.job(id)
         #expect(done["result_url"] as? String == "/v1/experiments/\(id)/result")
         #expect(done["finished_at"] is String && done["started_at"] is String)
-        let result = await h.service.handle(.get("/v1/experiments/\(id)/result"))
+        let result = await h.server.handle(.get("/v1/experiments/\(id)/result"))
         #expect(result.status == 200 && jsonObject(result.body)["checksum"] as? Int == 93)
         await h.stop()
     }
@@ -31,10 +32,10 @@ import Testing
     @Test func etagGives304AndRetryAfterWhileNotTerminal() async throws {
         let h = try ServiceHarness(engine: ScriptedEngine(gated: true))
         let id = try await h.submitID("{\"depth\": 2}")
-        let first = await h.service.handle(.get("/v1/experiments/\(id)"))
+        let first = await h.server.handle(.get("/v1/experiments/\(id)"))
         let etag = try #require(first.header("ETag"))
         #expect(first.header("Retry-After") != nil)
-        let again = await h.service.handle(.get("/v1/experiments/\(id)", headers: [("If-None-Match", etag)]))
+        let again = await h.server.handle(.get("/v1/experiments/\(id)", headers: [("If-None-Match", etag)]))
         if again.status == 304 {
             #expect(again.body.isEmpty && again.header("ETag") == etag)
         } else {
@@ -43,9 +44,9 @@ import Testing
         }
         h.engine.release()
         #expect(await h.waitForStatus(id, "succeeded"))
-        let final = await h.service.handle(.get("/v1/experiments/\(id)"))
+        let final = await h.server.handle(.get("/v1/experiments/\(id)"))
         #expect(final.header("Retry-After") == nil && final.header("ETag") != etag)
-        let cached = await h.service.handle(.get("/v1/experiments/\(id)", headers: [("If-None-Match", "W/\(final.header("ETag") ?? "")")]))
+        let cached = await h.server.handle(.get("/v1/experiments/\(id)", headers: [("If-None-Match", "W/\(final.header("ETag") ?? "")")]))
         #expect(cached.status == 304, "weak comparison")
         await h.stop()
     }
@@ -54,21 +55,21 @@ import Testing
         let h = try ServiceHarness(engine: ScriptedEngine(gated: true))
         let id = try await h.submitID("{\"depth\": 2}")
         #expect(await h.waitForStatus(id, "running"))
-        let current = await h.service.handle(.get("/v1/experiments/\(id)"))
+        let current = await h.server.handle(.get("/v1/experiments/\(id)"))
         let etag = try #require(current.header("ETag"))
 
         // Nothing changes while the gate is closed: wait=1 times out with 304.
         let clock = ContinuousClock()
         let started = clock.now
-        let idle = await h.service.handle(.get("/v1/experiments/\(id)", query: [("wait", "1")], headers: [("If-None-Match", etag)]))
+        let idle = await h.server.handle(.get("/v1/experiments/\(id)", query: [("wait", "1")], headers: [("If-None-Match", etag)]))
         #expect(idle.status == 304)
         #expect(clock.now - started >= .milliseconds(900))
 
         // A change (cancel) wakes a 30 s long-poll at once.
-        let poll = Task { await h.service.handle(.get("/v1/experiments/\(id)", query: [("wait", "30")], headers: [("If-None-Match", etag)])) }
+        let poll = Task { await h.server.handle(.get("/v1/experiments/\(id)", query: [("wait", "30")], headers: [("If-None-Match", etag)])) }
         #expect(await eventually { h.service.notifier.waiterCount == 1 })
         let before = clock.now
-        _ = await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments/\(id)/cancel"))
+        _ = await h.server.handle(HTTPRequest.make("POST", "/v1/experiments/\(id)/cancel"))
         let woken = await poll.value
         #expect(woken.status == 200 && jsonObject(woken.body)["status"] as? String == "cancelled")
         #expect(clock.now - before < .seconds(5))
@@ -80,20 +81,20 @@ import Testing
         let running = try await h.submitID("{\"depth\": 5}")
         #expect(await h.waitForStatus(running, "running"))
         let queued = try await h.submitID("{\"depth\": 5}")
-        let cancelQueued = await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments/\(queued)/cancel"))
+        let cancelQueued = await h.server.handle(HTTPRequest.make("POST", "/v1/experiments/\(queued)/cancel"))
         #expect(cancelQueued.status == 200 && jsonObject(cancelQueued.body)["status"] as? String == "cancelled")
 
-        let cancelRunning = await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments/\(running)/cancel"))
+        let cancelRunning = await h.server.handle(HTTPRequest.make("POST", "/v1/experiments/\(running)/cancel"))
         #expect(cancelRunning.status == 200 && jsonObject(cancelRunning.body)["status"] as? String == "cancelled")
         #expect(await eventually { h.service.workers.busyWorkers == 0 }, "the worker stops at the next boundary")
         #expect(await h.status(running) == "cancelled", "terminal states never change")
         #expect(h.engine.runs.load(ordering: .relaxed) == 1, "a cancelled queued job never runs")
 
-        let again = await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments/\(running)/cancel"))
+        let again = await h.server.handle(HTTPRequest.make("POST", "/v1/experiments/\(running)/cancel"))
         #expect(again.status == 200 && jsonObject(again.body)["status"] as? String == "cancelled")
-        let result = await h.service.handle(.get("/v1/experiments/\(running)/result"))
+        let result = await h.server.handle(.get("/v1/experiments/\(running)/result"))
         #expect(result.status == 409 && jsonObject(result.body)["code"] as? String == "cancelled")
-        let unknown = await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments/\(UUID().uuidString.lowercased())/cancel"))
+        let unknown = await h.server.handle(HTTPRequest.make("POST", "/v1/experiments/\(UUID().uuidString.lowercased())/cancel"))
         #expect(unknown.status == 404)
         await h.stop()
     }
@@ -101,16 +102,16 @@ import Testing
     @Test func resultIs409UntilFinishedAnd404ForUnknown() async throws {
         let h = try ServiceHarness(engine: ScriptedEngine(gated: true))
         let id = try await h.submitID("{\"depth\": 1}")
-        let early = await h.service.handle(.get("/v1/experiments/\(id)/result"))
+        let early = await h.server.handle(.get("/v1/experiments/\(id)/result"))
         #expect(early.status == 409 && early.header("Content-Type") == "application/problem+json")
         #expect(jsonObject(early.body)["code"] as? String == "not_finished" && early.header("Retry-After") != nil)
-        #expect(await h.service.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())/result")).status == 404)
-        #expect(await h.service.handle(.get("/v1/experiments/not-a-uuid")).status == 404)
+        #expect(await h.server.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())/result")).status == 404)
+        #expect(await h.server.handle(.get("/v1/experiments/not-a-uuid")).status == 404)
         let failing = try await h.submitID("{\"depth\": 1, \"fail\": \"boom\"}")
         h.engine.release()
         #expect(await h.waitForStatus(failing, "failed"))
         #expect(await h.job(failing)["error"] as? String == "boom")
-        let failed = await h.service.handle(.get("/v1/experiments/\(failing)/result"))
+        let failed = await h.server.handle(.get("/v1/experiments/\(failing)/result"))
         #expect(failed.status == 409 && jsonObject(failed.body)["code"] as? String == "failed")
         await h.stop()
     }
@@ -125,7 +126,7 @@ import Testing
         repeat {
             var query = [("page_size", "2")]
             if let token { query.append(("page_token", token)) }
-            let response = await h.service.handle(.get("/v1/experiments", query: query))
+            let response = await h.server.handle(.get("/v1/experiments", query: query))
             #expect(response.status == 200)
             let body = jsonObject(response.body)
             seen += ((body["experiments"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
@@ -133,19 +134,33 @@ import Testing
             pages += 1
         } while token != nil && pages < 10
         #expect(pages == 3 && seen == ids.reversed())
-        let filtered = await h.service.handle(.get("/v1/experiments", query: [("status", "succeeded")]))
+        let filtered = await h.server.handle(.get("/v1/experiments", query: [("status", "succeeded")]))
         #expect(((jsonObject(filtered.body)["experiments"] as? [Any]) ?? [1]).isEmpty)
         #expect(jsonObject(filtered.body)["next_page_token"] == nil)
 
         for query in [[("page_size", "0")], [("page_size", "1001")], [("status", "done")], [("page_token", "garbage!")], [("sort", "x")]] {
-            let bad = await h.service.handle(.get("/v1/experiments", query: query))
+            let bad = await h.server.handle(.get("/v1/experiments", query: query))
             #expect(bad.status == 400, "\(query)")
             #expect(bad.header("Content-Type") == "application/problem+json")
         }
         // A token is bound to its filter.
-        let paged = await h.service.handle(.get("/v1/experiments", query: [("page_size", "1")]))
+        let paged = await h.server.handle(.get("/v1/experiments", query: [("page_size", "1")]))
         let first = try #require(jsonObject(paged.body)["next_page_token"] as? String)
-        #expect(await h.service.handle(.get("/v1/experiments", query: [("page_token", first), ("status", "queued")])).status == 400)
+        #expect(await h.server.handle(.get("/v1/experiments", query: [("page_token", first), ("status", "queued")])).status == 400)
+        // Forged tokens: the unsigned form a client could write by hand, a token with one tag byte changed,
+        // and a token another server issued are all 400, never a page.
+        #expect(await h.server.handle(.get("/v1/experiments", query: [("page_token", first)])).status == 200)
+        let unsigned = Data("v1:2:-".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+        var tampered = Array(first)
+        tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
+        let other = try ServiceHarness(start: false)
+        let foreign = PageToken(beforeSequence: 2, status: nil).encoded(key: other.service.pageTokenKey)
+        for forged in [unsigned, String(tampered), foreign] {
+            let response = await h.server.handle(.get("/v1/experiments", query: [("page_token", forged)]))
+            #expect(response.status == 400, "\(forged)")
+            #expect(jsonObject(response.body)["code"] as? String == "invalid_page_token")
+        }
+        await other.stop()
         await h.stop()
     }
 
@@ -166,14 +181,14 @@ import Testing
 
         // Concurrent first requests with one key: exactly one job; the others replay it or get 409.
         let concurrentKey = UUID().uuidString
-        let responses = await withTaskGroup(of: APIResponse.self) { group in
+        let responses = await withTaskGroup(of: RoutedReply.self) { group in
             for _ in 0..<8 { group.addTask { await h.submit("{\"depth\": 4}", headers: [("Idempotency-Key", concurrentKey)]) } }
-            return await group.reduce(into: [APIResponse]()) { $0.append($1) }
+            return await group.reduce(into: [RoutedReply]()) { $0.append($1) }
         }
         let accepted = responses.filter { $0.status == 202 }
         #expect(!accepted.isEmpty && accepted.allSatisfy { $0.body == accepted[0].body })
         #expect(responses.allSatisfy { $0.status == 202 || $0.status == 409 })
-        let list = await h.service.handle(.get("/v1/experiments"))
+        let list = await h.server.handle(.get("/v1/experiments"))
         #expect(((jsonObject(list.body)["experiments"] as? [Any]) ?? []).count == 2)
 
         // Deterministic 409: hold the key as if its first request were still in flight.
@@ -196,7 +211,7 @@ import Testing
 
     @Test func errorsAreProblems() async throws {
         let h = try ServiceHarness(start: false) { $0.maxBodyBytes = 1024 }
-        func check(_ response: APIResponse, _ status: Int, _ code: String) {
+        func check(_ response: RoutedReply, _ status: Int, _ code: String) {
             #expect(response.status == status)
             #expect(response.header("Content-Type") == "application/problem+json")
             let body = jsonObject(response.body)
@@ -209,15 +224,14 @@ import Testing
         check(invalid, 422, "invalid_spec")
         let pointers = ((jsonObject(invalid.body)["errors"] as? [[String: Any]]) ?? []).compactMap { $0["pointer"] as? String }
         #expect(Set(pointers) == ["/depth", "/colour"])
-        check(await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments", headers: [("Content-Type", "text/plain")], body: Data("{}".utf8))), 415, "unsupported_media_type")
-        check(await h.service.handle(APIRequest(method: "POST", path: "/v1/experiments", body: Data("{}".utf8))), 415, "unsupported_media_type")
-        check(await h.submit("{\"depth\": 1, \"pad\": \"\(String(repeating: "x", count: 2000))\"}"), 413, "content_too_large")
-        check(await h.service.handle(.get("/v2/nothing")), 404, "not_found")
-        let wrongMethod = await h.service.handle(APIRequest(method: "DELETE", path: "/v1/experiments"))
+        check(await h.server.handle(HTTPRequest.make("POST", "/v1/experiments", headers: [("Content-Type", "text/plain")], body: Data("{}".utf8))), 415, "unsupported_media_type")
+        check(await h.server.handle(HTTPRequest.make("POST", "/v1/experiments", body: Data("{}".utf8))), 415, "unsupported_media_type")
+        check(await h.server.handle(.get("/v2/nothing")), 404, "not_found")
+        let wrongMethod = await h.server.handle(HTTPRequest.make("DELETE", "/v1/experiments"))
         check(wrongMethod, 405, "method_not_allowed")
-        #expect(wrongMethod.header("Allow") == "GET, POST")
-        check(await h.service.handle(.get("/healthz", query: [("x", "1")])), 400, "unknown_parameter")
-        check(await h.service.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())", query: [("wait", "61")])), 400, "invalid_parameter")
+        #expect(wrongMethod.header("Allow") == "GET, HEAD, POST, OPTIONS")
+        check(await h.server.handle(.get("/healthz", query: [("x", "1")])), 400, "unknown_parameter")
+        check(await h.server.handle(.get("/v1/experiments/\(UUID().uuidString.lowercased())", query: [("wait", "61")])), 400, "invalid_parameter")
         await h.stop()
     }
 
@@ -229,31 +243,34 @@ import Testing
         let wrong = await h.submit("{\"depth\": 1}", headers: [("Authorization", "Bearer nope")])
         #expect(wrong.status == 401 && wrong.header("WWW-Authenticate")?.contains("invalid_token") == true)
         #expect(await h.submit("{\"depth\": 1}", headers: [("Authorization", "Bearer \(token)")]).status == 202)
-        #expect(await h.service.handle(.get("/v1/experiments")).status == 200, "reads need no token")
+        #expect(await h.server.handle(.get("/v1/experiments")).status == 200, "reads need no token")
         await h.stop()
     }
 
     @Test func operationsEndpoints() async throws {
         let h = try ServiceHarness(start: false)
-        #expect(await h.service.handle(.get("/healthz")).status == 200)
-        let notReady = await h.service.handle(.get("/readyz"))
+        #expect(await h.server.handle(.get("/healthz")).status == 200)
+        let notReady = await h.server.handle(.get("/readyz"))
         #expect(notReady.status == 503 && notReady.header("Retry-After") != nil)
         try h.service.start()
-        #expect(await h.service.handle(.get("/readyz")).status == 200)
+        #expect(await h.server.handle(.get("/readyz")).status == 200)
         let id = try await h.submitID("{\"depth\": 2}")
         #expect(await h.waitForStatus(id, "succeeded"))
-        let metrics = await h.service.handle(.get("/metrics"))
+        let metrics = await h.server.handle(.get("/metrics"))
         let text = String(decoding: metrics.body, as: UTF8.self)
-        #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
-        #expect(text.contains("initlab_jobs{status=\"succeeded\"} 1"))
-        #expect(text.contains("initlab_queue_depth 0"))
-        #expect(text.contains("initlab_job_run_seconds_count 1"))
-        #expect(text.contains("initlab_http_requests_total{method=\"POST\",route=\"/v1/experiments\",status=\"202\"} 1"))
-        #expect(text.contains("initlab_http_open_connections"))
-        let schemes = await h.service.handle(.get("/v1/schemes"))
+        #expect(metrics.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        for line in [
+            "initlab_jobs{status=\"succeeded\"} 1.0", "initlab_jobs{status=\"queued\"} 0.0", "initlab_queue_depth 0.0",
+            "initlab_job_run_seconds_count 1", "initlab_job_runs_total{outcome=\"succeeded\"} 1",
+            "initlab_http_open_connections 0.0", "# TYPE initlab_http_open_connections gauge",
+        ] {
+            #expect(lines.contains(line), "\(line)")
+        }
+        let schemes = await h.server.handle(.get("/v1/schemes"))
         #expect(schemes.status == 200)
         await h.service.shutdown()
-        #expect(await h.service.handle(.get("/readyz")).status == 503)
+        #expect(await h.server.handle(.get("/readyz")).status == 503)
         await h.stop()
     }
 
@@ -276,9 +293,10 @@ import Testing
             let engine = ScriptedEngine()
             let first = ExperimentService(configuration: testConfiguration(), store: store, engine: engine, logger: quietLogger())
             try first.start()
-            let idResponse = await first.handle(.post("/v1/experiments", json: "{\"depth\": 2}"))
+            let firstServer = InitLabServer(service: first, sweeps: try SQLiteSweepStore(path: database.path), logger: quietLogger())
+            let idResponse = await firstServer.handle(.post("/v1/experiments", json: "{\"depth\": 2}"))
             done = try #require(jsonObject(idResponse.body)["id"] as? String)
-            #expect(await eventually { jsonObject(await first.handle(.get("/v1/experiments/\(done)")).body)["status"] as? String == "succeeded" })
+            #expect(await eventually { jsonObject(await firstServer.handle(.get("/v1/experiments/\(done)")).body)["status"] as? String == "succeeded" })
             await first.shutdown()
             let interruptedJob = try #require(try { () throws -> String? in
                 guard case .created(let job) = try store.submit(NewJob(id: UUID().uuidString.lowercased(), spec: Data("{\"depth\":1,\"layer_ms\":0,\"seed\":0}".utf8), layersTotal: 1, createdAt: Date()), idempotency: nil, queueCapacity: 10, makeResponse: { _ in (202, Data()) }) else { return nil }
@@ -292,7 +310,7 @@ import Testing
         #expect(report.requeued == [interrupted])
         #expect(await h.waitForStatus(interrupted, "succeeded"))
         #expect(await h.job(interrupted)["attempt"] as? Int == 2)
-        let result = await h.service.handle(.get("/v1/experiments/\(done)/result"))
+        let result = await h.server.handle(.get("/v1/experiments/\(done)/result"))
         #expect(result.status == 200, "results survive restarts")
         await h.stop(removeDatabase: false)
     }

@@ -27,7 +27,8 @@ import Testing
                 configuration: configuration, store: try SQLiteJobStore(path: database.path),
                 engine: InitCoreEngine(budget: configuration.budget, inputProvider: registry.inputProvider),
                 datasets: registry, logger: quietLogger())
-            server = InitLabServer(service: service, logger: quietLogger())
+            server = InitLabServer(
+                service: service, sweeps: try SQLiteSweepStore(path: database.path), logger: quietLogger())
             client = LoopbackClient(port: try server.start())
         }
 

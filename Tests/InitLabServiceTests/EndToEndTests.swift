@@ -17,7 +17,8 @@ import Testing
             let service = ExperimentService(
                 configuration: configuration, store: try SQLiteJobStore(path: self.database.path), engine: engine,
                 logger: quietLogger())
-            server = InitLabServer(service: service, logger: quietLogger())
+            server = InitLabServer(
+                service: service, sweeps: try SQLiteSweepStore(path: self.database.path), logger: quietLogger())
             client = LoopbackClient(port: try server.start())
         }
 
@@ -86,6 +87,14 @@ import Testing
         let first = try await s.client.post("/v1/experiments", json: "{\"depth\": 1}", headers: [("Idempotency-Key", "\"\(key)\"")])
         let replay = try await s.client.post("/v1/experiments", json: "{\"depth\":1}", headers: [("Idempotency-Key", key)])
         #expect(first.status == 202 && replay.status == 202 && replay.body == first.body)
+        // A replay is the same response: every header but the request id and the replay marker, in order
+        // (ETag, Cache-Control, Retry-After: 2 and Location included), even once the job has been claimed.
+        func comparable(_ r: LoopbackClient.Response) -> [String] {
+            r.headers.filter { !["x-request-id", "idempotent-replayed"].contains($0.0.lowercased()) }.map { "\($0.0): \($0.1)" }
+        }
+        #expect(comparable(replay) == comparable(first))
+        #expect(first.header("Retry-After") == "2" && first.header("ETag") != nil)
+        #expect(replay.header("Idempotent-Replayed") == "true" && first.header("Idempotent-Replayed") == nil)
         let mismatch = try await s.client.post("/v1/experiments", json: "{\"depth\": 2}", headers: [("Idempotency-Key", key)])
         #expect(mismatch.status == 422)
         // One job may be running (claimed), so fill until 503.
@@ -167,6 +176,34 @@ import Testing
         #expect(denied.status == 401 && denied.header("WWW-Authenticate")?.hasPrefix("Bearer") == true)
         let allowed = try await s.client.post("/v1/experiments", json: "{\"depth\": 1}", headers: [("Authorization", "Bearer \(token)")])
         #expect(allowed.status == 202)
+        await s.stop()
+    }
+
+    /// Errors the HTTP layer answers (here 413, decided from Content-Length before the body is read) are
+    /// rendered by the same renderer as the service's: the contract's members, the service's type URNs.
+    @Test func httpLayerErrorsFollowTheContract() async throws {
+        let s = try Running { $0.maxBodyBytes = 1024 }
+        let big = try await s.client.post("/v1/experiments", json: "{\"depth\": 1, \"pad\": \"\(String(repeating: "x", count: 2000))\"}")
+        #expect(big.status == 413)
+        #expect(big.header("Content-Type") == "application/problem+json")
+        let body = big.json
+        #expect(body["type"] as? String == "urn:initlab:problem:body_too_large")
+        #expect(body["status"] as? Int == 413 && body["instance"] as? String == "/v1/experiments")
+        #expect(body["request_id"] as? String == big.header("X-Request-Id"))
+        #expect((body["detail"] as? String)?.isEmpty == false && body["title"] is String)
+
+        let notFound = try await s.client.get("/nope")
+        #expect(notFound.json["type"] as? String == "urn:initlab:problem:not_found")
+        #expect(notFound.json["request_id"] as? String == notFound.header("X-Request-Id"))
+
+        // Metrics count what the server answered, routed or not, through the completion hook.
+        let created = try await s.client.post("/v1/experiments", json: "{\"depth\": 1}")
+        #expect(created.status == 202)
+        let metrics = String(decoding: try await s.client.get("/metrics").body, as: UTF8.self)
+        #expect(metrics.contains("initlab_http_requests_total{method=\"POST\",route=\"/v1/experiments\",status=\"202\"} 1"))
+        // Answered before routing: the method is known from the head, the route is not.
+        #expect(metrics.contains("initlab_http_requests_total{method=\"POST\",route=\"unmatched\",status=\"413\"} 1"))
+        #expect(metrics.contains("initlab_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1"))
         await s.stop()
     }
 }

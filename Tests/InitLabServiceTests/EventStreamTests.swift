@@ -39,7 +39,8 @@ final class Collector: Sendable {
         let harness = try VizHarness(layerDelay: .milliseconds(15), visualization: visualization)
         defer { Task { await harness.stop() } }
         let id = try await harness.submit(spec(depth: 6))
-        let stream = try harness.viz.eventStream(for: .get("/v1/experiments/\(id)/events"))
+        let stream = try harness.service.eventStream(
+            id: id, request: .get("/v1/experiments/\(id)/events"), configuration: harness.viz.configuration)
         let collector = Collector()
         try await stream.run { collector.write($0) }
         let events = parseSSE(collector.text.withLock { $0 })
@@ -55,7 +56,7 @@ final class Collector: Sendable {
         #expect(numbered.last?.event == "done" && numbered.last?.id == "19")
         #expect(numbered.last?.data.contains("\"status\":\"succeeded\"") == true)
         // Each layer event is the contract's layer object, numbers intact.
-        let result = try ChartResult.decode(await harness.service.handle(.get("/v1/experiments/\(id)/result")).body)
+        let result = try ChartResult.decode(await harness.server.handle(.get("/v1/experiments/\(id)/result")).body)
         for (event, layer) in zip(layers, result.layers) {
             let decoded = try JSONDecoder().decode(ChartResult.Layer.self, from: Data(event.data.utf8))
             #expect(decoded == layer)
@@ -63,7 +64,9 @@ final class Collector: Sendable {
         #expect(events.filter { $0.event == ":" }.allSatisfy { $0.data == " heartbeat" })
 
         // Resuming after layer 3 (id 15) replays only what follows, from the stored result.
-        let resumed = try harness.viz.eventStream(for: .get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "15")]))
+        let resumed = try harness.service.eventStream(
+            id: id, request: .get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "15")]),
+            configuration: harness.viz.configuration)
         let second = Collector()
         try await resumed.run { second.write($0) }
         let replay = parseSSE(second.text.withLock { $0 }).filter { $0.id != nil }
@@ -79,36 +82,35 @@ final class Collector: Sendable {
         // 2 × 200 layer steps of 100 ms: far longer than the wait below, cancelled once a heartbeat arrived.
         // (The generous timeout absorbs a cooperative pool starved by other suites running in parallel.)
         let id = try await harness.submit(spec(depth: 200))
-        let stream = try harness.viz.eventStream(for: .get("/v1/experiments/\(id)/events"))
+        let stream = try harness.service.eventStream(
+            id: id, request: .get("/v1/experiments/\(id)/events"), configuration: harness.viz.configuration)
         let collector = Collector()
         let task = Task { try await stream.run { collector.write($0) } }
         _ = await eventually(timeout: .seconds(30)) { collector.text.withLock { $0 }.contains(": heartbeat") }
-        _ = await harness.service.handle(.post("/v1/experiments/\(id)/cancel", json: ""))
+        _ = await harness.server.handle(.post("/v1/experiments/\(id)/cancel", json: ""))
         try await task.value
         let events = parseSSE(collector.text.withLock { $0 })
         #expect(events.contains { $0.event == ":" })
         #expect(events.last?.event == "done" && events.last?.data.contains("cancelled") == true)
 
-        func problem(_ request: APIRequest) -> Int? {
-            do { _ = try harness.viz.eventStream(for: request); return nil } catch let p as Problem { return p.status } catch { return -1 }
+        func problem(_ request: HTTPRequest) async -> Int? {
+            let reply = await harness.server.handle(request)
+            return reply.status == 200 ? nil : reply.status
         }
-        #expect(problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "abc")])) == 400)
-        #expect(problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "")])) == 400)
-        #expect(problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "-1")])) == 400)
-        #expect(problem(.get("/v1/experiments/\(id)/events", query: [("since", "1")])) == 400)
-        #expect(problem(.get("/v1/experiments/\(UUID().uuidString.lowercased())/events")) == 404)
+        #expect(await problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "abc")])) == 400)
+        #expect(await problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "")])) == 400)
+        #expect(await problem(.get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "-1")])) == 400)
+        #expect(await problem(.get("/v1/experiments/\(id)/events", query: [("since", "1")])) == 400)
+        #expect(await problem(.get("/v1/experiments/\(UUID().uuidString.lowercased())/events")) == 404)
     }
 
     /// The same stream over a real loopback socket through the HTTP server and router, with resumption.
     @Test func overLoopbackSocket() async throws {
-        let harness = try VizHarness(layerDelay: .milliseconds(5))
+        let harness = try VizHarness(layerDelay: .milliseconds(5)) { $0.corsOrigins = ["http://dash.example"] }
         defer { Task { await harness.stop() } }
-        let router = Router()
-        harness.viz.register(on: router)
         var configuration = HTTPServerConfiguration()
         configuration.port = 0
-        configuration.cors = CORSConfiguration(allowedOrigins: ["http://dash.example"])
-        let server = HTTPServer(configuration: configuration, router: router, logger: quietLogger())
+        let server = HTTPServer(configuration: configuration, router: harness.server.router, logger: quietLogger())
         let port = try server.start()
         defer { Task { await server.shutdown() } }
 

@@ -35,6 +35,7 @@ final class HeldRealEngine: ExperimentEngine {
 final class LiveHarness: Sendable {
     let database: TempDatabase
     let service: ExperimentService
+    let server: InitLabServer
     let engine: HeldRealEngine
 
     init(holdAt: Int) throws {
@@ -43,6 +44,7 @@ final class LiveHarness: Sendable {
         service = ExperimentService(
             configuration: testConfiguration(), store: try SQLiteJobStore(path: database.path), engine: engine,
             logger: quietLogger())
+        server = InitLabServer(service: service, sweeps: try SQLiteSweepStore(path: database.path), logger: quietLogger())
         try service.start()
     }
 
@@ -53,7 +55,7 @@ final class LiveHarness: Sendable {
     }
 
     func submit(_ spec: String) async throws -> String {
-        let response = await service.handle(.post("/v1/experiments", json: spec))
+        let response = await server.handle(.post("/v1/experiments", json: spec))
         guard response.status == 202, let id = jsonObject(response.body)["id"] as? String else {
             throw VizTestFailure("submit gave \(response.status)")
         }
@@ -61,7 +63,7 @@ final class LiveHarness: Sendable {
     }
 
     func status(_ id: String) async -> String? {
-        jsonObject(await service.handle(.get("/v1/experiments/\(id)")).body)["status"] as? String
+        jsonObject(await server.handle(.get("/v1/experiments/\(id)")).body)["status"] as? String
     }
 
     /// Streams in a task (cancel it to "disconnect"); frames go to the collector.
@@ -69,7 +71,8 @@ final class LiveHarness: Sendable {
         let headers = lastEventID.map { [("Last-Event-ID", String($0))] } ?? []
         var visualization = VisualizationConfiguration()
         visualization.heartbeat = .milliseconds(50)
-        let stream = try service.eventStream(for: .get("/v1/experiments/\(id)/events", headers: headers), configuration: visualization)
+        let stream = try service.eventStream(
+            id: id, request: .get("/v1/experiments/\(id)/events", headers: headers), configuration: visualization)
         return Task {
             // A thrown error (other than the cancellation that "disconnects") lands in the collector, so a
             // failing expectation shows it.
@@ -114,7 +117,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         #expect(harness.service.workers.liveLayers.count == 0, "the buffer is dropped once the result is stored")
 
         // The live layer objects are the result's (forward-only run: nothing changes after the forward pass).
-        let result = try JSONDecoder().decode(JSONTree.self, from: await harness.service.handle(.get("/v1/experiments/\(id)/result")).body)
+        let result = try JSONDecoder().decode(JSONTree.self, from: await harness.server.handle(.get("/v1/experiments/\(id)/result")).body)
         let stored = (result["layers"]?.array ?? []).map { String(decoding: $0.encoded(), as: UTF8.self) }
         let streamed = try events.filter { $0.event == "layer" }.map {
             String(decoding: try JSONDecoder().decode(JSONTree.self, from: Data($0.data.utf8)).encoded(), as: UTF8.self)

@@ -1,11 +1,12 @@
 import Foundation
+import HTTPServer
 import Testing
 
 @testable import InitLabService
 
 @Suite struct SweepTests {
-    func post(_ harness: VizHarness, _ body: String) async -> APIResponse {
-        await harness.viz.handle(.post("/v1/sweeps", json: body)) ?? APIResponse(status: -1)
+    func post(_ harness: VizHarness, _ body: String) async -> RoutedReply {
+        await harness.server.handle(.post("/v1/sweeps", json: body))
     }
 
     @Test func sweepRunsEveryCombinationAndOverlaysThem() async throws {
@@ -34,7 +35,7 @@ import Testing
         #expect(summaries?.count == 4)
         // Each member is a real experiment with the combination's canonical spec.
         let firstID = try #require(experiments.first?["id"] as? String)
-        let job = jsonObject(await harness.service.handle(.get("/v1/experiments/\(firstID)")).body)
+        let job = jsonObject(await harness.server.handle(.get("/v1/experiments/\(firstID)")).body)
         #expect(((job["spec"] as? [String: Any])?["init"] as? [String: Any])?["name"] as? String == "xavier_normal")
         #expect((job["spec"] as? [String: Any])?["seed"] as? Int == 1)
 
@@ -73,7 +74,7 @@ import Testing
             #expect(Set(pointers).isSubset(of: Set(got)) && (pointers.isEmpty == got.isEmpty), "\(body): \(got)")
         }
         // Nothing was queued by any of them.
-        let list = jsonObject(await harness.service.handle(.get("/v1/experiments")).body)
+        let list = jsonObject(await harness.server.handle(.get("/v1/experiments")).body)
         #expect((list["experiments"] as? [Any])?.isEmpty == true)
     }
 
@@ -87,10 +88,10 @@ import Testing
         #expect(((jsonObject(big.body)["errors"] as? [[String: Any]])?.first?["detail"] as? String)?.contains("budget") == true)
         let many = await post(harness, #"{"base": {"depth": 2, "width": 2, "batch": 2, "init": "kaiming_normal", "activation": "relu"}, "vary": {"seed": [1, 2, 3, 4]}}"#)
         #expect(many.status == 503 && many.header("Retry-After") != nil)
-        let list = jsonObject(await harness.service.handle(.get("/v1/experiments")).body)
+        let list = jsonObject(await harness.server.handle(.get("/v1/experiments")).body)
         #expect((list["experiments"] as? [Any])?.isEmpty == true)
         #expect(await harness.get("/v1/sweeps/\(UUID().uuidString.lowercased())").status == 404)
-        let wrongType = await harness.viz.handle(APIRequest(method: "POST", path: "/v1/sweeps", headers: [("Content-Type", "text/plain")], body: Data("{}".utf8)))
-        #expect(wrongType?.status == 415)
+        let wrongType = await harness.server.handle(HTTPRequest.make("POST", "/v1/sweeps", headers: [("Content-Type", "text/plain")], body: Data("{}".utf8)))
+        #expect(wrongType.status == 415)
     }
 }

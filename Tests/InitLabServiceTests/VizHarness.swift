@@ -52,6 +52,7 @@ final class VizHarness: Sendable {
     let database: TempDatabase
     let service: ExperimentService
     let viz: VisualizationAPI
+    let server: InitLabServer
 
     init(layerDelay: Duration = .milliseconds(2), visualization: VisualizationConfiguration = VisualizationConfiguration(),
          _ edit: (inout ServiceConfiguration) -> Void = { _ in }) throws {
@@ -60,7 +61,10 @@ final class VizHarness: Sendable {
         service = ExperimentService(
             configuration: configuration, store: try SQLiteJobStore(path: database.path),
             engine: ContractEngine(layerDelay: layerDelay), logger: quietLogger())
-        viz = VisualizationAPI(service: service, sweeps: try SQLiteSweepStore(path: database.path), configuration: visualization)
+        server = InitLabServer(
+            service: service, sweeps: try SQLiteSweepStore(path: database.path), visualization: visualization,
+            logger: quietLogger())
+        viz = server.visualization
         try service.start()
     }
 
@@ -70,12 +74,12 @@ final class VizHarness: Sendable {
     }
 
     /// GETs through the visualization API (which must claim the path).
-    func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = []) async -> APIResponse {
-        await viz.handle(.get(path, query: query, headers: headers)) ?? APIResponse(status: -1)
+    func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = []) async -> RoutedReply {
+        await server.handle(.get(path, query: query, headers: headers))
     }
 
     func submit(_ spec: String) async throws -> String {
-        let response = await service.handle(.post("/v1/experiments", json: spec))
+        let response = await server.handle(.post("/v1/experiments", json: spec))
         guard response.status == 202, let id = jsonObject(response.body)["id"] as? String else {
             throw VizTestFailure("submit gave \(response.status): \(String(decoding: response.body, as: UTF8.self))")
         }
@@ -85,7 +89,7 @@ final class VizHarness: Sendable {
     func waitUntilTerminal(_ id: String, timeout: Duration = .seconds(20)) async -> String? {
         var status: String?
         _ = await eventually(timeout: timeout) {
-            status = jsonObject(await self.service.handle(.get("/v1/experiments/\(id)")).body)["status"] as? String
+            status = jsonObject(await self.server.handle(.get("/v1/experiments/\(id)")).body)["status"] as? String
             return ["succeeded", "failed", "cancelled"].contains(status ?? "")
         }
         return status

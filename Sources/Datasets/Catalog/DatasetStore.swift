@@ -3,8 +3,19 @@ import Foundation
 /// One mirror's failure for one file.
 public struct MirrorFailure: Sendable, Equatable, Codable, CustomStringConvertible {
     public let url: String
+    /// Everything known, for the CLI and the server log; it may quote what the server sent (status text, the
+    /// digest and size of what arrived).
     public let reason: String
+    /// The same failure in the fetcher's own words, with nothing taken from the server's reply: what API clients
+    /// see (a hostile mirror must not learn through us what an internal address answered).
+    package let publicReason: String
     public var description: String { "\(url): \(reason)" }
+
+    package init(url: String, reason: String, publicReason: String) {
+        self.url = url
+        self.reason = reason
+        self.publicReason = publicReason
+    }
 }
 
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
@@ -33,6 +44,30 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
         case .gzip(let e): return e.description
         case .idx(let e): return e.description
         case .io(let path, let reason): return "\(path): \(reason)"
+        }
+    }
+
+    /// The description with nothing a mirror sent in it (see `MirrorFailure.publicReason`): for API clients.
+    /// The server log keeps `description`.
+    package var publicDescription: String {
+        switch self {
+        case .allMirrorsFailed(let file, let failures):
+            return "\(file): every mirror failed:\n"
+                + failures.map { "  - \($0.url): \($0.publicReason)" }.joined(separator: "\n")
+        case .checksumMismatch(let file, let expected, _):
+            return "\(file): checksum mismatch: expected \(expected)"
+        case .unknownDataset, .noMirrors, .notCached, .gzip, .idx, .io:
+            return description
+        }
+    }
+
+    /// Why a downloaded file failed verification, in our words (nothing of its content).
+    var publicVerificationReason: String {
+        switch self {
+        case .checksumMismatch(_, let expected, _): return "checksum mismatch: expected \(expected)"
+        case .gzip: return "the download is not a valid gzip file"
+        case .io: return "the download could not be read back"
+        case .unknownDataset, .noMirrors, .allMirrorsFailed, .notCached, .idx: return "verification failed"
         }
     }
 }
@@ -203,7 +238,7 @@ public struct DatasetStore: Sendable {
                     Self.remove(partPath)
                     Self.remove(sourcePath)
                 }
-                let failure = MirrorFailure(url: url, reason: error.reason)
+                let failure = MirrorFailure(url: url, reason: error.reason, publicReason: error.publicReason)
                 failures.append(failure)
                 events?(.mirrorFailed(file: file.name, failure))
                 continue
@@ -220,7 +255,8 @@ public struct DatasetStore: Sendable {
                 // Corrupt or wrong file: delete it so nothing that looks like data stays behind.
                 Self.remove(partPath)
                 Self.remove(sourcePath)
-                let failure = MirrorFailure(url: url, reason: error.description)
+                let failure = MirrorFailure(
+                    url: url, reason: error.description, publicReason: error.publicVerificationReason)
                 failures.append(failure)
                 events?(.mirrorFailed(file: file.name, failure))
             }
@@ -231,14 +267,15 @@ public struct DatasetStore: Sendable {
     /// Verifies a file against its pinned checksum.
     public static func check(_ file: DatasetFile, at path: String) -> Result<Void, DatasetError> {
         Result { () throws(DatasetError) in
-            let bytes = try readFile(path)
             let actual: String
             switch file.checksum {
             case .md5OfDownload:
-                actual = MD5.hash(bytes)
+                actual = try HexDigest.md5(ofFileAt: path)
             case .sha256OfContent:
+                // The checksum is of the inflated content: it is hashed as it is inflated, chunk by chunk.
+                let bytes = try readFile(path)
                 do throws(GzipError) {
-                    actual = SHA256.hash(try Gzip.decompress(bytes, name: file.name))
+                    actual = try HexDigest.sha256(ofGzipContent: bytes, name: file.name)
                 } catch {
                     throw .gzip(error)
                 }

@@ -21,6 +21,8 @@ public struct FetchPolicy: Sendable, Equatable {
     /// Largest file accepted, in bytes: checked against Content-Length and enforced while writing.
     public var maxBytes: Int64
     public var userAgent: String
+    /// Where redirects may lead: by default public addresses, or the non-public range the mirror itself is in.
+    package var redirects: RedirectPolicy = .publicOrMirrorRange
 
     public init(
         maxRedirects: Int = 5, connectTimeout: Double = 20, lowSpeedLimit: Int = 1024, lowSpeedTime: Int = 30,
@@ -65,12 +67,16 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
     case transport(code: Int, message: String, url: String, attempts: Int)
     /// The file is larger than `FetchPolicy.maxBytes`.
     case tooLarge(limit: Int64, url: String)
+    /// A redirect led to an address in `range`, which `FetchPolicy.redirects` does not allow; nothing was sent
+    /// there. Final, never retried.
+    case redirectRefused(range: AddressRange, url: String)
     /// The destination file could not be written.
     case localFile(path: String, reason: String)
 
     public var description: String {
         switch self {
-        case .http(_, let url, _), .transport(_, _, let url, _), .tooLarge(_, let url): return "\(url): \(reason)"
+        case .http(_, let url, _), .transport(_, _, let url, _), .tooLarge(_, let url), .redirectRefused(_, let url):
+            return "\(url): \(reason)"
         case .localFile(let path, _): return "\(path): \(reason)"
         }
     }
@@ -83,7 +89,21 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
         case .transport(let code, let message, _, let attempts):
             return "\(message) (curl error \(code), after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
         case .tooLarge(let limit, _): return "file is larger than the limit of \(limit) bytes"
+        case .redirectRefused(let range, _):
+            return "refused a redirect to a \(range) address (only the mirror's own network may be redirected to)"
         case .localFile(_, let reason): return reason
+        }
+    }
+
+    /// The reason in the fetcher's own words, with nothing the server sent: no status, no message text, no
+    /// size. This is what API clients see; the full `reason` goes to the log and the CLI.
+    package var publicReason: String {
+        let tries = "after \(attempts) attempt\(attempts == 1 ? "" : "s")"
+        switch self {
+        case .http: return "the server answered with an HTTP error (\(tries))"
+        case .transport(let code, _, _, _): return "the transfer failed (curl error \(code), \(tries))"
+        case .tooLarge, .redirectRefused: return reason
+        case .localFile: return "the download could not be written to the cache"
         }
     }
 
@@ -182,7 +202,9 @@ public struct CurlFetcher: Sendable {
             close(fd)
             throw .transport(code: -1, message: "curl_easy_init failed", url: url, attempts: 0)
         }
-        let context = TransferContext(fd: fd, url: url, offset: offset, maxBytes: policy.maxBytes, progress: progress)
+        let context = TransferContext(
+            handle: handle, fd: fd, url: url, offset: offset, maxBytes: policy.maxBytes, redirects: policy.redirects,
+            progress: progress)
         let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         defer {
@@ -217,6 +239,13 @@ public struct CurlFetcher: Sendable {
                 initlab_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0),
                 initlab_curl_setopt_xferinfo_callback(handle, CURLOPT_XFERINFOFUNCTION, curlProgressCallback),
                 initlab_curl_setopt_ptr(handle, CURLOPT_XFERINFODATA, userdata),
+                // Every connection, the first and each redirect's, is checked against `policy.redirects` on the
+                // address curl is about to connect to: after name resolution, so a name that answers differently on
+                // each lookup (DNS rebinding) gains nothing, and before connecting, so a refused address receives
+                // nothing (CURLINFO_PRIMARY_IP is known only after the connection is made). Behind a proxy
+                // (http_proxy and the like) the address checked is the proxy's.
+                initlab_curl_setopt_opensocket_callback(handle, CURLOPT_OPENSOCKETFUNCTION, curlOpenSocketCallback),
+                initlab_curl_setopt_ptr(handle, CURLOPT_OPENSOCKETDATA, userdata),
             ]
             if let failed = settings.first(where: { $0 != CURLE_OK }) {
                 code = failed
@@ -229,6 +258,10 @@ public struct CurlFetcher: Sendable {
 
         var status = 0
         initlab_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        // A refused address fails the transfer only when curl found no other address of that host to connect to.
+        if code == CURLE_COULDNT_CONNECT, let range = context.refusedRange {
+            return .failed(.redirectRefused(range: range, url: url), transient: false)
+        }
         if context.exceeded { return .failed(.tooLarge(limit: policy.maxBytes, url: url), transient: false) }
         if let writeErrno = context.writeErrno {
             throw .localFile(path: path, reason: String(cString: strerror(writeErrno)))
@@ -281,22 +314,68 @@ extension FetchError {
 /// State shared with the C callbacks of one transfer, passed to them as an unretained pointer. Used only on the
 /// thread that runs `curl_easy_perform`.
 private final class TransferContext {
+    let handle: UnsafeMutableRawPointer
     let fd: Int32
     let url: String
     let offset: Int64
     let maxBytes: Int64
+    let redirects: RedirectPolicy
     let progress: ((FetchProgress) -> Void)?
     let start = DispatchTime.now()
     var written: Int64 = 0
     var exceeded = false
     var writeErrno: Int32?
+    /// Where the configured URL itself connected (before any redirect): address and port, and their ranges.
+    var mirrorEndpoints: Set<Endpoint> = []
+    var mirrorRanges: Set<AddressRange> = []
+    /// Set when a redirect's connection was refused.
+    var refusedRange: AddressRange?
 
-    init(fd: Int32, url: String, offset: Int64, maxBytes: Int64, progress: ((FetchProgress) -> Void)?) {
+    struct Endpoint: Hashable {
+        let address: [UInt8]
+        let port: UInt16
+    }
+
+    init(
+        handle: UnsafeMutableRawPointer, fd: Int32, url: String, offset: Int64, maxBytes: Int64,
+        redirects: RedirectPolicy, progress: ((FetchProgress) -> Void)?
+    ) {
+        self.handle = handle
         self.fd = fd
         self.url = url
         self.offset = offset
         self.maxBytes = maxBytes
+        self.redirects = redirects
         self.progress = progress
+    }
+
+    /// Whether curl may open a connection to `address`. Connections made before the first redirect go where the
+    /// operator configured the mirror and are always allowed (and remembered); after a redirect, only public
+    /// addresses, the mirror's own endpoints and, with `.publicOrMirrorRange`, the mirror's ranges are.
+    func allowsConnection(to address: UnsafeMutablePointer<curl_sockaddr>) -> Bool {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        var port: UInt16 = 0
+        let length = Int(initlab_curl_sockaddr_address(address, &bytes, &port))
+        guard let range = AddressRange(addressBytes: Array(bytes.prefix(length))) else {
+            // Not an IP connection (curl opens none other for http and https): nothing to reach through it.
+            refusedRange = .unspecified
+            return false
+        }
+        let endpoint = Endpoint(address: Array(bytes.prefix(length)), port: port)
+        var redirectsFollowed = 0
+        guard initlab_curl_getinfo_long(handle, CURLINFO_REDIRECT_COUNT, &redirectsFollowed) == CURLE_OK else {
+            refusedRange = range
+            return false
+        }
+        if redirectsFollowed == 0 {
+            mirrorEndpoints.insert(endpoint)
+            mirrorRanges.insert(range)
+            return true
+        }
+        if range == .publicInternet || mirrorEndpoints.contains(endpoint) { return true }
+        if redirects == .publicOrMirrorRange && mirrorRanges.contains(range) { return true }
+        refusedRange = range
+        return false
     }
 
     /// Appends to the file; returns false (and records why) when the transfer must stop.
@@ -340,6 +419,15 @@ private let curlWriteCallback: initlab_curl_data_fn = { buffer, size, count, use
     let context = Unmanaged<TransferContext>.fromOpaque(userdata).takeUnretainedValue()
     let bytes = size * count
     return context.write(UnsafeRawPointer(buffer), count: bytes) ? bytes : 0
+}
+
+/// Opens each connection's socket, or refuses it (CURL_SOCKET_BAD) when the redirect policy does not allow the
+/// address; curl then fails the transfer with CURLE_COULDNT_CONNECT, which `perform` reports as `redirectRefused`.
+private let curlOpenSocketCallback: initlab_curl_opensocket_fn = { clientp, purpose, address in
+    guard let clientp, let address, purpose == CURLSOCKTYPE_IPCXN else { return -1 }
+    let context = Unmanaged<TransferContext>.fromOpaque(clientp).takeUnretainedValue()
+    guard context.allowsConnection(to: address) else { return -1 }
+    return socket(address.pointee.family, address.pointee.socktype | Int32(SOCK_CLOEXEC.rawValue), address.pointee.protocol)
 }
 
 private let curlProgressCallback: initlab_curl_xferinfo_fn = { userdata, downloadTotal, downloadNow, _, _ in

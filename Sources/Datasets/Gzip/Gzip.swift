@@ -47,16 +47,30 @@ public enum Gzip {
     public static func decompress(_ input: UnsafeRawBufferPointer, name: String, outputLimit: Int = defaultOutputLimit)
         throws(GzipError) -> [UInt8]
     {
-        guard let inputBase = input.baseAddress, input.count > 0 else { throw .truncated(name: name, consumed: 0) }
         // The gzip trailer's ISIZE (last 4 bytes, little-endian) is the size mod 2^32 of the last member: a good
         // capacity hint for a single-member file, never trusted for anything else. In a truncated or corrupt file
-        // those bytes are arbitrary, so the hint is also capped at 32× the input (the buffer grows when needed).
+        // those bytes are arbitrary, so the hint is also capped at 32× the input (the array grows when needed).
         var capacityHint = 1 << 16
-        if input.count >= 18 {
-            let isize = UInt32(littleEndian: inputBase.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self))
+        if let base = input.baseAddress, input.count >= 18 {
+            let isize = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: input.count - 4, as: UInt32.self))
             capacityHint = min(max(Int(isize), capacityHint), outputLimit, 32 * input.count + (1 << 16))
         }
-        var output = [UInt8](repeating: 0, count: capacityHint)
+        var output: [UInt8] = []
+        output.reserveCapacity(capacityHint)
+        try inflate(input, name: name, outputLimit: outputLimit) { output.append(contentsOf: $0) }
+        return output
+    }
+
+    /// Inflates a whole gzip file held in memory and hands the output to `body` one piece at a time (at most
+    /// `chunkSize` bytes each, in order), never holding the whole output: for hashing what a file inflates to.
+    /// Throws as `decompress` does; pieces already handed over before an error stay handed over.
+    package static func inflate(
+        _ input: UnsafeRawBufferPointer, name: String, outputLimit: Int = defaultOutputLimit, chunkSize: Int = 1 << 20,
+        _ body: (UnsafeRawBufferPointer) -> Void
+    ) throws(GzipError) {
+        guard let inputBase = input.baseAddress, input.count > 0 else { throw .truncated(name: name, consumed: 0) }
+        let window = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunkSize), alignment: 16)
+        defer { window.deallocate() }
         var produced = 0
         var stream = z_stream()
         let mutableInput = UnsafeMutablePointer(mutating: inputBase.assumingMemoryBound(to: Bytef.self))
@@ -76,18 +90,16 @@ public enum Gzip {
                 let left = input.count - mutableInput.distance(to: stream.next_in)
                 if left > 0 { stream.avail_in = UInt32(min(left, chunk)) }
             }
-            if produced == output.count {
-                if output.count >= outputLimit { throw .tooLarge(name: name, limit: outputLimit) }
-                output.append(contentsOf: repeatElement(0, count: min(max(output.count, chunk), outputLimit - output.count)))
-            }
-            let room = min(output.count - produced, Int(UInt32.max))
-            let code: Int32 = output.withUnsafeMutableBufferPointer { out in
-                stream.next_out = out.baseAddress.unsafelyUnwrapped + produced
-                stream.avail_out = UInt32(room)
-                let code = inflate(&stream, Z_NO_FLUSH)
-                produced += room - Int(stream.avail_out)
-                return code
-            }
+            // Room for at most `outputLimit` bytes in all: a stream that still wants to write at the limit is
+            // too large.
+            let room = min(window.count, outputLimit - produced, Int(UInt32.max))
+            if room <= 0 { throw .tooLarge(name: name, limit: outputLimit) }
+            stream.next_out = window.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = UInt32(room)
+            let code = CZlib.inflate(&stream, Z_NO_FLUSH)
+            let written = room - Int(stream.avail_out)
+            produced += written
+            if written > 0 { body(UnsafeRawBufferPointer(rebasing: window[0..<written])) }
             switch code {
             case Z_OK:
                 continue
@@ -100,10 +112,7 @@ public enum Gzip {
             case Z_STREAM_END:
                 let offset = mutableInput.distance(to: stream.next_in)
                 consumed = offset
-                if offset == input.count {
-                    output.removeSubrange(produced...)
-                    return output
-                }
+                if offset == input.count { return }
                 // Another member must follow (magic 1f 8b); anything else is an error.
                 if input.count - offset >= 2, input[offset] == 0x1f, input[offset + 1] == 0x8b {
                     let resetCode = inflateReset(&stream)

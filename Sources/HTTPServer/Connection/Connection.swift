@@ -283,17 +283,21 @@ final class Connection: @unchecked Sendable {
             requestID: requestID, remoteAddress: remoteAddress)
         beginLog(method: head.method, path: request.path, requestID: requestID, bytesIn: body.count)
         let router = context.router
-        let cors = context.configuration.cors
         Task { @Sendable [self] in
-            let routed = await router.respond(to: request, cors: cors)
+            let routed = await router.respond(to: request)
             self.queue.async { @Sendable [self] in self.handlerFinished(routed, requestID: requestID) }
         }
     }
 
     private func respondWithError(_ error: ServerError) {
-        let requestID = RequestID.generate()
-        if !logPending { beginLog(method: nil, path: "", requestID: requestID, bytesIn: 0) }
-        let response = HTTPResponse.problem(error, requestID: logRequestID)
+        // The request line, when it parsed (e.g. 413 for a declared length): its method and path go to the log
+        // and the problem's `instance`; else the renderer names the generated request id.
+        let line = machine.failedRequestLine
+        let instance = line.map { RequestTarget.split($0.target).path }
+        if !logPending {
+            beginLog(method: line?.method, path: instance ?? "", requestID: RequestID.generate(), bytesIn: 0)
+        }
+        let response = context.router.problems.response(for: error, instance: instance, requestID: logRequestID)
         context.logger.debug(
             "protocol error", metadata: ["request_id": "\(logRequestID)", "code": "\(error.code)", "peer": "\(remoteAddress)"])
         sendResponse(response)

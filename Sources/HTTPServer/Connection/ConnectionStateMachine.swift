@@ -110,6 +110,11 @@ public struct ConnectionStateMachine: Sendable {
     public private(set) var requestCount = 0
     private var closeAfterResponse = false
     private var currentRequest: RequestHead?
+    /// The method and target of the request a protocol error is being answered for, when its request line
+    /// parsed (nil for a malformed request line or a timeout between requests).
+    public var failedRequestLine: (method: HTTPMethod, target: String)? {
+        currentRequest.map { ($0.method, $0.target) } ?? parser.failedRequestLine
+    }
     private var shuttingDown = false
     private var peerClosed = false
 

@@ -63,6 +63,10 @@ public struct HTTPRequestParser: Sendable {
         return false
     }
 
+    /// The method and target of the request that failed, when its request line had been read (e.g. a 413 for
+    /// its declared length): for the error's log line and problem `instance`.
+    public private(set) var failedRequestLine: (method: HTTPMethod, target: String)?
+
     public var hasFailed: Bool {
         if case .failed = state { return true }
         return false
@@ -139,6 +143,7 @@ public struct HTTPRequestParser: Sendable {
     // MARK: - Steps
 
     private mutating func fail(_ error: HTTPParserError) -> HTTPParserEvent {
+        if case .requestLine = state { failedRequestLine = nil } else { failedRequestLine = (method, target) }
         state = .failed
         buffer = []
         start = 0

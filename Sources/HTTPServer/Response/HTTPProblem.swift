@@ -1,30 +1,65 @@
 import Foundation
 
-/// An error that knows how it is shown to a client: thrown by a handler, it is rendered as
-/// `application/problem+json` (RFC 9457) with its own status. Any other error becomes a 500 problem that says
-/// nothing about its cause.
+/// An error that knows how it is shown to a client: thrown by a handler or a middleware, or raised by the
+/// server itself (a framing error), it is rendered by the one `ProblemRenderer` as `application/problem+json`
+/// (RFC 9457) with its own status. Any other error becomes a 500 problem that says nothing about its cause.
 public protocol HTTPProblem: Error, Sendable {
     var status: HTTPStatus { get }
-    /// A URI identifying the problem type. Default: "about:blank" (then `title` is the status phrase).
-    var type: String { get }
+    /// Stable machine-readable code, e.g. "experiment_not_found"; also the tail of the `type` URI when the
+    /// renderer has a type prefix.
+    var code: String { get }
     /// Short, human-readable summary of the problem type. Default: the reason phrase.
     var title: String { get }
-    /// Explanation specific to this occurrence.
-    var detail: String? { get }
-    /// Stable machine-readable code, e.g. "experiment_not_found".
-    var code: String { get }
-    /// Further members of the problem object (e.g. `errors`, `retry_after`).
+    /// Explanation specific to this occurrence. Default: the title.
+    var detail: String { get }
+    /// Further members of the problem object (e.g. `errors`, `links`).
     var extraFields: [String: JSONValue] { get }
     /// Headers to add to the response (e.g. `Retry-After`, `Allow`).
     var headers: HTTPHeaders { get }
 }
 
 extension HTTPProblem {
-    public var type: String { "about:blank" }
     public var title: String { status.reasonPhrase }
-    public var detail: String? { nil }
+    public var detail: String { title }
     public var extraFields: [String: JSONValue] { [:] }
     public var headers: HTTPHeaders { [:] }
+}
+
+/// Renders every problem of a server, whoever raised it: the one place that decides the problem document.
+///
+/// The document always has `type`, `title`, `status` (the real status), `detail`, `instance`, `code` and
+/// `request_id`, then the problem's extra members; keys are sorted, so equal problems give equal bytes.
+public struct ProblemRenderer: Sendable {
+    /// `type` is this prefix followed by the problem's code (e.g. `urn:initlab:problem:` gives
+    /// `urn:initlab:problem:not_found`); nil gives `about:blank` (RFC 9457 §4.2.1). Default: nil.
+    public var typePrefix: String?
+
+    public init(typePrefix: String? = nil) {
+        self.typePrefix = typePrefix
+    }
+
+    /// The `type` URI of `problem`.
+    public func type(of problem: any HTTPProblem) -> String {
+        typePrefix.map { $0 + problem.code } ?? "about:blank"
+    }
+
+    /// `instance` is the request's path, or `urn:request:<id>` when the request line never parsed.
+    public func response(for problem: any HTTPProblem, instance: String?, requestID: String) -> HTTPResponse {
+        var object = problem.extraFields
+        object["type"] = .string(type(of: problem))
+        object["title"] = .string(problem.title)
+        object["status"] = .int(problem.status.code)
+        object["code"] = .string(problem.code)
+        object["detail"] = .string(problem.detail)
+        object["instance"] = .string(instance.flatMap { $0.isEmpty ? nil : $0 } ?? "urn:request:\(requestID)")
+        object["request_id"] = .string(requestID)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(object)).map { Array($0) } ?? Array(#"{"status":500}"#.utf8)
+        var headers = problem.headers
+        headers.replaceOrAdd(name: "Content-Type", value: "application/problem+json")
+        return HTTPResponse(status: problem.status, headers: headers, body: .bytes(body))
+    }
 }
 
 /// One invalid field of a request, located by a JSON Pointer (RFC 6901), e.g. `/layers/0/width`.
@@ -45,22 +80,20 @@ public struct FieldError: Sendable, Hashable, Codable {
 public struct ProblemError: HTTPProblem, Hashable {
     public var status: HTTPStatus
     public var code: String
-    public var type: String
     public var title: String
-    public var detail: String?
+    public var detail: String
     public var errors: [FieldError]
     public var extra: [String: JSONValue]
     public var headers: HTTPHeaders
 
     public init(
-        _ status: HTTPStatus, code: String, title: String? = nil, detail: String? = nil, type: String = "about:blank",
+        _ status: HTTPStatus, code: String, title: String? = nil, detail: String? = nil,
         errors: [FieldError] = [], extra: [String: JSONValue] = [:], headers: HTTPHeaders = [:]
     ) {
         self.status = status
         self.code = code
-        self.type = type
         self.title = title ?? status.reasonPhrase
-        self.detail = detail
+        self.detail = detail ?? self.title
         self.errors = errors
         self.extra = extra
         self.headers = headers
@@ -76,7 +109,7 @@ public struct ProblemError: HTTPProblem, Hashable {
     }
 
     public static func == (lhs: ProblemError, rhs: ProblemError) -> Bool {
-        lhs.status == rhs.status && lhs.code == rhs.code && lhs.type == rhs.type && lhs.title == rhs.title
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.title == rhs.title
             && lhs.detail == rhs.detail && lhs.errors == rhs.errors && lhs.extra == rhs.extra
             && lhs.headers == rhs.headers
     }
@@ -116,7 +149,7 @@ extension ServerError: HTTPProblem {
         }
     }
 
-    public var detail: String? {
+    public var detail: String {
         switch self {
         case .parser(let e): e.detail
         case .requestTimeout: "The request did not arrive in time."
@@ -125,35 +158,6 @@ extension ServerError: HTTPProblem {
 }
 
 extension HTTPResponse {
-    /// An `application/problem+json` response (RFC 9457): `type`, `title`, `status`, `detail`, `instance`,
-    /// `code`, the problem's extra members, and `request_id` when given. Keys are sorted.
-    public static func problem(_ problem: any HTTPProblem, instance: String? = nil, requestID: String? = nil)
-        -> HTTPResponse
-    {
-        var object = problem.extraFields
-        object["type"] = .string(problem.type)
-        object["title"] = .string(problem.title)
-        object["status"] = .int(problem.status.code)
-        object["code"] = .string(problem.code)
-        if let detail = problem.detail { object["detail"] = .string(detail) }
-        if let instance { object["instance"] = .string(instance) }
-        if let requestID { object["request_id"] = .string(requestID) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let body = (try? encoder.encode(object)).map { Array($0) } ?? Array(#"{"status":500}"#.utf8)
-        var headers = problem.headers
-        headers.replaceOrAdd(name: "Content-Type", value: "application/problem+json")
-        return HTTPResponse(status: problem.status, headers: headers, body: .bytes(body))
-    }
-
-    /// A problem response built in place.
-    public static func problem(
-        _ status: HTTPStatus, code: String, detail: String? = nil, errors: [FieldError] = [],
-        headers: HTTPHeaders = [:], instance: String? = nil
-    ) -> HTTPResponse {
-        .problem(ProblemError(status, code: code, detail: detail, errors: errors, headers: headers), instance: instance)
-    }
-
     /// `value` as JSON (`application/json`). The encoder defaults to sorted keys and no key conversion; pass
     /// your own for snake_case or dates.
     public static func json<T: Encodable>(

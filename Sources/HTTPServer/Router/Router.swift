@@ -1,38 +1,62 @@
 import Synchronization
 
-/// Maps method and path to handlers.
+/// Maps method and path to handlers: the one routing step of a server.
 ///
 /// Patterns are `/`-separated literal segments and `{name}` parameters, matched against the still-encoded
 /// path segment by segment (so `%2F` inside a parameter cannot create a segment); parameter values are then
-/// percent-decoded. A trailing slash is significant. Literal segments win over parameters when both match.
+/// percent-decoded into `RouteContext.parameters`. A trailing slash is significant. Literal segments win over
+/// parameters when both match.
+///
+/// Routes are registered directly (`get`, `post`, …) or through a `RouteGroup` (a path prefix with its own
+/// middleware, e.g. authentication for the routes that change state). Middleware given to `use(_:)` wraps
+/// every request, the router's own answers included (e.g. CORS).
 ///
 /// Beyond the handlers it is given, the router answers:
 /// - `HEAD` for every `GET` route (the server drops the body and keeps `Content-Length`);
-/// - `OPTIONS` with `204` and `Allow`, and CORS preflights (RFC 9110 §9.3.7; Fetch standard);
-/// - `404` problem for an unknown path, `405` problem with `Allow` for a known path and another method.
-/// Unknown methods never get here: the parser answers them `501`.
+/// - `OPTIONS` with `204` and `Allow` (for `*`: every method some route serves, RFC 9110 §9.3.7);
+/// - `404` for an unknown path, `405` with `Allow` for a known path and another method.
+///
+/// Every error — a handler's, a middleware's or its own — is rendered by `problems`, the server's one
+/// `ProblemRenderer`. Unknown methods never get here: the parser answers them `501`.
 public final class Router: Sendable {
-    private struct Route: Sendable {
+    fileprivate struct Route: Sendable {
         var method: HTTPMethod
         var pattern: String
         var segments: [Segment]
-        var handler: HTTPHandler
+        /// The handler wrapped in its group's middleware.
+        var responder: HTTPHandler
         /// Literal segments count: more literals is more specific.
         var specificity: Int
     }
 
-    private enum Segment: Sendable, Equatable {
+    fileprivate enum Segment: Sendable, Equatable {
         case literal(String)
         case parameter(String)
     }
 
     private let routes = Mutex<[Route]>([])
+    private let middleware = Mutex<[any HTTPMiddleware]>([])
+    /// Renders every problem this router answers (and, through the server, every protocol error).
+    public let problems: ProblemRenderer
 
-    public init() {}
+    public init(problems: ProblemRenderer = ProblemRenderer()) {
+        self.problems = problems
+    }
+
+    /// Adds middleware around every request (outermost first in the order added).
+    public func use(_ middleware: any HTTPMiddleware) {
+        self.middleware.withLock { $0.append(middleware) }
+    }
 
     /// Registers `handler` for `method` on `pattern` (e.g. `/v1/experiments/{id}`). A later registration of the
     /// same method and pattern replaces the earlier one.
     public func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPHandler) {
+        add(method, pattern, middleware: [], handler)
+    }
+
+    fileprivate func add(
+        _ method: HTTPMethod, _ pattern: String, middleware: [any HTTPMiddleware], _ handler: @escaping HTTPHandler
+    ) {
         let segments: [Segment] = Router.split(pattern).map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") && part.count > 2 {
                 return .parameter(String(part.dropFirst().dropLast()))
@@ -40,7 +64,8 @@ public final class Router: Sendable {
             return .literal(String(part))
         }
         let route = Route(
-            method: method, pattern: pattern, segments: segments, handler: handler,
+            method: method, pattern: pattern, segments: segments,
+            responder: Router.chain(middleware, around: handler),
             specificity: segments.filter { if case .literal = $0 { true } else { false } }.count)
         routes.withLock { routes in
             routes.removeAll { $0.method == method && $0.pattern == pattern }
@@ -54,6 +79,23 @@ public final class Router: Sendable {
     public func put(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.PUT, pattern, handler) }
     public func delete(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.DELETE, pattern, handler) }
     public func patch(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.PATCH, pattern, handler) }
+
+    /// Every registered method and pattern (HEAD and OPTIONS, which the router adds, are not listed).
+    public var registeredRoutes: [(method: HTTPMethod, pattern: String)] {
+        routes.withLock { $0.map { ($0.method, $0.pattern) } }.sorted { ($0.pattern, $0.method.rawValue) < ($1.pattern, $1.method.rawValue) }
+    }
+
+    /// A group of routes under `prefix` (e.g. `/v1`), each wrapped in `middleware`.
+    public func group(_ prefix: String = "", middleware: [any HTTPMiddleware] = []) -> RouteGroup {
+        RouteGroup(router: self, prefix: prefix, middleware: middleware)
+    }
+
+    /// `handler` wrapped in `middleware`, the first one outermost.
+    static func chain(_ middleware: [any HTTPMiddleware], around handler: @escaping HTTPHandler) -> HTTPHandler {
+        middleware.reversed().reduce(handler) { next, layer in
+            { @Sendable request, context in try await layer.respond(to: request, context: context, next: next) }
+        }
+    }
 
     private static func split(_ path: some StringProtocol) -> [Substring] {
         var p = Substring(path)
@@ -87,102 +129,112 @@ public final class Router: Sendable {
         return result
     }
 
-    /// Routes `request` and runs its handler, turning thrown errors into problem responses, then applies CORS.
-    public func respond(to request: HTTPRequest, cors: CORSConfiguration = .init()) async -> RoutedResponse {
-        var routed = await route(request, cors: cors)
-        let isPreflight = request.method == .OPTIONS && request.headers.contains(name: "access-control-request-method")
-        if isPreflight {
-            if cors.isEnabled { routed.response.headers.add(name: "Vary", value: "Origin") }
-        } else {
-            applyCORS(request: request, response: &routed.response, cors: cors)
+    /// Routes `request` through the middleware and its handler. Never throws: every error becomes a problem
+    /// response; an error that is not an `HTTPProblem` becomes a 500 and is returned in `internalError` for the
+    /// server's log.
+    public func respond(to request: HTTPRequest) async -> RoutedResponse {
+        let label = Mutex<String?>(nil)
+        let failure = Mutex<(any Error)?>(nil)
+        let routing: HTTPHandler = { @Sendable [self] request, _ in
+            let (response, pattern, error) = await self.route(request)
+            label.withLock { $0 = pattern }
+            if let error { failure.withLock { $0 = error } }
+            return response
         }
-        return routed
+        let responder = Router.chain(middleware.withLock { $0 }, around: routing)
+        let response: HTTPResponse
+        do {
+            response = try await responder(request, RouteContext())
+        } catch {
+            let (problem, internalError) = Router.problem(for: error)
+            if let internalError { failure.withLock { $0 = internalError } }
+            response = problems.response(for: problem, instance: request.path, requestID: request.requestID)
+        }
+        return RoutedResponse(
+            response: response, route: label.withLock { $0 }, internalError: failure.withLock { $0 })
     }
 
-    private func route(_ request: HTTPRequest, cors: CORSConfiguration) async -> RoutedResponse {
+    private static func problem(for error: any Error) -> (any HTTPProblem, internalError: (any Error)?) {
+        if let problem = error as? any HTTPProblem { return (problem, nil) }
+        return (ProblemError.internalError, error)
+    }
+
+    /// The routing step: 404, 405, OPTIONS, HEAD → GET, or the route's own (middleware-wrapped) handler, whose
+    /// errors are rendered here so that global middleware sees a response.
+    private func route(_ request: HTTPRequest) async -> (HTTPResponse, String?, (any Error)?) {
         if request.path == "*" {
-            // OPTIONS * (RFC 9110 §9.3.7): the server's capabilities.
-            return RoutedResponse(
-                response: HTTPResponse(status: .noContent, headers: ["Allow": Router.allMethods]), route: nil)
+            // OPTIONS * (RFC 9110 §9.3.7): the methods this server serves somewhere.
+            let served = Set(routes.withLock { $0.map(\.method) })
+            return (HTTPResponse(status: .noContent, headers: ["Allow": Router.allowHeader(served)]), nil, nil)
         }
         let found = matches(path: request.path)
         guard !found.isEmpty else {
-            return RoutedResponse(
-                response: .problem(
-                    ProblemError.notFound(detail: "No resource at this path."), instance: request.path,
-                    requestID: request.requestID), route: nil)
+            let problem = ProblemError.notFound(detail: "No resource at \(request.path).")
+            return (problems.response(for: problem, instance: request.path, requestID: request.requestID), nil, nil)
         }
-        var allowedSet = Set(found.map(\.route.method))
-        if allowedSet.contains(.GET) { allowedSet.insert(.HEAD) }
-        allowedSet.insert(.OPTIONS)
-        let allowed = HTTPMethod.allCases.filter { allowedSet.contains($0) }
-        let allowHeader = allowed.map(\.rawValue).joined(separator: ", ")
-
+        let allowHeader = Router.allowHeader(Set(found.map(\.route.method)))
         let exact = found.first { $0.route.method == request.method }
         let chosen = exact ?? (request.method == .HEAD ? found.first { $0.route.method == .GET } : nil)
         guard let match = chosen else {
             // Pick the most specific matching pattern as the label.
             let label = found.first?.route.pattern
             if request.method == .OPTIONS {
-                var response = HTTPResponse(status: .noContent, headers: ["Allow": allowHeader])
-                preflight(request: request, allowed: allowed, response: &response, cors: cors)
-                return RoutedResponse(response: response, route: label)
+                return (HTTPResponse(status: .noContent, headers: ["Allow": allowHeader]), label, nil)
             }
-            return RoutedResponse(
-                response: .problem(
-                    ProblemError.methodNotAllowed(allow: allowed), instance: request.path,
-                    requestID: request.requestID), route: label)
+            let problem = ProblemError(
+                .methodNotAllowed, code: "method_not_allowed", title: "Method not allowed",
+                detail: "\(request.method.rawValue) is not allowed here; allowed: \(allowHeader).",
+                headers: ["Allow": allowHeader])
+            return (problems.response(for: problem, instance: request.path, requestID: request.requestID), label, nil)
         }
         let context = RouteContext(parameters: match.parameters, route: match.route.pattern)
         do {
-            let response = try await match.route.handler(request, context)
-            return RoutedResponse(response: response, route: match.route.pattern)
-        } catch let problem as any HTTPProblem {
-            return RoutedResponse(
-                response: .problem(problem, instance: request.path, requestID: request.requestID),
-                route: match.route.pattern)
+            return (try await match.route.responder(request, context), match.route.pattern, nil)
         } catch {
-            return RoutedResponse(
-                response: .problem(ProblemError.internalError, instance: request.path, requestID: request.requestID),
-                route: match.route.pattern, internalError: error)
+            let (problem, internalError) = Router.problem(for: error)
+            return (
+                problems.response(for: problem, instance: request.path, requestID: request.requestID),
+                match.route.pattern, internalError
+            )
         }
     }
 
-    static let allMethods = HTTPMethod.allCases.map(\.rawValue).joined(separator: ", ")
+    /// `Allow` for a set of route methods: those, HEAD wherever GET is served, and OPTIONS.
+    private static func allowHeader(_ methods: Set<HTTPMethod>) -> String {
+        var allowed = methods
+        if allowed.contains(.GET) { allowed.insert(.HEAD) }
+        allowed.insert(.OPTIONS)
+        return HTTPMethod.allCases.filter { allowed.contains($0) }.map(\.rawValue).joined(separator: ", ")
+    }
+}
 
-    /// A CORS preflight: OPTIONS with `Origin` and `Access-Control-Request-Method`.
-    private func preflight(
-        request: HTTPRequest, allowed: [HTTPMethod], response: inout HTTPResponse, cors: CORSConfiguration
-    ) {
-        guard cors.isEnabled, let origin = request.headers["origin"],
-            let requested = request.headers["access-control-request-method"],
-            let allowOrigin = cors.allowOriginValue(for: origin)
-        else { return }
-        guard let method = HTTPMethod(rawValue: requested), allowed.contains(method) else { return }
-        let requestedHeaders = request.headers.tokens(name: "access-control-request-headers")
-        let permitted = Set(cors.allowedHeaders.map { $0.lowercased() })
-        guard requestedHeaders.allSatisfy({ permitted.contains($0) }) else { return }
-        response.headers.add(name: "Access-Control-Allow-Origin", value: allowOrigin)
-        response.headers.add(name: "Access-Control-Allow-Methods", value: allowed.map(\.rawValue).joined(separator: ", "))
-        if !cors.allowedHeaders.isEmpty {
-            response.headers.add(name: "Access-Control-Allow-Headers", value: cors.allowedHeaders.joined(separator: ", "))
-        }
-        response.headers.add(name: "Access-Control-Max-Age", value: String(cors.maxAge))
+/// Routes under one path prefix, sharing middleware. Groups nest: a subgroup adds its prefix and middleware
+/// inside its parent's.
+public struct RouteGroup: Sendable {
+    let router: Router
+    let prefix: String
+    let middleware: [any HTTPMiddleware]
+
+    /// A nested group: `prefix` is appended to this group's, `middleware` runs inside this group's.
+    public func group(_ prefix: String = "", middleware: [any HTTPMiddleware] = []) -> RouteGroup {
+        RouteGroup(router: router, prefix: self.prefix + prefix, middleware: self.middleware + middleware)
     }
 
-    /// CORS on an actual response: `Access-Control-Allow-Origin` and `-Expose-Headers` for an allowed origin,
-    /// and `Vary: Origin` whenever CORS is on, so caches never serve one origin's answer to another.
-    private func applyCORS(request: HTTPRequest, response: inout HTTPResponse, cors: CORSConfiguration) {
-        guard cors.isEnabled else { return }
-        response.headers.add(name: "Vary", value: "Origin")
-        guard let origin = request.headers["origin"], let allowOrigin = cors.allowOriginValue(for: origin) else {
-            return
-        }
-        if !response.headers.contains(name: "access-control-allow-origin") {
-            response.headers.add(name: "Access-Control-Allow-Origin", value: allowOrigin)
-        }
-        if !cors.exposedHeaders.isEmpty {
-            response.headers.add(name: "Access-Control-Expose-Headers", value: cors.exposedHeaders.joined(separator: ", "))
-        }
+    /// Registers `handler` for `method` on the group's prefix followed by `path` ("" for the prefix itself).
+    public func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping HTTPHandler) {
+        router.add(method, prefix + path, middleware: middleware, handler)
     }
+
+    public func get(_ path: String, _ handler: @escaping HTTPHandler) { add(.GET, path, handler) }
+    public func post(_ path: String, _ handler: @escaping HTTPHandler) { add(.POST, path, handler) }
+    public func put(_ path: String, _ handler: @escaping HTTPHandler) { add(.PUT, path, handler) }
+    public func delete(_ path: String, _ handler: @escaping HTTPHandler) { add(.DELETE, path, handler) }
+    public func patch(_ path: String, _ handler: @escaping HTTPHandler) { add(.PATCH, path, handler) }
+}
+
+/// A step around handlers: it may answer by itself (throw a problem, return a response), pass the request on
+/// with `next`, and change the response it gets back. Cross-cutting work lives here: authentication, CORS,
+/// cross-site request checks.
+public protocol HTTPMiddleware: Sendable {
+    func respond(to request: HTTPRequest, context: RouteContext, next: HTTPHandler) async throws -> HTTPResponse
 }

@@ -31,19 +31,16 @@ public struct HTTPServerConfiguration: Sendable {
     public var backlog: Int = 512
     /// A streamed body's writer waits while more than this many response bytes are queued. Default: 256 KiB.
     public var outputHighWaterMark: Int = 256 * 1024
-    /// Cross-origin resource sharing. Default: no origin allowed (no CORS headers).
-    public var cors: CORSConfiguration = .init()
     /// Called once per completed request (after the last byte was queued, or on close), e.g. for metrics.
     /// Runs on the connection's queue: keep it short and non-blocking.
     public var onRequestCompleted: (@Sendable (RequestLog) -> Void)?
 
     public init(
-        host: String = "127.0.0.1", port: Int = 8080, cors: CORSConfiguration = .init(),
+        host: String = "127.0.0.1", port: Int = 8080,
         onRequestCompleted: (@Sendable (RequestLog) -> Void)? = nil
     ) {
         self.host = host
         self.port = port
-        self.cors = cors
         self.onRequestCompleted = onRequestCompleted
     }
 
@@ -61,41 +58,6 @@ public struct HTTPServerConfiguration: Sendable {
             bodyTimeout: bodyTimeout.nanoseconds, idleTimeout: idleTimeout.nanoseconds,
             writeTimeout: writeTimeout.nanoseconds, maxRequestsPerConnection: max(1, maxRequestsPerConnection),
             outputHighWaterMark: outputHighWaterMark)
-    }
-}
-
-/// CORS policy (Fetch standard): which origins may read responses, and what preflights may ask for.
-public struct CORSConfiguration: Sendable, Hashable {
-    /// Exact origins (`https://dash.example.org`), or `"*"` for any. Default: none.
-    public var allowedOrigins: [String]
-    /// Response headers a browser script may read. Default: Location, ETag, Retry-After.
-    public var exposedHeaders: [String]
-    /// Request headers a preflight may allow.
-    /// Default: Content-Type, Authorization, Idempotency-Key, If-None-Match, Last-Event-ID, X-Request-Id.
-    public var allowedHeaders: [String]
-    /// How long a browser may cache a preflight answer, in seconds. Default: 600.
-    public var maxAge: Int
-
-    public init(
-        allowedOrigins: [String] = [], exposedHeaders: [String] = ["Location", "ETag", "Retry-After"],
-        allowedHeaders: [String] = [
-            "Content-Type", "Authorization", "Idempotency-Key", "If-None-Match", "Last-Event-ID", "X-Request-Id",
-        ],
-        maxAge: Int = 600
-    ) {
-        self.allowedOrigins = allowedOrigins
-        self.exposedHeaders = exposedHeaders
-        self.allowedHeaders = allowedHeaders
-        self.maxAge = maxAge
-    }
-
-    public var isEnabled: Bool { !allowedOrigins.isEmpty }
-
-    /// The value for `Access-Control-Allow-Origin`, or nil when `origin` is not allowed.
-    public func allowOriginValue(for origin: String) -> String? {
-        if allowedOrigins.contains(origin) { return origin }
-        if allowedOrigins.contains("*") { return "*" }
-        return nil
     }
 }
 

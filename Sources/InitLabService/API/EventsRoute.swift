@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 
 /// Settings of the visualization routes, with documented defaults; built once by the executable.
 public struct VisualizationConfiguration: Sendable {
@@ -133,17 +134,14 @@ extension ExperimentService {
     /// Validates an events request (`GET /v1/experiments/{id}/events`, optional `Last-Event-ID`) before any
     /// byte is streamed, so errors are still ordinary problems: 404 unknown id, 400 bad `Last-Event-ID`,
     /// 400 any query parameter.
-    public func eventStream(
-        for request: APIRequest, configuration: VisualizationConfiguration = VisualizationConfiguration()
+    func eventStream(
+        id: String, request: HTTPRequest, configuration: VisualizationConfiguration = VisualizationConfiguration()
     ) throws -> ExperimentEventStream {
-        guard case .events(let id) = VisualizationRoute.match(request.path) else {
-            throw Problem.notFound("No event stream at \(request.path).")
-        }
-        try rejectQuery(request, allowed: [])
+        _ = try request.queryParameters(allowed: [])
         var last = 0
         // Present means an id: EventSource omits the header until it has received one, so an empty value is
         // as invalid as any other non-integer (the contract says integer; Schemathesis holds us to it).
-        if let raw = request.header("Last-Event-ID")?.trimmingCharacters(in: .whitespaces) {
+        if let raw = try request.singletonHeader("Last-Event-ID")?.trimmingCharacters(in: .whitespaces) {
             guard let parsed = Int(raw), parsed >= 0 else {
                 throw Problem.badRequest(
                     "invalid_last_event_id",

@@ -1,90 +1,54 @@
 import Foundation
 import Datasets
+import HTTPServer
 import Logging
 
 extension ExperimentService {
-    /// Handles one request: routing, 404/405, authentication, the route itself, problem rendering and metrics.
-    /// Never throws: unexpected errors become a 500 problem that names only the request id.
-    /// `recordMetrics: false` when the HTTP server's completion hook counts requests instead.
-    public func handle(_ request: APIRequest, recordMetrics: Bool = true) async -> APIResponse {
-        let route = Route.match(request.path)
-        var response: APIResponse
-        do {
-            response = try await dispatch(request, route: route)
-        } catch {
-            response = errorResponse(error, for: request)
+    /// `/v1/experiments…` and `/v1/schemes`.
+    func registerExperimentRoutes(open: RouteGroup, changing: RouteGroup) {
+        changing.post("/v1/experiments") { @Sendable [self] request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return try await submit(request)
         }
-        if recordMetrics {
-            metrics.recordRequest(method: request.method, route: route?.pattern ?? "unmatched", status: response.status)
+        open.get("/v1/experiments") { @Sendable [self] request, _ in
+            try list(request.queryParameters(allowed: ["status", "page_size", "page_token"]))
         }
-        return response
-    }
-
-    /// The response to an error a route threw: its problem, or a 500 that names only the request id (the error
-    /// itself goes to the log).
-    func errorResponse(_ error: any Error, for request: APIRequest) -> APIResponse {
-        if let problem = error as? Problem {
-            return problem.response(instance: request.path, requestID: request.requestID)
+        open.get("/v1/experiments/{id}") { @Sendable [self] request, context in
+            try await getJob(request, id: context.parameters["id"] ?? "", query: request.queryParameters(allowed: ["wait"]))
         }
-        logger.error("request failed", metadata: ["request_id": "\(request.requestID)", "error": "\(error)"])
-        return Problem.internalError(requestID: request.requestID)
-            .response(instance: request.path, requestID: request.requestID)
-    }
-
-    private func dispatch(_ request: APIRequest, route: Route?) async throws -> APIResponse {
-        guard let route else { throw Problem.notFound("No resource at \(request.path).") }
-        // HEAD is GET without the body (the HTTP layer drops it).
-        let method = request.method == "HEAD" ? "GET" : request.method
-        guard route.allowedMethods.contains(method) else {
-            throw Problem.methodNotAllowed(request.method, allow: route.allowedMethods)
+        open.get("/v1/experiments/{id}/result") { @Sendable [self] request, context in
+            _ = try request.queryParameters(allowed: [])
+            return try result(id: context.parameters["id"] ?? "")
         }
-        if method != "GET" { try authorize(request) }
-        let query = try parseQuery(request, allowed: route.allowedQuery)
-        switch route {
-        case .experiments where method == "POST": return try await submit(request)
-        case .experiments: return try list(query)
-        case .experiment(let id): return try await getJob(request, id: id, query: query)
-        case .result(let id): return try result(id: id)
-        case .cancel(let id): return try cancel(id: id)
-        case .schemes: return .json(200, engine.schemeCatalogJSON(), headers: [("Cache-Control", "max-age=3600")])
-        case .healthz: return .json(200, Data("{\"status\":\"ok\"}".utf8))
-        case .readyz: return try readiness()
-        case .metrics: return try metricsResponse()
-        case .openapi:
-            return APIResponse(
-                status: 200, headers: [("Content-Type", "application/yaml")], body: Data(OpenAPIDocument.yaml.utf8))
-        case .datasets: return try listDatasets()
-        case .dataset(let name): return try await getDataset(name, query: query)
-        case .datasetFetch(let name): return try fetchDataset(name)
+        changing.post("/v1/experiments/{id}/cancel") { @Sendable [self] request, context in
+            _ = try request.queryParameters(allowed: [])
+            return try cancel(id: context.parameters["id"] ?? "")
+        }
+        open.get("/v1/schemes") { @Sendable [self] request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return .json(200, engine.schemeCatalogJSON(), headers: [("Cache-Control", "max-age=3600")])
         }
     }
 
-    // MARK: - Cross-cutting
-
-    /// Mutating requests need the bearer token when one is configured; compared in constant time.
-    func authorize(_ request: APIRequest) throws {
-        guard let token = configuration.token, !token.isEmpty else { return }
-        guard let header = request.header("Authorization") else { throw Problem.unauthorized(tokenGiven: false) }
-        let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            ConstantTime.equal(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8), Array(token.utf8))
-        else { throw Problem.unauthorized(tokenGiven: true) }
-    }
-
-    private func parseQuery(_ request: APIRequest, allowed: Set<String>) throws -> [String: String] {
-        var values: [String: String] = [:]
-        for (name, value) in request.query {
-            guard allowed.contains(name) else {
-                let accepted = allowed.isEmpty ? "none" : allowed.sorted().joined(separator: ", ")
-                throw Problem.badRequest(
-                    "unknown_parameter", "Unknown query parameter '\(name)'; accepted: \(accepted).")
-            }
-            guard values[name] == nil else {
-                throw Problem.badRequest("duplicate_parameter", "Query parameter '\(name)' given more than once.")
-            }
-            values[name] = value
+    /// `/healthz`, `/readyz`, `/metrics`, `/openapi.yaml`.
+    func registerOperationRoutes(_ open: RouteGroup) {
+        open.get("/healthz") { @Sendable request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return .json(200, Data("{\"status\":\"ok\"}".utf8))
         }
-        return values
+        open.get("/readyz") { @Sendable [self] request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return try readiness()
+        }
+        open.get("/metrics") { @Sendable [self] request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return try metricsResponse()
+        }
+        open.get("/openapi.yaml") { @Sendable request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return HTTPResponse(
+                status: .ok, headers: ["Content-Type": "application/yaml"], body: .string(OpenAPIDocument.yaml))
+        }
     }
 
     private func jobNotFound(_ id: String) -> Problem {
@@ -100,7 +64,7 @@ extension ExperimentService {
         job.status.isTerminal ? [] : [("Retry-After", job.status == .queued ? "2" : "1")]
     }
 
-    private func jobResponse(_ status: Int, _ job: JobRecord, extra: [(String, String)] = []) -> APIResponse {
+    private func jobResponse(_ status: Int, _ job: JobRecord, extra: [(String, String)] = []) -> HTTPResponse {
         .json(
             status, JobRepresentation.json(job),
             headers: [("ETag", JobRepresentation.etag(job)), ("Cache-Control", "no-cache")] + retryAfter(job)
@@ -109,21 +73,11 @@ extension ExperimentService {
 
     // MARK: - POST /v1/experiments
 
-    private func submit(_ request: APIRequest) async throws -> APIResponse {
-        let contentType = request.header("Content-Type")?.split(separator: ";").first?
-            .trimmingCharacters(in: .whitespaces).lowercased()
-        guard let contentType, contentType == "application/json" || (contentType.hasPrefix("application/") && contentType.hasSuffix("+json")) else {
-            throw Problem(
-                status: 415, code: "unsupported_media_type", title: "Unsupported media type",
-                detail: "The body must be application/json.", headers: [("Accept-Post", "application/json")])
-        }
-        guard request.body.count <= configuration.maxBodyBytes else {
-            throw Problem(
-                status: 413, code: "content_too_large", title: "Content too large",
-                detail: "The body has \(request.body.count) bytes; the limit is \(configuration.maxBodyBytes).")
-        }
+    /// The guard middleware has already refused non-JSON bodies and foreign origins, the server bodies over
+    /// the limit (413 before reading them).
+    private func submit(_ request: HTTPRequest) async throws -> HTTPResponse {
         var key: String?
-        if let raw = request.header("Idempotency-Key") {
+        if let raw = try request.singletonHeader("Idempotency-Key") {
             guard let parsed = IdempotencyKey.parse(raw) else {
                 throw Problem.badRequest(
                     "invalid_idempotency_key", "Idempotency-Key must be a UUID, bare or quoted.")
@@ -140,13 +94,26 @@ extension ExperimentService {
             }
         }
         defer { if let key { _ = inFlightKeys.withLock { $0.remove(key) } } }
-        return try createJob(request, key: key)
+        switch try createJob(body: Data(request.body), key: key) {
+        case .created(let job):
+            return jobResponse(202, job, extra: [("Location", "/v1/experiments/\(job.id)")])
+        case .replayed(let job):
+            return jobResponse(202, job, extra: [("Location", "/v1/experiments/\(job.id)"), ("Idempotent-Replayed", "true")])
+        }
     }
 
-    private func createJob(_ request: APIRequest, key: String?) throws -> APIResponse {
+    /// What `createJob` did: stored a new job, or found the one an idempotency key stored before (as it was
+    /// created, so the replay renders exactly as the first answer did).
+    enum Submission: Sendable {
+        case created(JobRecord)
+        case replayed(JobRecord)
+    }
+
+    /// Validates, stores and queues one spec (the POST route's and every sweep member's one way in).
+    func createJob(body: Data, key: String?) throws -> Submission {
         let prepared: PreparedSpec
         do throws(SpecRejection) {
-            prepared = try engine.prepare(request.body)
+            prepared = try engine.prepare(body)
         } catch {
             switch error {
             case .malformed(let detail):
@@ -163,7 +130,7 @@ extension ExperimentService {
         let job = NewJob(
             id: UUID().uuidString.lowercased(), spec: prepared.canonicalJSON, layersTotal: prepared.layersTotal,
             createdAt: Date())
-        let idempotency = key.map { (key: $0, fingerprint: SHA256.hash(prepared.canonicalJSON)) }
+        let idempotency = key.map { (key: $0, fingerprint: HexDigest.sha256(prepared.canonicalJSON)) }
         let outcome = try store.submit(
             job, idempotency: idempotency, queueCapacity: configuration.queueCapacity,
             makeResponse: { created in (202, JobRepresentation.json(created)) })
@@ -171,14 +138,12 @@ extension ExperimentService {
         case .created(let created):
             workers.wake()
             notifier.notify(created.id)
-            return jobResponse(202, created, extra: [("Location", "/v1/experiments/\(created.id)")])
+            return .created(created)
         case .replay(let stored):
-            return .json(
-                stored.responseStatus, stored.responseBody,
-                headers: [
-                    ("Location", "/v1/experiments/\(stored.jobID)"), ("Idempotent-Replayed", "true"),
-                    ("Retry-After", "1"),
-                ])
+            guard let original = try store.job(id: stored.jobID) else {
+                throw StoreError.inconsistent("idempotency key \(stored.key) names a missing job")
+            }
+            return .replayed(original.asCreated)
         case .keyReused:
             throw Problem(
                 status: 422, code: "idempotency_key_reused", title: "Idempotency-Key reused",
@@ -193,7 +158,7 @@ extension ExperimentService {
 
     // MARK: - GET /v1/experiments
 
-    private func list(_ query: [String: String]) throws -> APIResponse {
+    private func list(_ query: [String: String]) throws -> HTTPResponse {
         var status: JobStatus?
         if let raw = query["status"] {
             guard let parsed = JobStatus(rawValue: raw) else {
@@ -212,7 +177,7 @@ extension ExperimentService {
         }
         var before: Int64?
         if let raw = query["page_token"], !raw.isEmpty {
-            guard let token = PageToken(encoded: raw), token.status == status else {
+            guard let token = PageToken(encoded: raw, key: pageTokenKey), token.status == status else {
                 throw Problem.badRequest(
                     "invalid_page_token",
                     "page_token is not one this server issued for these filters; start again without it.")
@@ -228,7 +193,7 @@ extension ExperimentService {
         }
         body.append(UInt8(ascii: "]"))
         if jobs.count > pageSize, let last = page.last {
-            let token = PageToken(beforeSequence: last.sequence, status: status).encoded
+            let token = PageToken(beforeSequence: last.sequence, status: status).encoded(key: pageTokenKey)
             body.append(contentsOf: Array(",\"next_page_token\":\"\(token)\"".utf8))
         }
         body.append(UInt8(ascii: "}"))
@@ -237,7 +202,7 @@ extension ExperimentService {
 
     // MARK: - GET /v1/experiments/{id}
 
-    private func getJob(_ request: APIRequest, id: String, query: [String: String]) async throws -> APIResponse {
+    private func getJob(_ request: HTTPRequest, id: String, query: [String: String]) async throws -> HTTPResponse {
         var wait = 0
         if let raw = query["wait"] {
             guard let parsed = Int(raw), (0...configuration.maxWaitSeconds).contains(parsed) else {
@@ -247,7 +212,7 @@ extension ExperimentService {
             wait = parsed
         }
         guard validID(id) else { throw jobNotFound(id) }
-        let ifNoneMatch = request.header("If-None-Match")
+        let ifNoneMatch = request.headers["If-None-Match"]
         var generation = notifier.generation(of: id)
         guard var job = try store.job(id: id) else { throw jobNotFound(id) }
 
@@ -267,15 +232,15 @@ extension ExperimentService {
         }
         let etag = JobRepresentation.etag(job)
         if EntityTag.matches(ifNoneMatch: ifNoneMatch, etag: etag) {
-            return APIResponse(
-                status: 304, headers: [("ETag", etag), ("Cache-Control", "no-cache")] + retryAfter(job))
+            return HTTPResponse(
+                status: .notModified, headers: HTTPHeaders([("ETag", etag), ("Cache-Control", "no-cache")] + retryAfter(job)))
         }
         return jobResponse(200, job)
     }
 
     // MARK: - GET /v1/experiments/{id}/result
 
-    private func result(id: String) throws -> APIResponse {
+    private func result(id: String) throws -> HTTPResponse {
         guard validID(id), let job = try store.job(id: id) else { throw jobNotFound(id) }
         switch job.status {
         case .succeeded:
@@ -302,7 +267,7 @@ extension ExperimentService {
 
     // MARK: - POST /v1/experiments/{id}/cancel
 
-    private func cancel(id: String) throws -> APIResponse {
+    private func cancel(id: String) throws -> HTTPResponse {
         guard validID(id) else { throw jobNotFound(id) }
         switch try store.cancel(id: id, now: Date()) {
         case .notFound: throw jobNotFound(id)
@@ -316,7 +281,7 @@ extension ExperimentService {
 
     // MARK: - Operations
 
-    private func readiness() throws -> APIResponse {
+    private func readiness() throws -> HTTPResponse {
         let storeOK = store.isHealthy()
         let workersOK = workers.isRunning
         let body = Data(
@@ -334,24 +299,20 @@ extension ExperimentService {
         return .json(200, body, headers: [("Cache-Control", "no-store")])
     }
 
-    private func metricsResponse() throws -> APIResponse {
+    private func metricsResponse() throws -> HTTPResponse {
         let text = metrics.render(
             jobs: try store.countsByStatus(), queueCapacity: configuration.queueCapacity,
             workers: configuration.workers, busyWorkers: workers.busyWorkers, openConnections: openConnections)
-        return APIResponse(
-            status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: Data(text.utf8))
+        return HTTPResponse(
+            status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: .string(text))
     }
 }
 
-/// Comparison whose time does not depend on where the inputs differ (only on their lengths).
-enum ConstantTime {
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt(bitPattern: a.count ^ b.count)
-        for index in 0..<max(a.count, b.count) {
-            let x = index < a.count ? a[index] : 0
-            let y = index < b.count ? b[index] : 0
-            difference |= UInt(x ^ y)
-        }
-        return difference == 0
+extension HTTPResponse {
+    /// A JSON body (`application/json`) with the service's header pairs.
+    static func json(_ status: Int, _ body: Data, headers: [(String, String)] = []) -> HTTPResponse {
+        HTTPResponse(
+            status: HTTPStatus(code: status), headers: HTTPHeaders([("Content-Type", "application/json")] + headers),
+            body: .data(body))
     }
 }

@@ -1,18 +1,34 @@
 import Datasets
 import Dispatch
 import Foundation
+import HTTPServer
 
 extension ExperimentService {
+    /// `/v1/datasets…`.
+    func registerDatasetRoutes(open: RouteGroup, changing: RouteGroup) {
+        open.get("/v1/datasets") { @Sendable [self] request, _ in
+            _ = try request.queryParameters(allowed: [])
+            return try listDatasets()
+        }
+        open.get("/v1/datasets/{name}") { @Sendable [self] request, context in
+            try await getDataset(context.parameters["name"] ?? "", query: request.queryParameters(allowed: ["verify"]))
+        }
+        changing.post("/v1/datasets/{name}/fetch") { @Sendable [self] request, context in
+            _ = try request.queryParameters(allowed: [])
+            return try fetchDataset(context.parameters["name"] ?? "")
+        }
+    }
+
     // MARK: - GET /v1/datasets
 
-    func listDatasets() throws -> APIResponse {
+    func listDatasets() throws -> HTTPResponse {
         let snapshots = DatasetCatalog.all.map { datasets.snapshot($0) }
         return .json(200, try DatasetRepresentation.listJSON(snapshots), headers: [("Cache-Control", "no-cache")])
     }
 
     // MARK: - GET /v1/datasets/{name}
 
-    func getDataset(_ name: String, query: [String: String]) async throws -> APIResponse {
+    func getDataset(_ name: String, query: [String: String]) async throws -> HTTPResponse {
         let spec = try knownDataset(name)
         var verify = false
         if let raw = query["verify"] {
@@ -39,7 +55,7 @@ extension ExperimentService {
     // MARK: - POST /v1/datasets/{name}/fetch
 
     /// 202 + Location when a fetch was started or is running; 200 with the resource when already ready.
-    func fetchDataset(_ name: String) throws -> APIResponse {
+    func fetchDataset(_ name: String) throws -> HTTPResponse {
         let spec = try knownDataset(name)
         let outcome = datasets.startFetch(spec)
         let body = try DatasetRepresentation.json(datasets.snapshot(spec))

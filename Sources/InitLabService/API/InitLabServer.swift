@@ -2,46 +2,60 @@ import Foundation
 import HTTPServer
 import Logging
 
-/// The service on the network: an `HTTPServer` whose routes all lead to `ExperimentService.handle(_:)`.
+/// The service on the network: the one assembly of routes, middleware and server that `initlab serve` runs
+/// and that the tests drive, in-process through `router` or over sockets through `http`.
 ///
-/// The HTTP layer answers 404/405/OPTIONS/HEAD, CORS, framing errors and the body limit (413 before the body is
-/// read); the service answers everything else. Request metrics come from the server's completion hook, so they
-/// include the requests the router answered itself.
+/// One request takes one path: `HTTPServer`'s connection parses it, `Router` matches it once (404, 405,
+/// OPTIONS and HEAD are the router's), the global middleware (CORS) and the route's group middleware (the
+/// cross-site guard and the bearer token on routes that change state) wrap the handler, and every error from
+/// any of them is rendered by the router's one `ProblemRenderer`. Request metrics and the access log come from
+/// the server's completion hook, so they include the requests the router or the connection answered itself.
 public final class InitLabServer: Sendable {
     public let service: ExperimentService
+    public let visualization: VisualizationAPI
+    public let router: Router
     public let http: HTTPServer
 
-    public init(service: ExperimentService, logger: Logger) {
+    /// Problem `type`s are `urn:initlab:problem:<code>` for every error, the HTTP layer's included.
+    public static let problems = ProblemRenderer(typePrefix: "urn:initlab:problem:")
+
+    public init(
+        service: ExperimentService, sweeps: SQLiteSweepStore,
+        visualization configuration: VisualizationConfiguration = VisualizationConfiguration(), logger: Logger
+    ) {
         self.service = service
-        let configuration = service.configuration
-        var httpConfiguration = HTTPServerConfiguration(
-            host: configuration.host, port: configuration.port,
-            cors: CORSConfiguration(allowedOrigins: configuration.corsOrigins))
-        httpConfiguration.maxBodyBytes = configuration.maxBodyBytes
+        visualization = VisualizationAPI(service: service, sweeps: sweeps, configuration: configuration)
+        router = InitLabServer.makeRouter(service: service, visualization: visualization)
+
+        let settings = service.configuration
+        var httpConfiguration = HTTPServerConfiguration(host: settings.host, port: settings.port)
+        httpConfiguration.maxBodyBytes = settings.maxBodyBytes
         httpConfiguration.shutdownGracePeriod = .seconds(5)
         let metrics = service.metrics
         httpConfiguration.onRequestCompleted = { @Sendable log in
             metrics.recordRequest(method: log.method?.rawValue ?? "other", route: log.route ?? "unmatched", status: log.status)
         }
-        let router = Router()
-        let handler: HTTPHandler = { @Sendable request, _ in
-            let response = await service.handle(
-                APIRequest(
-                    method: request.method.rawValue, path: request.path, query: request.query,
-                    headers: request.headers.map { ($0.name, $0.value) }, body: Data(request.body),
-                    requestID: request.requestID),
-                recordMetrics: false)
-            return HTTPResponse(
-                status: HTTPStatus(code: response.status), headers: HTTPHeaders(response.headers),
-                body: .bytes([UInt8](response.body)))
-        }
-        for route in Route.all {
-            for method in route.allowedMethods {
-                if let method = HTTPMethod(rawValue: method) { router.add(method, route.pattern, handler) }
-            }
-        }
         http = HTTPServer(configuration: httpConfiguration, router: router, logger: logger)
         service.setConnectionGauge { [http] in http.openConnections }
+    }
+
+    /// Every route of the service, once.
+    static func makeRouter(service: ExperimentService, visualization: VisualizationAPI) -> Router {
+        let router = Router(problems: problems)
+        let cors = CORSConfiguration(allowedOrigins: service.configuration.corsOrigins)
+        router.use(CORSMiddleware(cors))
+        let open = router.group()
+        // Routes that change state: JSON bodies only, no foreign Origin, and the bearer token when configured.
+        let changing = router.group(
+            middleware: [
+                StateChangeGuard(allowedOrigins: cors.allowedOrigins),
+                BearerAuth(token: service.configuration.token, realm: "initlab"),
+            ])
+        service.registerExperimentRoutes(open: open, changing: changing)
+        service.registerDatasetRoutes(open: open, changing: changing)
+        service.registerOperationRoutes(open)
+        visualization.registerRoutes(open: open, changing: changing)
+        return router
     }
 
     /// Starts the service (recovery, workers, pruning), then listens. Returns the bound port.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import InitCore
 
 /// `POST /v1/sweeps`, `GET /v1/sweeps/{id}`, `GET /v1/sweeps/{id}/plot.svg`.
@@ -6,23 +7,10 @@ extension VisualizationAPI {
     /// Validates the whole sweep (structure, every combination's spec, the combination count, the total compute
     /// and the queue room) before queuing anything; then submits one experiment per combination through the
     /// experiment API (same validation, canonical spec and queue) and stores the sweep.
-    func createSweep(_ request: APIRequest) async throws -> APIResponse {
-        let contentType = request.header("Content-Type")?.split(separator: ";").first?
-            .trimmingCharacters(in: .whitespaces).lowercased()
-        guard contentType == "application/json" else {
-            throw Problem(
-                status: 415, code: "unsupported_media_type", title: "Unsupported media type",
-                detail: "The body must be application/json.", headers: [("Accept-Post", "application/json")])
-        }
-        guard request.body.count <= service.configuration.maxBodyBytes else {
-            throw Problem(
-                status: 413, code: "content_too_large", title: "Content too large",
-                detail: "The body has \(request.body.count) bytes; the limit is \(service.configuration.maxBodyBytes).")
-        }
-        try service.rejectQuery(request, allowed: [])
+    func createSweep(_ request: HTTPRequest) async throws -> HTTPResponse {
         let plan: SweepPlan
         do throws(SpecRejection) {
-            plan = try SweepPlan.parse(request.body, maxCombinations: configuration.maxSweepCombinations)
+            plan = try SweepPlan.parse(Data(request.body), maxCombinations: configuration.maxSweepCombinations)
         } catch {
             throw Self.problem(error)
         }
@@ -68,18 +56,18 @@ extension VisualizationAPI {
 
         var members: [SweepRecord.Member] = []
         for (combination, body) in prepared {
-            var headers = [("Content-Type", "application/json")]
-            if let authorization = request.header("Authorization") { headers.append(("Authorization", authorization)) }
-            let response = await service.handle(APIRequest(method: "POST", path: "/v1/experiments", headers: headers, body: body, requestID: request.requestID))
-            guard response.status == 202, let location = response.header("Location"), let id = location.split(separator: "/").last else {
-                // Lost a race for the queue after the check: report what was created so nothing is orphaned silently.
-                service.logger.warning("sweep stopped early", metadata: ["created": "\(members.count)", "status": "\(response.status)"])
-                if members.isEmpty {
-                    return APIResponse(status: response.status, headers: response.headers, body: response.body)
+            let job: JobRecord
+            do {
+                switch try service.createJob(body: body, key: nil) {
+                case .created(let created), .replayed(let created): job = created
                 }
+            } catch {
+                // Lost a race for the queue after the check: report what was created so nothing is orphaned silently.
+                service.logger.warning("sweep stopped early", metadata: ["created": "\(members.count)", "error": "\(error)"])
+                if members.isEmpty { throw error }
                 break
             }
-            members.append(SweepRecord.Member(experimentID: String(id), label: combination.label, values: .object(combination.values)))
+            members.append(SweepRecord.Member(experimentID: job.id, label: combination.label, values: .object(combination.values)))
         }
         let varyObject = JSONTree.object(Dictionary(uniqueKeysWithValues: plan.vary.map { ($0.key, JSONTree.array($0.values)) }))
         let record = SweepRecord(
@@ -90,17 +78,17 @@ extension VisualizationAPI {
         return .json(201, body, headers: [("Location", "/v1/sweeps/\(record.id)"), ("Cache-Control", "no-cache")])
     }
 
-    func sweepStatus(_ request: APIRequest, id: String) throws -> APIResponse {
+    func sweepStatus(_ request: HTTPRequest, id: String) throws -> HTTPResponse {
         let record = try sweep(id)
         let body = try representation(record)
         let tag = ContentTag.strong(body)
-        if let header = request.header("If-None-Match"), ContentTag.matches(ifNoneMatch: header, tag: tag) {
-            return APIResponse(status: 304, headers: [("ETag", tag), ("Cache-Control", "no-cache")])
+        if let header = request.headers["If-None-Match"], ContentTag.matches(ifNoneMatch: header, tag: tag) {
+            return HTTPResponse(status: .notModified, headers: ["ETag": tag, "Cache-Control": "no-cache"])
         }
         return .json(200, body, headers: [("ETag", tag), ("Cache-Control", "no-cache")])
     }
 
-    func sweepPlot(_ request: APIRequest, id: String, options: ChartOptions) throws -> APIResponse {
+    func sweepPlot(_ request: HTTPRequest, id: String, options: ChartOptions) throws -> HTTPResponse {
         let record = try sweep(id)
         var runs: [SVGChart.Run] = []
         for member in record.members {

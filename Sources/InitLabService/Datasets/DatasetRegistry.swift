@@ -184,23 +184,24 @@ public final class DatasetRegistry: Sendable {
     }
 
     private func runFetch(_ spec: DatasetSpec, mirrors: [Mirror]) {
-        var failure: String?
+        // The log gets every detail; the record (what GET /v1/datasets/{name} shows) gets nothing a mirror sent.
+        var failure: (logged: String, shown: String)?
         do {
             try store.fetch(spec, mirrors: mirrors) { [self] event in self.record(event, for: spec.id) }
         } catch {
-            failure = error.description
+            failure = (error.description, error.publicDescription)
         }
         if failure == nil {
             update(spec.id) { $0.progress.file = nil }
-            do { _ = try inputs.dataset(spec) } catch { failure = error.description }
+            do { _ = try inputs.dataset(spec) } catch { failure = (error.description, error.description) }
         }
         update(spec.id) { record in
             record.fetching = false
-            record.error = failure
+            record.error = failure?.shown
             record.finishedAt = Date()
         }
         if let failure {
-            logger.error("dataset fetch failed", metadata: ["dataset": "\(spec.id)", "error": "\(failure)"])
+            logger.error("dataset fetch failed", metadata: ["dataset": "\(spec.id)", "error": "\(failure.logged)"])
         } else {
             logger.info("dataset fetched and loaded", metadata: ["dataset": "\(spec.id)"])
         }

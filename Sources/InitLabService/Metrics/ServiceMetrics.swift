@@ -1,13 +1,60 @@
-import Foundation
+import Prometheus
 import Synchronization
 
-/// Counters and histograms for `GET /metrics`, in the Prometheus text exposition format (version 0.0.4).
+/// Counters, gauges and a histogram for `GET /metrics`, kept in a swift-prometheus `PrometheusCollectorRegistry`
+/// and rendered by it in the Prometheus text exposition format (version 0.0.4).
 ///
-/// Job counts by status and the queue depth are read from the store at scrape time (they survive restarts);
-/// everything here is process-local and starts from zero.
+/// The registry belongs to this instance, not to swift-metrics' process-wide `MetricsSystem`: that can be
+/// bootstrapped only once per process, and tests start many services, each of which must count from zero. The
+/// collectors are used through the registry's own API because it is the one that carries the `# HELP` text (the
+/// swift-metrics factory path registers every metric without it); they implement swift-metrics' handler protocols.
+/// Names, labels and HELP/TYPE text are today's; the library writes gauge values, bucket bounds and the sum as
+/// Swift `Double`s (`3.0`, `le="1.0"`), which Prometheus reads as it read `3` and `le="1"`, and emits the
+/// families in no fixed order.
+///
+/// Job counts by status and the queue depth are read from the store at scrape time (they survive restarts) and
+/// set on their gauges just before rendering, as are the other gauges; the counters and the histogram are
+/// process-local and start from zero.
 public final class ServiceMetrics: Sendable {
     /// Upper bounds, in seconds, of the experiment run-time histogram.
     public static let runTimeBuckets: [Double] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
+
+    /// Each family's name (`initlab_` + metric name + unit) and HELP text. Computed: the library's descriptor
+    /// type is not `Sendable`.
+    private enum Family {
+        static func named(_ metric: String, unit: String = "", help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "initlab", metricName: metric, unitName: unit, helpText: help)
+        }
+        static var jobs: MetricNameDescriptor { named("jobs", help: "Jobs in the store by status.") }
+        static var queueDepth: MetricNameDescriptor { named("queue_depth", help: "Jobs waiting for a worker.") }
+        static var queueCapacity: MetricNameDescriptor {
+            named("queue_capacity", help: "Queued jobs accepted before POST answers 503.")
+        }
+        static var workers: MetricNameDescriptor { named("workers", help: "Worker threads.") }
+        static var workersBusy: MetricNameDescriptor { named("workers_busy", help: "Workers running an experiment.") }
+        static var runSeconds: MetricNameDescriptor {
+            named("job_run", unit: "seconds", help: "Wall time of one run attempt.")
+        }
+        static var runs: MetricNameDescriptor {
+            named("job_runs", unit: "total", help: "Finished run attempts by outcome.")
+        }
+        static var requests: MetricNameDescriptor {
+            named("http_requests", unit: "total", help: "HTTP requests by route, method and status.")
+        }
+        static var openConnections: MetricNameDescriptor {
+            named("http_open_connections", help: "Open client connections.")
+        }
+    }
+
+    /// This service's collectors; `render` asks it for the exposition text.
+    private let registry = PrometheusCollectorRegistry()
+    private let jobs: [JobStatus: Gauge]
+    private let queueDepth: Gauge
+    private let queueCapacity: Gauge
+    private let workers: Gauge
+    private let workersBusy: Gauge
+    private let openConnections: Gauge
+    private let runSeconds: ValueHistogram
 
     private struct RequestKey: Hashable {
         var method: String
@@ -15,86 +62,54 @@ public final class ServiceMetrics: Sendable {
         var status: Int
     }
 
-    private struct State {
-        var requests: [RequestKey: UInt64] = [:]
-        var runBucketCounts = [UInt64](repeating: 0, count: ServiceMetrics.runTimeBuckets.count)
-        var runCount: UInt64 = 0
-        var runSum: Double = 0
-        var outcomes: [String: UInt64] = [:]
+    /// The request counters by label set, so that counting a request is one dictionary lookup and an atomic
+    /// add (the registry would validate the name and labels again on every call).
+    private let requestCounters = Mutex<[RequestKey: Counter]>([:])
+
+    public init() {
+        var jobs: [JobStatus: Gauge] = [:]
+        for status in JobStatus.allCases {
+            jobs[status] = registry.makeGauge(descriptor: Family.jobs, labels: [("status", status.rawValue)])
+        }
+        self.jobs = jobs
+        queueDepth = registry.makeGauge(descriptor: Family.queueDepth)
+        queueCapacity = registry.makeGauge(descriptor: Family.queueCapacity)
+        workers = registry.makeGauge(descriptor: Family.workers)
+        workersBusy = registry.makeGauge(descriptor: Family.workersBusy)
+        runSeconds = registry.makeValueHistogram(descriptor: Family.runSeconds, buckets: Self.runTimeBuckets)
+        openConnections = registry.makeGauge(descriptor: Family.openConnections)
     }
-
-    private let state = Mutex(State())
-
-    public init() {}
 
     /// Counts one finished HTTP request. `route` is the matched pattern (never the raw path, to bound the
     /// label set); unmatched paths count as "unmatched".
     public func recordRequest(method: String, route: String, status: Int) {
-        state.withLock { $0.requests[RequestKey(method: method, route: route, status: status), default: 0] += 1 }
+        let key = RequestKey(method: method, route: route, status: status)
+        let counter = requestCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(
+                descriptor: Family.requests, labels: [("method", method), ("route", route), ("status", String(status))])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     /// Records how long one attempt ran and how it ended.
     public func recordRun(seconds: Double, outcome: String) {
-        state.withLock { state in
-            for (index, bound) in Self.runTimeBuckets.enumerated() where seconds <= bound {
-                state.runBucketCounts[index] += 1
-            }
-            state.runCount += 1
-            state.runSum += seconds
-            state.outcomes[outcome, default: 0] += 1
-        }
+        runSeconds.record(seconds)
+        registry.makeCounter(descriptor: Family.runs, labels: [("outcome", outcome)]).increment()
     }
 
-    /// The exposition text. `jobs` and the gauges come from the caller.
+    /// The exposition text. `jobs` and the gauges come from the caller and are set just before rendering.
     public func render(
         jobs: [JobStatus: Int], queueCapacity: Int, workers: Int, busyWorkers: Int, openConnections: Int
     ) -> String {
-        let snapshot = state.withLock { $0 }
-        var out = ""
-        out += "# HELP initlab_jobs Jobs in the store by status.\n# TYPE initlab_jobs gauge\n"
-        for status in JobStatus.allCases {
-            out += "initlab_jobs{status=\"\(status.rawValue)\"} \(jobs[status] ?? 0)\n"
-        }
-        out += "# HELP initlab_queue_depth Jobs waiting for a worker.\n# TYPE initlab_queue_depth gauge\n"
-        out += "initlab_queue_depth \(jobs[.queued] ?? 0)\n"
-        out += "# HELP initlab_queue_capacity Queued jobs accepted before POST answers 503.\n"
-        out += "# TYPE initlab_queue_capacity gauge\ninitlab_queue_capacity \(queueCapacity)\n"
-        out += "# HELP initlab_workers Worker threads.\n# TYPE initlab_workers gauge\ninitlab_workers \(workers)\n"
-        out += "# HELP initlab_workers_busy Workers running an experiment.\n# TYPE initlab_workers_busy gauge\n"
-        out += "initlab_workers_busy \(busyWorkers)\n"
-        out += "# HELP initlab_job_run_seconds Wall time of one run attempt.\n"
-        out += "# TYPE initlab_job_run_seconds histogram\n"
-        for (index, bound) in Self.runTimeBuckets.enumerated() {
-            out += "initlab_job_run_seconds_bucket{le=\"\(Self.format(bound))\"} \(snapshot.runBucketCounts[index])\n"
-        }
-        out += "initlab_job_run_seconds_bucket{le=\"+Inf\"} \(snapshot.runCount)\n"
-        out += "initlab_job_run_seconds_sum \(Self.format(snapshot.runSum))\n"
-        out += "initlab_job_run_seconds_count \(snapshot.runCount)\n"
-        out += "# HELP initlab_job_runs_total Finished run attempts by outcome.\n"
-        out += "# TYPE initlab_job_runs_total counter\n"
-        for (outcome, count) in snapshot.outcomes.sorted(by: { $0.key < $1.key }) {
-            out += "initlab_job_runs_total{outcome=\"\(outcome)\"} \(count)\n"
-        }
-        out += "# HELP initlab_http_requests_total HTTP requests by route, method and status.\n"
-        out += "# TYPE initlab_http_requests_total counter\n"
-        let requests = snapshot.requests.sorted {
-            ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status)
-        }
-        for (key, count) in requests {
-            out +=
-                "initlab_http_requests_total{method=\"\(key.method)\",route=\"\(Self.escape(key.route))\",status=\"\(key.status)\"} \(count)\n"
-        }
-        out += "# HELP initlab_http_open_connections Open client connections.\n"
-        out += "# TYPE initlab_http_open_connections gauge\ninitlab_http_open_connections \(openConnections)\n"
-        return out
-    }
-
-    private static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
-    }
-
-    private static func escape(_ label: String) -> String {
-        label.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        for (status, gauge) in self.jobs { gauge.set(to: Double(jobs[status] ?? 0)) }
+        queueDepth.set(to: Double(jobs[.queued] ?? 0))
+        self.queueCapacity.set(to: Double(queueCapacity))
+        self.workers.set(to: Double(workers))
+        workersBusy.set(to: Double(busyWorkers))
+        self.openConnections.set(to: Double(openConnections))
+        return registry.emitToString()
     }
 }

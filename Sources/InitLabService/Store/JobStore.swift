@@ -32,6 +32,16 @@ public struct JobRecord: Sendable, Equatable {
     public var error: String?
 }
 
+extension JobRecord {
+    /// The job as it was when the store created it (queued, first attempt, first version, no progress): what
+    /// an idempotent replay answers, so that it is byte for byte the first response.
+    public var asCreated: JobRecord {
+        JobRecord(
+            id: id, sequence: sequence, status: .queued, spec: spec, layersDone: 0, layersTotal: layersTotal,
+            attempt: 1, version: 1, createdAt: createdAt, startedAt: nil, finishedAt: nil, error: nil)
+    }
+}
+
 /// A job to insert, already validated and canonicalized.
 public struct NewJob: Sendable {
     public var id: String

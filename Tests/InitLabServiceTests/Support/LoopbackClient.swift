@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// A minimal HTTP/1.1 client for end-to-end tests: one request per connection (`Connection: close`), raw
-/// bytes in and out, so tests see exactly what the server wrote. Blocking socket calls run on a Dispatch
-/// queue, never on the cooperative pool that the server's handlers need.
+/// bytes in and out, so tests see exactly what the server wrote. Blocking socket calls run on a thread of
+/// their own.
 struct LoopbackClient: Sendable {
     let port: Int
 
@@ -46,10 +46,12 @@ struct LoopbackClient: Sendable {
 
     private func exchange(_ request: Data) async throws -> Data {
         let port = self.port
+        // A thread of its own: neither the cooperative pool nor Dispatch's global queues (which the server's
+        // connections target) may block on a socket, or the server under test starves on a 2-core machine.
         return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try Self.blockingExchange(port: port, request: request) })
-            }
+            let thread = Thread { continuation.resume(with: Result { try Self.blockingExchange(port: port, request: request) }) }
+            thread.stackSize = 1 << 20
+            thread.start()
         }
     }
 

@@ -2,10 +2,11 @@ import Foundation
 
 @testable import InitLabService
 
-/// A started service over a temporary database, driven through `handle(_:)` (no sockets).
+/// A started service over a temporary database, driven through the real router in-process (no sockets).
 final class ServiceHarness: Sendable {
     let database: TempDatabase
     let service: ExperimentService
+    let server: InitLabServer
     let engine: ScriptedEngine
 
     init(engine: ScriptedEngine = ScriptedEngine(), start: Bool = true, database: TempDatabase? = nil,
@@ -15,6 +16,7 @@ final class ServiceHarness: Sendable {
         let configuration = testConfiguration(edit)
         let store = try SQLiteJobStore(path: self.database.path)
         service = ExperimentService(configuration: configuration, store: store, engine: engine, logger: quietLogger())
+        server = InitLabServer(service: service, sweeps: try SQLiteSweepStore(path: self.database.path), logger: quietLogger())
         if start { try service.start() }
     }
 
@@ -23,8 +25,8 @@ final class ServiceHarness: Sendable {
         if removeDatabase { database.cleanup() }
     }
 
-    func submit(_ json: String, headers: [(String, String)] = []) async -> APIResponse {
-        await service.handle(.post("/v1/experiments", json: json, headers: headers))
+    func submit(_ json: String, headers: [(String, String)] = []) async -> RoutedReply {
+        await server.handle(.post("/v1/experiments", json: json, headers: headers))
     }
 
     /// Submits and returns the new job's id (expects 202).
@@ -37,7 +39,7 @@ final class ServiceHarness: Sendable {
     }
 
     func job(_ id: String) async -> [String: Any] {
-        jsonObject(await service.handle(.get("/v1/experiments/\(id)")).body)
+        jsonObject(await server.handle(.get("/v1/experiments/\(id)")).body)
     }
 
     func status(_ id: String) async -> String? { await job(id)["status"] as? String }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Logging
 
 @testable import InitLabService
@@ -37,15 +38,57 @@ func jsonObject(_ data: Data) -> [String: Any] {
     ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
 }
 
-extension APIRequest {
-    static func post(_ path: String, json: String, headers: [(String, String)] = []) -> APIRequest {
-        APIRequest(
-            method: "POST", path: path, headers: [("Content-Type", "application/json")] + headers,
-            body: Data(json.utf8))
+extension HTTPRequest {
+    /// A request as the connection hands it to the router: `Host` set (same-origin checks read it), the query
+    /// percent-encoded into the target.
+    static func make(
+        _ method: String, _ path: String, query: [(String, String)] = [], headers: [(String, String)] = [],
+        body: Data = Data()
+    ) -> HTTPRequest {
+        var target = path
+        if !query.isEmpty {
+            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+            func encode(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+            target += "?" + query.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+        }
+        let hasHost = headers.contains { $0.0.lowercased() == "host" }
+        return HTTPRequest(
+            method: HTTPMethod(rawValue: method) ?? .GET, target: target,
+            headers: HTTPHeaders((hasHost ? [] : [("Host", "127.0.0.1:8080")]) + headers), body: [UInt8](body))
     }
 
-    static func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = []) -> APIRequest {
-        APIRequest(method: "GET", path: path, query: query, headers: headers)
+    static func post(_ path: String, json: String, headers: [(String, String)] = []) -> HTTPRequest {
+        make("POST", path, headers: [("Content-Type", "application/json")] + headers, body: Data(json.utf8))
+    }
+
+    static func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = []) -> HTTPRequest {
+        make("GET", path, query: query, headers: headers)
+    }
+}
+
+/// A routed response with its body collected (a streamed body is not run: tests of streams use sockets).
+struct RoutedReply: Sendable {
+    var status: Int
+    var headers: [(String, String)]
+    var body: Data
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+}
+
+extension InitLabServer {
+    /// Router mode: the exact router `initlab serve` builds, in-process, without sockets.
+    func handle(_ request: HTTPRequest) async -> RoutedReply {
+        let routed = await router.respond(to: request)
+        let body: Data =
+            switch routed.response.body {
+            case .bytes(let bytes): Data(bytes)
+            case .stream: Data()
+            }
+        return RoutedReply(
+            status: routed.response.status.code, headers: routed.response.headers.map { ($0.name, $0.value) },
+            body: body)
     }
 }
 
