@@ -14,15 +14,20 @@ import Testing
         let database: TempDatabase
         let registry: DatasetRegistry
         let cache: String
+        /// Every fetch waits here on its own thread until the test releases it (`fetchGate.signal()`).
+        let fetchGate: DispatchSemaphore?
 
-        init(mirrors: [String]) throws {
+        init(mirrors: [String], gateFetches: Bool = false) throws {
             database = try TempDatabase()
             cache = try FashionFixture.emptyCache()
             let configuration = testConfiguration { [cache] in
                 $0.cacheDirectory = cache
                 $0.datasetMirrors = mirrors
             }
-            registry = DatasetRegistry(configuration: configuration, environment: [:], logger: quietLogger())
+            let gate = gateFetches ? DispatchSemaphore(value: 0) : nil
+            fetchGate = gate
+            registry = DatasetRegistry(
+                configuration: configuration, environment: [:], logger: quietLogger(), beforeFetch: { _ in gate?.wait() })
             let service = ExperimentService(
                 configuration: configuration, store: try SQLiteJobStore(path: database.path),
                 engine: InitCoreEngine(budget: configuration.budget, inputProvider: registry.inputProvider),
@@ -57,7 +62,7 @@ import Testing
     @Test func notCachedIs409ThenFetchThenTheExperimentRuns() async throws {
         let emptyMirror = try FashionFixture.emptyCache()
         defer { try? FileManager.default.removeItem(atPath: emptyMirror) }
-        let s = try Running(mirrors: ["fashion-mnist=\(FashionFixture.folder)", "mnist=\(emptyMirror)"])
+        let s = try Running(mirrors: ["fashion-mnist=\(FashionFixture.folder)", "mnist=\(emptyMirror)"], gateFetches: true)
 
         // Both datasets listed, nothing cached.
         let list = try await s.client.get("/v1/datasets")
@@ -83,12 +88,16 @@ import Testing
         let pointers = (unknown.json["errors"] as? [[String: Any]])?.compactMap { $0["pointer"] as? String }
         #expect(pointers == ["/input/dataset"])
 
-        // Fetch: 202 + Location, idempotent while running, then ready with statistics.
+        // Fetch: 202 + Location; asked again while it is held running: the same 202 (nothing new started);
+        // released: ready with statistics.
         let started = try await s.client.send("POST", "/v1/datasets/fashion-mnist/fetch")
-        #expect(started.status == 202 || started.status == 200)
-        #expect(started.header("Location") == "/v1/datasets/fashion-mnist" || started.status == 200)
+        #expect(started.status == 202)
+        #expect(started.header("Location") == "/v1/datasets/fashion-mnist")
+        #expect(await s.fetchState("fashion-mnist") == "fetching")
         let again = try await s.client.send("POST", "/v1/datasets/fashion-mnist/fetch")
-        #expect(again.status == 202 || again.status == 200)
+        #expect(again.status == 202)
+        #expect(again.header("Location") == "/v1/datasets/fashion-mnist")
+        s.fetchGate?.signal()
         #expect(await eventually(timeout: .seconds(60)) { await s.fetchState("fashion-mnist") == "ready" })
         let ready = try await s.dataset("fashion-mnist")
         #expect(ready["cached"] as? Bool == true && ready["loaded"] as? Bool == true)
@@ -118,6 +127,7 @@ import Testing
         // A fetch that fails on every mirror: state failed with the reason.
         let failing = try await s.client.send("POST", "/v1/datasets/mnist/fetch")
         #expect(failing.status == 202)
+        s.fetchGate?.signal()
         #expect(await eventually(timeout: .seconds(30)) { await s.fetchState("mnist") == "failed" })
         let failed = try await s.dataset("mnist")
         #expect(((failed["fetch"] as? [String: Any])?["error"] as? String)?.contains("train-images-idx3-ubyte.gz") == true)

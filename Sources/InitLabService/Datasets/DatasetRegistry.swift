@@ -47,6 +47,8 @@ public final class DatasetRegistry: Sendable {
     let mirrorFlags: [String: [String]]
     let environment: [String: String]
     let logger: Logger
+    /// Runs on the fetch thread before the first mirror is tried (tests hold a fetch in its running state here).
+    let beforeFetch: @Sendable (DatasetSpec) -> Void
 
     struct Record: Sendable {
         var fetching = false
@@ -66,23 +68,25 @@ public final class DatasetRegistry: Sendable {
     /// Built from the service configuration (`--cache-dir`, `--dataset-mirror`).
     public convenience init(
         configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
-        logger: Logger
+        logger: Logger, beforeFetch: @escaping @Sendable (DatasetSpec) -> Void = { _ in }
     ) {
         self.init(
             cacheDirectory: configuration.cacheDirectory, mirrors: configuration.datasetMirrors,
-            environment: environment, logger: logger)
+            environment: environment, logger: logger, beforeFetch: beforeFetch)
     }
 
     /// `mirrors` are `--dataset-mirror` values: `NAME=URL-or-folder` targets one dataset, a bare URL or folder
     /// applies to every dataset.
     public init(
         cacheDirectory: String, mirrors: [String] = [], policy: FetchPolicy = .standard,
-        environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger
+        environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
+        beforeFetch: @escaping @Sendable (DatasetSpec) -> Void = { _ in }
     ) {
         inputs = DatasetInputs(store: DatasetStore(cacheDirectory: cacheDirectory, policy: policy))
         mirrorFlags = Self.assign(mirrors)
         self.environment = environment
         self.logger = logger
+        self.beforeFetch = beforeFetch
     }
 
     /// Splits `NAME=mirror` values by dataset; other values go to every dataset.
@@ -186,6 +190,7 @@ public final class DatasetRegistry: Sendable {
     private func runFetch(_ spec: DatasetSpec, mirrors: [Mirror]) {
         // The log gets every detail; the record (what GET /v1/datasets/{name} shows) gets nothing a mirror sent.
         var failure: (logged: String, shown: String)?
+        beforeFetch(spec)
         do {
             try store.fetch(spec, mirrors: mirrors) { [self] event in self.record(event, for: spec.id) }
         } catch {

@@ -18,6 +18,9 @@ public final class JobChangeNotifier: Sendable {
         var nextToken: UInt64 = 0
         /// Tokens whose timeout or cancellation fired before they registered.
         var expired: Set<UInt64> = []
+        /// Callers of `parked(atLeast:)` still waiting for that many parked requests.
+        var parkObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var parkedCount: Int { waiters.values.reduce(0) { $0 + $1.count } }
     }
 
     private let state = Mutex(State())
@@ -59,7 +62,7 @@ public final class JobChangeNotifier: Sendable {
                     state.waiters[id, default: [:]][token] = Waiter(generation: generation, continuation: continuation)
                     return false
                 }
-                if resumeNow { continuation.resume() }
+                if resumeNow { continuation.resume() } else { resumeParkObservers() }
             }
         } onCancel: {
             timer.cancel()
@@ -84,6 +87,29 @@ public final class JobChangeNotifier: Sendable {
 
     /// Number of requests currently waiting (for tests and metrics).
     public var waiterCount: Int {
-        state.withLock { $0.waiters.values.reduce(0) { $0 + $1.count } }
+        state.withLock { $0.parkedCount }
+    }
+
+    /// Returns once at least `count` requests are parked in `wait`: a test's signal that a long-poll is really
+    /// waiting (instead of sleeping and hoping it is).
+    package func parked(atLeast count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.parkedCount >= count { return true }
+                state.parkObservers.append((count, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    private func resumeParkObservers() {
+        let ready: [CheckedContinuation<Void, Never>] = state.withLock { state in
+            let parked = state.parkedCount
+            let (met, waiting) = (state.parkObservers.filter { $0.count <= parked }, state.parkObservers.filter { $0.count > parked })
+            state.parkObservers = waiting
+            return met.map(\.continuation)
+        }
+        for continuation in ready { continuation.resume() }
     }
 }
