@@ -60,10 +60,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "InitCoreTests", dependencies: ["InitCore"], swiftSettings: simdFlags),
+        // Shared by the test targets: the trait that keeps long synchronous tests off the cooperative pool.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "InitCoreTests", dependencies: ["InitCore", "TestSupport"], swiftSettings: simdFlags),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
+        .testTarget(
+            name: "InitLabServiceTests",
+            dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

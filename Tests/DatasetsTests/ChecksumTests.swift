@@ -1,10 +1,11 @@
+import TestSupport
 import Foundation
 import Testing
 
 @testable import Datasets
 
 /// Known answers for `HexDigest` (swift-crypto underneath): a wrong algorithm, byte order or hex rendering fails.
-@Suite struct ChecksumTests {
+@Suite(.offCooperativePool) struct ChecksumTests {
     /// RFC 1321, appendix A.5.
     static let md5Vectors: [(String, String)] = [
         ("", "d41d8cd98f00b204e9800998ecf8427e"),
@@ -74,7 +75,7 @@ import Testing
     }
 }
 
-@Suite struct GzipContentDigestTests {
+@Suite(.offCooperativePool) struct GzipContentDigestTests {
     /// The SHA-256 of a .gz's content, hashed while inflating in chunks (multi-member, several chunks), equals
     /// the known digest of the content; a truncated file fails as gzip, not with a digest.
     @Test func contentDigestIsHashedWhileInflating() throws {

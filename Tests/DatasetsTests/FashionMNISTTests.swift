@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 
 /// End to end on the real Fashion-MNIST files of Debian's `dataset-fashion-mnist`, served over loopback HTTP:
 /// download, verify content SHA-256, decompress, parse, normalize.
-@Suite struct FashionMNISTTests {
+@Suite(.offCooperativePool) struct FashionMNISTTests {
     static let folder = DatasetCatalog.debianFashionMNISTFolder
 
     @Test func fetchAndLoadOverHTTP() throws {

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -23,7 +24,7 @@ func testBytes(_ count: Int, seed: UInt64 = 1) -> [UInt8] {
     return (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
 }
 
-@Suite struct FetcherTests {
+@Suite(.offCooperativePool) struct FetcherTests {
     let fetcher = CurlFetcher(policy: testPolicy)
 
     @Test func downloadsWithProgress() throws {

@@ -1,9 +1,10 @@
+import TestSupport
 import Foundation
 import Testing
 
 @testable import Datasets
 
-@Suite struct GzipTests {
+@Suite(.offCooperativePool) struct GzipTests {
     let payload: [UInt8] = (0..<200_000).map { UInt8(truncatingIfNeeded: ($0 * 7919) % 251) }
 
     @Test func roundTrip() throws {
@@ -79,7 +80,7 @@ import Testing
     }
 }
 
-@Suite struct IDXTests {
+@Suite(.offCooperativePool) struct IDXTests {
     let images = IDX.encodeUBytes([UInt8](repeating: 7, count: 2 * 3 * 4), dimensions: [2, 3, 4])
 
     @Test func parsesHeaderAndData() throws {
@@ -134,7 +135,7 @@ import Testing
     }
 }
 
-@Suite struct NormalizationTests {
+@Suite(.offCooperativePool) struct NormalizationTests {
     @Test func statisticsAndNormalization() {
         let train: [UInt8] = [0, 255, 0, 255]  // scaled: 0, 1, 0, 1 → mean 0.5, std 0.5
         let test: [UInt8] = [255, 255]

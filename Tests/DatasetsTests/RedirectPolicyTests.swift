@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -5,7 +6,7 @@ import Testing
 
 /// A hostile mirror must not be able to point the fetcher at loopback, link-local or private addresses, nor learn
 /// through its errors what such an address answered.
-@Suite struct RedirectPolicyTests {
+@Suite(.offCooperativePool) struct RedirectPolicyTests {
     /// The test mirror is on 127.0.0.1, so the default policy would let it redirect within loopback;
     /// `.publicOnly` treats it as a mirror on the internet.
     static let publicMirrorPolicy: FetchPolicy = {

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -48,7 +49,7 @@ func listing(_ dir: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0 != ".lock" }.sorted()
 }
 
-@Suite struct StoreTests {
+@Suite(.offCooperativePool) struct StoreTests {
     @Test func fetchesVerifiesLoadsAndReusesTheCache() throws {
         let server = try FaultServer()
         defer { server.stop() }

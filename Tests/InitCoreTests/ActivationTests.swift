@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
 @testable import InitCore
 
-@Suite("Activations and Gauss–Hermite theory")
+@Suite("Activations and Gauss–Hermite theory", .offCooperativePool)
 struct ActivationTests {
     static let all: [Activation] = [
         .identity, .relu, .leakyRelu(slope: 0.1), .tanh, .sigmoid, .gelu, .selu, .elu(alpha: 1.3), .softplus(beta: 2), .silu,

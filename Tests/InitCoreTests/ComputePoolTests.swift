@@ -1,9 +1,10 @@
+import TestSupport
 import Dispatch
 import Synchronization
 import Testing
 @testable import InitCore
 
-@Suite("ComputePool: the core's parallel loop")
+@Suite("ComputePool: the core's parallel loop", .offCooperativePool)
 struct ComputePoolTests {
     /// Every iteration runs exactly once, whatever the thread count, over many back-to-back rounds (helpers
     /// reused while they poll) and after a pause longer than the helpers' polling budget (helpers restarted).

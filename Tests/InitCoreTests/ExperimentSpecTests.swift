@@ -1,8 +1,9 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import InitCore
 
-@Suite("Experiment spec: decoding, validation, canonical form")
+@Suite("Experiment spec: decoding, validation, canonical form", .offCooperativePool)
 struct ExperimentSpecTests {
     func decode(_ json: String) throws(SpecValidationError) -> ExperimentSpec {
         try ExperimentSpec.decodeValidated(from: Data(json.utf8))

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import InitCore
 
@@ -8,7 +9,7 @@ import Testing
 /// 1024×1024 draw, 0.14% for 512×512 and 0.2% for 512×256 (out × in, used where fan_in ≠ fan_out matters);
 /// we allow 5 standard errors, so a correct scheme fails with probability < 1e-6 (and the seed is fixed),
 /// while a wrong fan or gain (≥ 3% off) always fails. (Smaller draws than 1024² keep the debug suite fast.)
-@Suite("Initializers: std vs formula")
+@Suite("Initializers: std vs formula", .offCooperativePool)
 struct InitializerTests {
     static func draw(_ scheme: InitScheme, out: Int, in fanIn: Int, layer: Int = 1, depth: Int = 1, blockSize: Int = 1) -> [Float] {
         var errors: [FieldError] = []

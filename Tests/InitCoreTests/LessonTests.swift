@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 @testable import InitCore
 
 /// The fast.ai initialization lesson's effects, quantitatively, at width 512 (batch 48: each per-layer second
 /// moment is estimated from 24,576 values, relative error ≈ √(2/24576) ≈ 0.9%; averaged over 6 layer ratios,
 /// and with the weights' own fluctuation (~√(2/512)/√6 ≈ 2.5%), a ±10% band is ≈ 4 standard errors).
-@Suite("The lesson's effects at width 512")
+@Suite("The lesson's effects at width 512", .offCooperativePool)
 struct LessonTests {
     static func run(_ s: ExperimentSpec) throws -> ExperimentResult {
         try ExperimentRunner(matmul: Matmul(threads: 2)).run(s)

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import InitCore
@@ -82,7 +83,7 @@ let matmulCases: [MatmulCase] = MatmulLayout.allCases.flatMap { layout in
     matmulShapes.map { MatmulCase(layout: layout, m: $0.0, n: $0.1, k: $0.2) }
 }
 
-@Suite("Matmul")
+@Suite("Matmul", .offCooperativePool)
 struct MatmulTests {
     /// Every layout and shape, accumulate on and off, against a Double reference; and the results for 1, 2,
     /// 3, 7 threads and all cores must be bit-identical.

@@ -1,9 +1,10 @@
+import TestSupport
 import Foundation
 import Testing
 
 @testable import InitCore
 
-@Suite("Philox")
+@Suite("Philox", .offCooperativePool)
 struct PhiloxTests {
     /// Known-answer vectors for philox4x32_10 from Random123's kat_vectors.
     @Test func knownAnswers() {
@@ -203,7 +204,7 @@ struct PhiloxTests {
 
 /// Sample moments over 10⁶ draws against exact values. Each tolerance is 5 standard errors of the
 /// estimator, SE = √(Var(X)/N) computed from the exact distribution (false-failure rate ≈ 6e-7 per check).
-@Suite("Distributions")
+@Suite("Distributions", .offCooperativePool)
 struct DistributionTests {
     static let n = 1_000_000
 

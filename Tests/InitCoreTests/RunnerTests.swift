@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 @testable import InitCore
@@ -11,7 +12,7 @@ func spec(_ initName: String, _ act: String, depth: Int, width: Int, batch: Int,
                    biasInit: bias, weights: weights, architecture: architecture, loss: loss)
 }
 
-@Suite("Runner: gradients, determinism, checkpointing, cancellation")
+@Suite("Runner: gradients, determinism, checkpointing, cancellation", .offCooperativePool)
 struct RunnerTests {
     /// Double-precision reference forward pass of the engine's network with optional perturbations, returning
     /// the MSE loss (mean over all elements) against `targets`.

@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
 @testable import InitCore
 
-@Suite("Statistics: fused pass, histogram, exact percentiles")
+@Suite("Statistics: fused pass, histogram, exact percentiles", .offCooperativePool)
 struct StatsTests {
     /// Deterministic test data: Gaussian-ish values with ties, exact zeros, and optional non-finite values.
     static func data(rows: Int, cols: Int, seed: UInt64, special: Bool) -> [Float] {

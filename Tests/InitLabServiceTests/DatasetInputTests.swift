@@ -1,3 +1,4 @@
+import TestSupport
 import Datasets
 import Foundation
 import InitCore
@@ -6,7 +7,7 @@ import Testing
 @testable import InitLabService
 
 /// The dataset adapter on real Fashion-MNIST: the batch it builds, and experiments run on it.
-@Suite struct DatasetInputTests {
+@Suite(.offCooperativePool) struct DatasetInputTests {
     @Test func batchHasTheSpecShapeNormalizedPixelsAndLabels() throws {
         let inputs = try FashionFixture.sharedInputs()
         let spec = try FashionFixture.spec(batch: 512, loss: .none)

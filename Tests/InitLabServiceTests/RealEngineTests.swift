@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import InitCore
 import Testing
@@ -5,7 +6,7 @@ import Testing
 @testable import InitLabService
 
 /// Tiny real experiments through the service (depth ≤ 5, width ≤ 16 keeps them in milliseconds).
-@Suite struct RealEngineTests {
+@Suite(.offCooperativePool) struct RealEngineTests {
     static let spec = """
         {"depth": 4, "width": 16, "batch": 8, "seed": 7, "init": "kaiming_normal", "activation": "relu"}
         """

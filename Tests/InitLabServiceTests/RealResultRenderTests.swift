@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import InitCore
 import Testing
@@ -6,7 +7,7 @@ import Testing
 
 /// The renderers read the compute core's real encoding, not only hand-built fixtures: run the lesson's
 /// comparison (Xavier vs Kaiming with ReLU) on a small net, encode as the service stores it, then draw.
-@Suite struct RealResultRenderTests {
+@Suite(.offCooperativePool) struct RealResultRenderTests {
     func run(_ initName: String, depth: Int = 12) throws -> (Data, ChartResult) {
         let spec = ExperimentSpec(
             depth: depth, width: 64, batch: 32, seed: 3, initializer: InitScheme(name: initName),

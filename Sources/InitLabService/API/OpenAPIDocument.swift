@@ -68,6 +68,8 @@ paths:
           $ref: '#/components/responses/BadRequest'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
         '409':
@@ -90,8 +92,7 @@ paths:
           description: Body larger than the server's limit (decided before reading it).
           content: *id001
         '415':
-          description: Content-Type is not application/json.
-          content: *id001
+          $ref: '#/components/responses/UnsupportedMediaType'
         '422':
           description: Valid JSON, invalid spec (errors[] has a pointer per field, including budget overruns), or
             an Idempotency-Key reused with another spec.
@@ -238,10 +239,14 @@ paths:
           content: *id002
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
         '404':
           $ref: '#/components/responses/NotFound'
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
   /v1/schemes:
     get:
       operationId: listSchemes
@@ -364,11 +369,15 @@ paths:
                 $ref: '#/components/schemas/Dataset'
         '401':
           $ref: '#/components/responses/Unauthorized'
+        '403':
+          $ref: '#/components/responses/Forbidden'
         '404':
           description: Unknown dataset name.
           content: *id001
         '405':
           $ref: '#/components/responses/MethodNotAllowed'
+        '415':
+          $ref: '#/components/responses/UnsupportedMediaType'
   /healthz:
     get:
       operationId: health
@@ -589,9 +598,10 @@ paths:
           headers: {Location: {schema: {type: string}, description: "/v1/sweeps/{id}"}}
           content: {application/json: {schema: {$ref: "#/components/schemas/Sweep"}}}
         "400": {$ref: "#/components/responses/VizProblem"}
-        "401": {$ref: "#/components/responses/VizProblem"}
+        "401": {$ref: "#/components/responses/Unauthorized"}
+        "403": {$ref: "#/components/responses/Forbidden"}
         "413": {$ref: "#/components/responses/VizProblem"}
-        "415": {$ref: "#/components/responses/VizProblem"}
+        "415": {$ref: "#/components/responses/UnsupportedMediaType"}
         "422": {$ref: "#/components/responses/VizProblem"}
         "503": {$ref: "#/components/responses/VizProblem"}
   /v1/sweeps/{id}:
@@ -697,7 +707,9 @@ components:
         application/problem+json:
           schema: {$ref: "#/components/schemas/Problem"}
     BadRequest:
-      description: Malformed JSON or query parameters (unknown, duplicated or out of range).
+      description: 'Malformed JSON or query parameters (unknown, duplicated or out of range), a page token this server
+        did not issue (invalid_page_token), or a repeated singleton header such as Idempotency-Key or Authorization
+        (duplicate_header).'
       content: *id001
     NotFound:
       description: Unknown id, or pruned after the retention period.
@@ -708,6 +720,21 @@ components:
       headers:
         Allow:
           $ref: '#/components/headers/Allow'
+    Forbidden:
+      description: 'Cross-origin request refused (code cross_origin_forbidden): the Origin header is neither the
+        server''s own (scheme://Host) nor one allowed by --cors-origin. Every route that changes state checks it.'
+      content: *id001
+    UnsupportedMediaType:
+      description: 'A route that changes state got a body or a Content-Type that is not application/json (or
+        application/*+json), code unsupported_media_type, with Accept-Post: application/json. A request with
+        neither body nor Content-Type passes.'
+      content: *id001
+      headers:
+        Accept-Post:
+          description: application/json
+          required: true
+          schema:
+            type: string
     Unauthorized:
       description: Missing or wrong bearer token (only when the server has a token).
       content: *id001
@@ -1497,7 +1524,11 @@ components:
       - detail
       - instance
       - code
-      description: RFC 9457 problem details.
+      - request_id
+      description: 'RFC 9457 problem details. Every error carries all of type, title, status, detail, instance, code
+        and request_id, whether the HTTP layer (413, 408, 414, 431, 417, 501, 505, 400 for a malformed request)
+        or the service raised it. type is urn:initlab:problem:{code}; instance is the request path, or
+        urn:request:{request_id} when the request line could not be read.'
       properties:
         type:
           type: string
@@ -1516,6 +1547,7 @@ components:
           description: Stable machine-readable code, e.g. invalid_spec, queue_full, dataset_not_cached.
         request_id:
           type: string
+          description: The X-Request-ID of the exchange (the client's, if it sent a valid one).
         links:
           type: object
           description: Related resources by name, e.g. fetch and dataset for dataset_not_cached.
