@@ -63,7 +63,11 @@ let package = Package(
         .testTarget(name: "InitCoreTests", dependencies: ["InitCore"], swiftSettings: simdFlags),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets"]),
+        .testTarget(
+            name: "InitLabServiceTests",
+            dependencies: [
+                "InitLabService", "InitCore", "HTTPServer", "Datasets", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
