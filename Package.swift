@@ -67,7 +67,10 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(
             name: "InitLabServiceTests",
-            dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets", "TestSupport"]),
+            dependencies: [
+                "InitLabService", "InitCore", "HTTPServer", "Datasets", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

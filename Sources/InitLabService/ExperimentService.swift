@@ -4,15 +4,15 @@ import Synchronization
 
 /// The experiment service: the store, the workers, the notifier and the metrics, joined behind one request
 /// handler (`handle(_:)`, in API/). Built once by `initlab serve` (or a test) from a `ServiceConfiguration`.
-public final class ExperimentService: Sendable {
-    public let configuration: ServiceConfiguration
+package final class ExperimentService: Sendable {
+    package let configuration: ServiceConfiguration
     let store: any JobStore
     let engine: any ExperimentEngine
-    public let notifier: JobChangeNotifier
-    public let metrics: ServiceMetrics
-    public let workers: WorkerPool
+    package let notifier: JobChangeNotifier
+    package let metrics: ServiceMetrics
+    package let workers: WorkerPool
     /// The dataset cache, the loaded datasets and their background fetches (`/v1/datasets`).
-    public let datasets: DatasetRegistry
+    package let datasets: DatasetRegistry
     let logger: Logger
     /// Idempotency keys whose first request is being handled right now (a second one gets 409).
     let inFlightKeys = Mutex<Set<String>>([])
@@ -20,6 +20,8 @@ public final class ExperimentService: Sendable {
     /// Reads the HTTP server's open-connection gauge; set once the server exists.
     private let connectionGauge = Mutex<(@Sendable () -> Int)?>(nil)
     private let storeOpen = Atomic<Bool>(false)
+    /// Set when a graceful shutdown begins: `/readyz` answers 503 from then on.
+    private let draining = Atomic<Bool>(false)
     /// Signs page tokens (`PageToken`): random per process, so a token outlives neither a restart nor the node
     /// that issued it (a client starts the listing again, as the 400 says).
     let pageTokenKey: [UInt8] = {
@@ -29,7 +31,7 @@ public final class ExperimentService: Sendable {
 
     /// `datasets` defaults to a registry built from the configuration's cache folder and mirrors; pass the one
     /// whose `inputProvider` the engine uses so both share the loaded datasets.
-    public init(
+    package init(
         configuration: ServiceConfiguration, store: any JobStore, engine: any ExperimentEngine,
         datasets: DatasetRegistry? = nil, logger: Logger
     ) {
@@ -45,9 +47,10 @@ public final class ExperimentService: Sendable {
             logger: logger)
     }
 
-    /// Recovers jobs a crash left running, starts the workers and the pruning task.
+    /// Recovers jobs a crash left running, starts the workers and the pruning task (which prunes at once, then
+    /// every `pruneInterval`).
     @discardableResult
-    public func start() throws -> RecoveryReport {
+    package func start() throws -> RecoveryReport {
         let report = try store.recoverInterruptedJobs(maxAttempts: configuration.maxAttempts, now: Date())
         if !report.requeued.isEmpty || !report.failed.isEmpty {
             logger.notice(
@@ -55,16 +58,12 @@ public final class ExperimentService: Sendable {
                 metadata: ["requeued": "\(report.requeued.count)", "failed": "\(report.failed.count)"])
         }
         storeOpen.store(true, ordering: .relaxed)
-        try prune()
         workers.start()
         let interval = configuration.pruneInterval
         let task = Task.detached { [weak self] in
             while !Task.isCancelled {
+                guard await self?.pruneLoggingErrors() != nil else { return }
                 try? await Task.sleep(for: interval)
-                guard let self, !Task.isCancelled else { return }
-                do { try self.prune() } catch {
-                    self.logger.error("pruning failed", metadata: ["error": "\(error)"])
-                }
             }
         }
         pruneTask.withLock { $0 = task }
@@ -72,15 +71,29 @@ public final class ExperimentService: Sendable {
     }
 
     /// Deletes finished jobs older than the retention and idempotency keys older than theirs.
-    public func prune(now: Date = Date()) throws {
-        let deleted = try store.prune(
+    package func prune(now: Date = Date()) async throws {
+        let deleted = try await store.prune(
             finishedBefore: now.addingTimeInterval(-configuration.retention.seconds),
             keysBefore: now.addingTimeInterval(-configuration.idempotencyRetention.seconds))
         if deleted > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(deleted)"]) }
     }
 
+    private func pruneLoggingErrors() async {
+        do { try await prune() } catch is CancellationError {} catch {
+            logger.error("pruning failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The first step of a graceful shutdown: no queued job is started from now on and `/readyz` answers 503;
+    /// requests in flight and running jobs go on until `shutdown`.
+    package func beginShutdown() {
+        draining.store(true, ordering: .relaxed)
+        workers.stopStartingJobs()
+    }
+
     /// Stops the pruning task and the workers (running jobs go back to the queue).
-    public func shutdown() async {
+    package func shutdown() async {
+        beginShutdown()
         pruneTask.withLock { task in
             task?.cancel()
             task = nil
@@ -90,11 +103,13 @@ public final class ExperimentService: Sendable {
     }
 
     /// Lets `/metrics` report the HTTP server's open connections.
-    public func setConnectionGauge(_ gauge: @escaping @Sendable () -> Int) {
+    package func setConnectionGauge(_ gauge: @escaping @Sendable () -> Int) {
         connectionGauge.withLock { $0 = gauge }
     }
 
     var openConnections: Int { connectionGauge.withLock { $0 }?() ?? 0 }
 
-    var isReady: Bool { storeOpen.load(ordering: .relaxed) && workers.isRunning && store.isHealthy() }
+    /// Between `start` and `shutdown`.
+    var isStoreOpen: Bool { storeOpen.load(ordering: .relaxed) }
+    var isDraining: Bool { draining.load(ordering: .relaxed) }
 }

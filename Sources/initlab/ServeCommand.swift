@@ -83,14 +83,16 @@ struct ServeCommand: ParsableCommand {
         }
         let logger = Logger(label: "initlab.serve")
 
-        let store = try SQLiteJobStore(path: configuration.databasePath)
+        // One database (one pool, one migrator) for the jobs and the sweeps.
+        let database = try ServiceDatabase(path: configuration.databasePath)
+        let store = SQLiteJobStore(database: database)
         // One registry for the dataset routes and the engine's input provider: datasets load once per process.
         let datasets = DatasetRegistry(configuration: configuration, logger: logger)
         let service = ExperimentService(
             configuration: configuration, store: store,
             engine: InitCoreEngine(budget: configuration.budget, inputProvider: datasets.inputProvider),
             datasets: datasets, logger: logger)
-        // Dashboard, charts, CSV, live events and sweeps on the same router; sweeps share the database.
+        // Dashboard, charts, CSV, live events and sweeps on the same router.
         var visualization = VisualizationConfiguration()
         if let raw = environment["INITLAB_SSE_HEARTBEAT_MS"] {
             guard let milliseconds = Int(raw), (10...600_000).contains(milliseconds) else {
@@ -99,7 +101,7 @@ struct ServeCommand: ParsableCommand {
             visualization.heartbeat = .milliseconds(milliseconds)
         }
         let server = InitLabServer(
-            service: service, sweeps: try SQLiteSweepStore(path: configuration.databasePath),
+            service: service, sweeps: SQLiteSweepStore(database: database),
             visualization: visualization, logger: logger)
         let boundPort = try server.start()
         logger.notice(

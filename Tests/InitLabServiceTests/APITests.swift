@@ -289,21 +289,22 @@ import Testing
         let done: String
         let interrupted: String
         do {
-            let store = try SQLiteJobStore(path: database.path)
+            let stores = try TestStores(path: database.path)
+            let store = stores.jobs
             let engine = ScriptedEngine()
             let first = ExperimentService(configuration: testConfiguration(), store: store, engine: engine, logger: quietLogger())
             try first.start()
-            let firstServer = InitLabServer(service: first, sweeps: try SQLiteSweepStore(path: database.path), logger: quietLogger())
+            let firstServer = InitLabServer(service: first, sweeps: stores.sweeps, logger: quietLogger())
             let idResponse = await firstServer.handle(.post("/v1/experiments", json: "{\"depth\": 2}"))
             done = try #require(jsonObject(idResponse.body)["id"] as? String)
             #expect(await eventually { jsonObject(await firstServer.handle(.get("/v1/experiments/\(done)")).body)["status"] as? String == "succeeded" })
             await first.shutdown()
-            let interruptedJob = try #require(try { () throws -> String? in
-                guard case .created(let job) = try store.submit(NewJob(id: UUID().uuidString.lowercased(), spec: Data("{\"depth\":1,\"layer_ms\":0,\"seed\":0}".utf8), layersTotal: 1, createdAt: Date()), idempotency: nil, queueCapacity: 10, makeResponse: { _ in (202, Data()) }) else { return nil }
-                return job.id
-            }())
+            let outcome = try await store.submit(
+                NewJob(id: UUID().uuidString.lowercased(), spec: Data("{\"depth\":1,\"layer_ms\":0,\"seed\":0}".utf8), layersTotal: 1, createdAt: Date()),
+                idempotency: nil, queueCapacity: 10)
+            guard case .created(let interruptedJob) = outcome else { throw TestFailure("submit gave \(outcome)") }
             _ = try store.claimNext(now: Date())
-            interrupted = interruptedJob
+            interrupted = interruptedJob.id
         }
         let h = try ServiceHarness(start: false, database: database)
         let report = try h.service.start()

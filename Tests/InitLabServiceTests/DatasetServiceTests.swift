@@ -28,12 +28,13 @@ import Testing
             fetchGate = gate
             registry = DatasetRegistry(
                 configuration: configuration, environment: [:], logger: quietLogger(), beforeFetch: { _ in gate?.wait() })
+            let stores = try TestStores(path: database.path)
             let service = ExperimentService(
-                configuration: configuration, store: try SQLiteJobStore(path: database.path),
+                configuration: configuration, store: stores.jobs,
                 engine: InitCoreEngine(budget: configuration.budget, inputProvider: registry.inputProvider),
                 datasets: registry, logger: quietLogger())
             server = InitLabServer(
-                service: service, sweeps: try SQLiteSweepStore(path: database.path), logger: quietLogger())
+                service: service, sweeps: stores.sweeps, logger: quietLogger())
             client = LoopbackClient(port: try server.start())
         }
 

@@ -14,11 +14,10 @@ import Testing
             _ edit: (inout ServiceConfiguration) -> Void = { _ in }) throws {
             self.database = try database ?? TempDatabase()
             let configuration = testConfiguration(edit)
+            let stores = try TestStores(path: self.database.path)
             let service = ExperimentService(
-                configuration: configuration, store: try SQLiteJobStore(path: self.database.path), engine: engine,
-                logger: quietLogger())
-            server = InitLabServer(
-                service: service, sweeps: try SQLiteSweepStore(path: self.database.path), logger: quietLogger())
+                configuration: configuration, store: stores.jobs, engine: engine, logger: quietLogger())
+            server = InitLabServer(service: service, sweeps: stores.sweeps, logger: quietLogger())
             client = LoopbackClient(port: try server.start())
         }
 
@@ -156,10 +155,10 @@ import Testing
         #expect(await first.waitForStatus(done, "succeeded"))
         await first.stop(removeDatabase: false)
         // A job that a crash left running: claim it directly, as a worker that then died would have.
-        let store = try SQLiteJobStore(path: database.path)
-        guard case .created(let stranded) = try store.submit(
+        let store = try TestStores(path: database.path).jobs
+        guard case .created(let stranded) = try await store.submit(
             NewJob(id: UUID().uuidString.lowercased(), spec: Data("{\"depth\":2,\"layer_ms\":0,\"seed\":0}".utf8), layersTotal: 2, createdAt: Date()),
-            idempotency: nil, queueCapacity: 10, makeResponse: { _ in (202, Data()) })
+            idempotency: nil, queueCapacity: 10)
         else { throw TestFailure("submit failed") }
         _ = try store.claimNext(now: Date())
 

@@ -39,7 +39,7 @@ final class Collector: Sendable {
         let harness = try VizHarness(layerDelay: .milliseconds(15), visualization: visualization)
         defer { Task { await harness.stop() } }
         let id = try await harness.submit(spec(depth: 6))
-        let stream = try harness.service.eventStream(
+        let stream = try await harness.service.eventStream(
             id: id, request: .get("/v1/experiments/\(id)/events"), configuration: harness.viz.configuration)
         let collector = Collector()
         try await stream.run { collector.write($0) }
@@ -64,7 +64,7 @@ final class Collector: Sendable {
         #expect(events.filter { $0.event == ":" }.allSatisfy { $0.data == " heartbeat" })
 
         // Resuming after layer 3 (id 15) replays only what follows, from the stored result.
-        let resumed = try harness.service.eventStream(
+        let resumed = try await harness.service.eventStream(
             id: id, request: .get("/v1/experiments/\(id)/events", headers: [("Last-Event-ID", "15")]),
             configuration: harness.viz.configuration)
         let second = Collector()
@@ -82,7 +82,7 @@ final class Collector: Sendable {
         // 2 × 200 layer steps of 100 ms: far longer than the wait below, cancelled once a heartbeat arrived.
         // (The generous timeout absorbs a cooperative pool starved by other suites running in parallel.)
         let id = try await harness.submit(spec(depth: 200))
-        let stream = try harness.service.eventStream(
+        let stream = try await harness.service.eventStream(
             id: id, request: .get("/v1/experiments/\(id)/events"), configuration: harness.viz.configuration)
         let collector = Collector()
         let task = Task { try await stream.run { collector.write($0) } }

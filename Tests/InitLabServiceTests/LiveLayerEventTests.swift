@@ -41,10 +41,10 @@ final class LiveHarness: Sendable {
     init(holdAt: Int) throws {
         database = try TempDatabase()
         engine = HeldRealEngine(holdAt: holdAt)
+        let stores = try TestStores(path: database.path)
         service = ExperimentService(
-            configuration: testConfiguration(), store: try SQLiteJobStore(path: database.path), engine: engine,
-            logger: quietLogger())
-        server = InitLabServer(service: service, sweeps: try SQLiteSweepStore(path: database.path), logger: quietLogger())
+            configuration: testConfiguration(), store: stores.jobs, engine: engine, logger: quietLogger())
+        server = InitLabServer(service: service, sweeps: stores.sweeps, logger: quietLogger())
         try service.start()
     }
 
@@ -67,11 +67,11 @@ final class LiveHarness: Sendable {
     }
 
     /// Streams in a task (cancel it to "disconnect"); frames go to the collector.
-    func follow(_ id: String, lastEventID: Int? = nil, into collector: Collector) throws -> Task<Void, Never> {
+    func follow(_ id: String, lastEventID: Int? = nil, into collector: Collector) async throws -> Task<Void, Never> {
         let headers = lastEventID.map { [("Last-Event-ID", String($0))] } ?? []
         var visualization = VisualizationConfiguration()
         visualization.heartbeat = .milliseconds(50)
-        let stream = try service.eventStream(
+        let stream = try await service.eventStream(
             id: id, request: .get("/v1/experiments/\(id)/events", headers: headers), configuration: visualization)
         return Task {
             // A thrown error (other than the cancellation that "disconnects") lands in the collector, so a
@@ -98,7 +98,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         defer { Task { await harness.stop() } }
         let id = try await harness.submit(spec(depth: 8, backward: false))
         let collector = Collector()
-        let task = try harness.follow(id, into: collector)
+        let task = try await harness.follow(id, into: collector)
 
         let live = await eventually(timeout: .seconds(60)) { numbered(collector).filter { $0.event == "layer" }.count >= 5 }
         #expect(live, "layer events while running: \(collector.text.withLock { $0 })")
@@ -133,7 +133,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         defer { Task { await harness.stop() } }
         let id = try await harness.submit(spec(depth: 6, backward: true))
         let first = Collector()
-        let task = try harness.follow(id, into: first)
+        let task = try await harness.follow(id, into: first)
         #expect(await eventually(timeout: .seconds(60)) { numbered(first).filter { $0.event == "layer" }.count >= 6 })
         task.cancel()
         await task.value
@@ -145,7 +145,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
 
         // Resume after layer 3 (id 15) while still running: 16, 17, 18 live, then done after release.
         let second = Collector()
-        let resumed = try harness.follow(id, lastEventID: 15, into: second)
+        let resumed = try await harness.follow(id, lastEventID: 15, into: second)
         #expect(await eventually(timeout: .seconds(60)) { numbered(second).filter { $0.event == "layer" }.count >= 3 })
         #expect(!numbered(second).contains { $0.event == "done" })
         harness.engine.release()

@@ -47,8 +47,8 @@ import Testing
         #expect(await harness.get("/v1/sweeps/\(id)/plot.svg", query: [("metric", "histogram")]).status == 400)
 
         // Durable: a new store on the same file still knows the sweep.
-        let reopened = try SQLiteSweepStore(path: harness.database.path)
-        #expect(try reopened.sweep(id: id)?.members.count == 4)
+        let reopened = try TestStores(path: harness.database.path).sweeps
+        #expect(try await reopened.sweep(id: id)?.members.count == 4)
     }
 
     @Test func invalidSweepsAreRejectedWholeWithPointers() async throws {

@@ -58,11 +58,12 @@ final class VizHarness: Sendable {
          _ edit: (inout ServiceConfiguration) -> Void = { _ in }) throws {
         database = try TempDatabase()
         let configuration = testConfiguration(edit)
+        let stores = try TestStores(path: database.path)
         service = ExperimentService(
-            configuration: configuration, store: try SQLiteJobStore(path: database.path),
+            configuration: configuration, store: stores.jobs,
             engine: ContractEngine(layerDelay: layerDelay), logger: quietLogger())
         server = InitLabServer(
-            service: service, sweeps: try SQLiteSweepStore(path: database.path), visualization: visualization,
+            service: service, sweeps: stores.sweeps, visualization: visualization,
             logger: quietLogger())
         viz = server.visualization
         try service.start()

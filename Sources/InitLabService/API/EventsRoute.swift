@@ -65,7 +65,7 @@ public struct ExperimentEventStream: Sendable {
         var progressShown = 0
         while !Task.isCancelled {
             let generation = service.notifier.generation(of: id)
-            guard let job = try service.store.job(id: id) else {
+            guard let job = try await service.store.job(id: id) else {
                 // Pruned while streaming: say so and end.
                 try await write(SSEFrame(id: nil, event: "done", data: #"{"status":"gone"}"#).text)
                 return
@@ -100,7 +100,7 @@ public struct ExperimentEventStream: Sendable {
             }
             if job.status.isTerminal {
                 var depth = 0
-                if job.status == .succeeded, let data = try service.store.result(id: id) {
+                if job.status == .succeeded, let data = try await service.store.result(id: id) {
                     let layers = (try JSONDecoder().decode(JSONTree.self, from: data))["layers"]?.array ?? []
                     depth = layers.count
                     for (offset, layer) in layers.enumerated() where total + offset + 1 > sent {
@@ -136,7 +136,7 @@ extension ExperimentService {
     /// 400 any query parameter.
     func eventStream(
         id: String, request: HTTPRequest, configuration: VisualizationConfiguration = VisualizationConfiguration()
-    ) throws -> ExperimentEventStream {
+    ) async throws -> ExperimentEventStream {
         _ = try request.queryParameters(allowed: [])
         var last = 0
         // Present means an id: EventSource omits the header until it has received one, so an empty value is
@@ -150,7 +150,7 @@ extension ExperimentService {
             }
             last = parsed
         }
-        guard isJobID(id), try store.job(id: id) != nil else {
+        guard isJobID(id), try await store.job(id: id) != nil else {
             throw Problem.notFound("No experiment with id '\(id)' (unknown, or pruned after the retention period).")
         }
         return ExperimentEventStream(service: self, id: id, lastEventID: last, configuration: configuration)

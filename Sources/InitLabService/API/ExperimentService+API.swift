@@ -11,18 +11,18 @@ extension ExperimentService {
             return try await submit(request)
         }
         open.get("/v1/experiments") { @Sendable [self] request, _ in
-            try list(request.queryParameters(allowed: ["status", "page_size", "page_token"]))
+            try await list(request.queryParameters(allowed: ["status", "page_size", "page_token"]))
         }
         open.get("/v1/experiments/{id}") { @Sendable [self] request, context in
             try await getJob(request, id: context.parameters["id"] ?? "", query: request.queryParameters(allowed: ["wait"]))
         }
         open.get("/v1/experiments/{id}/result") { @Sendable [self] request, context in
             _ = try request.queryParameters(allowed: [])
-            return try result(id: context.parameters["id"] ?? "")
+            return try await result(id: context.parameters["id"] ?? "")
         }
         changing.post("/v1/experiments/{id}/cancel") { @Sendable [self] request, context in
             _ = try request.queryParameters(allowed: [])
-            return try cancel(id: context.parameters["id"] ?? "")
+            return try await cancel(id: context.parameters["id"] ?? "")
         }
         open.get("/v1/schemes") { @Sendable [self] request, _ in
             _ = try request.queryParameters(allowed: [])
@@ -38,11 +38,11 @@ extension ExperimentService {
         }
         open.get("/readyz") { @Sendable [self] request, _ in
             _ = try request.queryParameters(allowed: [])
-            return try readiness()
+            return try await readiness()
         }
         open.get("/metrics") { @Sendable [self] request, _ in
             _ = try request.queryParameters(allowed: [])
-            return try metricsResponse()
+            return try await metricsResponse()
         }
         open.get("/openapi.yaml") { @Sendable request, _ in
             _ = try request.queryParameters(allowed: [])
@@ -94,7 +94,7 @@ extension ExperimentService {
             }
         }
         defer { if let key { _ = inFlightKeys.withLock { $0.remove(key) } } }
-        switch try createJob(body: Data(request.body), key: key) {
+        switch try await createJob(body: Data(request.body), key: key) {
         case .created(let job):
             return jobResponse(202, job, extra: [("Location", "/v1/experiments/\(job.id)")])
         case .replayed(let job):
@@ -102,15 +102,16 @@ extension ExperimentService {
         }
     }
 
-    /// What `createJob` did: stored a new job, or found the one an idempotency key stored before (as it was
-    /// created, so the replay renders exactly as the first answer did).
+    /// What `createJob` did: stored a new job, or found the one an idempotency key stored before (in its
+    /// creation-time state, so `submit` renders the replay exactly as the first answer: same body, ETag,
+    /// Cache-Control and Retry-After).
     enum Submission: Sendable {
         case created(JobRecord)
         case replayed(JobRecord)
     }
 
     /// Validates, stores and queues one spec (the POST route's and every sweep member's one way in).
-    func createJob(body: Data, key: String?) throws -> Submission {
+    func createJob(body: Data, key: String?) async throws -> Submission {
         let prepared: PreparedSpec
         do throws(SpecRejection) {
             prepared = try engine.prepare(body)
@@ -131,19 +132,14 @@ extension ExperimentService {
             id: UUID().uuidString.lowercased(), spec: prepared.canonicalJSON, layersTotal: prepared.layersTotal,
             createdAt: Date())
         let idempotency = key.map { (key: $0, fingerprint: HexDigest.sha256(prepared.canonicalJSON)) }
-        let outcome = try store.submit(
-            job, idempotency: idempotency, queueCapacity: configuration.queueCapacity,
-            makeResponse: { created in (202, JobRepresentation.json(created)) })
+        let outcome = try await store.submit(job, idempotency: idempotency, queueCapacity: configuration.queueCapacity)
         switch outcome {
         case .created(let created):
             workers.wake()
             notifier.notify(created.id)
             return .created(created)
-        case .replay(let stored):
-            guard let original = try store.job(id: stored.jobID) else {
-                throw StoreError.inconsistent("idempotency key \(stored.key) names a missing job")
-            }
-            return .replayed(original.asCreated)
+        case .replayed(let original):
+            return .replayed(original)
         case .keyReused:
             throw Problem(
                 status: 422, code: "idempotency_key_reused", title: "Idempotency-Key reused",
@@ -158,7 +154,7 @@ extension ExperimentService {
 
     // MARK: - GET /v1/experiments
 
-    private func list(_ query: [String: String]) throws -> HTTPResponse {
+    private func list(_ query: [String: String]) async throws -> HTTPResponse {
         var status: JobStatus?
         if let raw = query["status"] {
             guard let parsed = JobStatus(rawValue: raw) else {
@@ -184,7 +180,7 @@ extension ExperimentService {
             }
             before = token.beforeSequence
         }
-        let jobs = try store.list(status: status, beforeSequence: before, limit: pageSize + 1)
+        let jobs = try await store.list(status: status, beforeSequence: before, limit: pageSize + 1)
         let page = jobs.prefix(pageSize)
         var body = Data("{\"experiments\":[".utf8)
         for (index, job) in page.enumerated() {
@@ -214,7 +210,7 @@ extension ExperimentService {
         guard validID(id) else { throw jobNotFound(id) }
         let ifNoneMatch = request.headers["If-None-Match"]
         var generation = notifier.generation(of: id)
-        guard var job = try store.job(id: id) else { throw jobNotFound(id) }
+        guard var job = try await store.job(id: id) else { throw jobNotFound(id) }
 
         // Long-poll: wait for the ETag to stop matching If-None-Match (or, without it, for any change).
         if wait > 0, !job.status.isTerminal,
@@ -225,7 +221,7 @@ extension ExperimentService {
             while ContinuousClock.now < deadline, !Task.isCancelled {
                 await notifier.wait(id: id, generation: generation, timeout: deadline - ContinuousClock.now)
                 generation = notifier.generation(of: id)
-                guard let current = try store.job(id: id) else { throw jobNotFound(id) }
+                guard let current = try await store.job(id: id) else { throw jobNotFound(id) }
                 job = current
                 if job.version != initialVersion { break }
             }
@@ -240,11 +236,11 @@ extension ExperimentService {
 
     // MARK: - GET /v1/experiments/{id}/result
 
-    private func result(id: String) throws -> HTTPResponse {
-        guard validID(id), let job = try store.job(id: id) else { throw jobNotFound(id) }
+    private func result(id: String) async throws -> HTTPResponse {
+        guard validID(id), let job = try await store.job(id: id) else { throw jobNotFound(id) }
         switch job.status {
         case .succeeded:
-            guard let body = try store.result(id: id) else {
+            guard let body = try await store.result(id: id) else {
                 throw StoreError.inconsistent("succeeded job \(id) has no result")
             }
             return .json(200, body, headers: [("Cache-Control", "max-age=86400, immutable")])
@@ -267,13 +263,14 @@ extension ExperimentService {
 
     // MARK: - POST /v1/experiments/{id}/cancel
 
-    private func cancel(id: String) throws -> HTTPResponse {
+    /// The cancel is durable once the store has it; a worker running the job sees it at its next check
+    /// (`WorkerPool.cancelCheckInterval`), one that has just claimed it before it starts.
+    private func cancel(id: String) async throws -> HTTPResponse {
         guard validID(id) else { throw jobNotFound(id) }
-        switch try store.cancel(id: id, now: Date()) {
+        switch try await store.cancel(id: id, now: Date()) {
         case .notFound: throw jobNotFound(id)
         case .alreadyTerminal(let job): return jobResponse(200, job)
-        case .cancelled(let job, let wasRunning):
-            if wasRunning { workers.cancelRunning(id) }
+        case .cancelled(let job, _):
             notifier.notify(id)
             return jobResponse(200, job)
         }
@@ -281,17 +278,20 @@ extension ExperimentService {
 
     // MARK: - Operations
 
-    private func readiness() throws -> HTTPResponse {
-        let storeOK = store.isHealthy()
+    /// 200 while the store answers and the workers take jobs; 503 before `start`, once a graceful shutdown
+    /// has begun (`beginShutdown`), or when either check fails.
+    private func readiness() async throws -> HTTPResponse {
+        let storeOK = isStoreOpen ? await store.isHealthy() : false
         let workersOK = workers.isRunning
+        let stopping = isDraining
         let body = Data(
             "{\"checks\":{\"store\":\(storeOK),\"workers\":\(workersOK)},\"status\":\"\(storeOK && workersOK ? "ready" : "not ready")\"}"
                 .utf8)
-        guard isReady else {
+        guard storeOK, workersOK, !stopping else {
             var failing: [String] = []
+            if stopping { failing.append("service stopping") }
             if !storeOK { failing.append("store not open") }
-            if !workersOK { failing.append("workers not running") }
-            if failing.isEmpty { failing.append("service stopping") }
+            if !workersOK && !stopping { failing.append("workers not running") }
             throw Problem(
                 status: 503, code: "not_ready", title: "Not ready", detail: failing.joined(separator: "; ") + ".",
                 headers: [("Retry-After", "5")])
@@ -299,9 +299,9 @@ extension ExperimentService {
         return .json(200, body, headers: [("Cache-Control", "no-store")])
     }
 
-    private func metricsResponse() throws -> HTTPResponse {
+    private func metricsResponse() async throws -> HTTPResponse {
         let text = metrics.render(
-            jobs: try store.countsByStatus(), queueCapacity: configuration.queueCapacity,
+            jobs: try await store.countsByStatus(), queueCapacity: configuration.queueCapacity,
             workers: configuration.workers, busyWorkers: workers.busyWorkers, openConnections: openConnections)
         return HTTPResponse(
             status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"], body: .string(text))

@@ -10,16 +10,16 @@ import Logging
 /// cross-site guard and the bearer token on routes that change state) wrap the handler, and every error from
 /// any of them is rendered by the router's one `ProblemRenderer`. Request metrics and the access log come from
 /// the server's completion hook, so they include the requests the router or the connection answered itself.
-public final class InitLabServer: Sendable {
-    public let service: ExperimentService
-    public let visualization: VisualizationAPI
-    public let router: Router
-    public let http: HTTPServer
+package final class InitLabServer: Sendable {
+    package let service: ExperimentService
+    package let visualization: VisualizationAPI
+    package let router: Router
+    package let http: HTTPServer
 
     /// Problem `type`s are `urn:initlab:problem:<code>` for every error, the HTTP layer's included.
-    public static let problems = ProblemRenderer(typePrefix: "urn:initlab:problem:")
+    package static let problems = ProblemRenderer(typePrefix: "urn:initlab:problem:")
 
-    public init(
+    package init(
         service: ExperimentService, sweeps: SQLiteSweepStore,
         visualization configuration: VisualizationConfiguration = VisualizationConfiguration(), logger: Logger
     ) {
@@ -60,13 +60,16 @@ public final class InitLabServer: Sendable {
 
     /// Starts the service (recovery, workers, pruning), then listens. Returns the bound port.
     @discardableResult
-    public func start() throws -> Int {
+    package func start() throws -> Int {
         try service.start()
         return try http.start()
     }
 
-    /// Stops listening and lets requests finish, then stops the workers (running jobs return to the queue).
-    public func shutdown() async {
+    /// The graceful shutdown (`initlab serve` on SIGTERM/SIGINT): first no queued job is started any more and
+    /// `/readyz` answers 503, then the server stops listening and lets requests finish (its grace period), then
+    /// the workers stop (running jobs return to the queue).
+    package func shutdown() async {
+        service.beginShutdown()
         await http.shutdown()
         await service.shutdown()
     }

@@ -46,7 +46,7 @@ extension VisualizationAPI {
                 pointer: "/vary",
                 detail: "the \(combinations.count) experiments need an estimated \(NumberText.short(totalFLOPs)) FLOPs, over the sweep budget of \(NumberText.short(configuration.maxSweepFLOPs)); vary fewer values or use smaller nets")]))
         }
-        let queued = try service.store.countsByStatus()[.queued] ?? 0
+        let queued = try await service.store.countsByStatus()[.queued] ?? 0
         if queued + combinations.count > service.configuration.queueCapacity {
             throw Problem(
                 status: 503, code: "queue_full", title: "Queue full",
@@ -58,7 +58,7 @@ extension VisualizationAPI {
         for (combination, body) in prepared {
             let job: JobRecord
             do {
-                switch try service.createJob(body: body, key: nil) {
+                switch try await service.createJob(body: body, key: nil) {
                 case .created(let created), .replayed(let created): job = created
                 }
             } catch {
@@ -73,14 +73,14 @@ extension VisualizationAPI {
         let record = SweepRecord(
             id: UUID().uuidString.lowercased(), createdAt: Date(),
             request: JSONTree.object(["base": .object(plan.base), "vary": varyObject]).encoded(), members: members)
-        try sweeps.insert(record)
-        let body = try representation(record)
+        try await sweeps.insert(record)
+        let body = try await representation(record)
         return .json(201, body, headers: [("Location", "/v1/sweeps/\(record.id)"), ("Cache-Control", "no-cache")])
     }
 
-    func sweepStatus(_ request: HTTPRequest, id: String) throws -> HTTPResponse {
-        let record = try sweep(id)
-        let body = try representation(record)
+    func sweepStatus(_ request: HTTPRequest, id: String) async throws -> HTTPResponse {
+        let record = try await sweep(id)
+        let body = try await representation(record)
         let tag = ContentTag.strong(body)
         if let header = request.headers["If-None-Match"], ContentTag.matches(ifNoneMatch: header, tag: tag) {
             return HTTPResponse(status: .notModified, headers: ["ETag": tag, "Cache-Control": "no-cache"])
@@ -88,12 +88,12 @@ extension VisualizationAPI {
         return .json(200, body, headers: [("ETag", tag), ("Cache-Control", "no-cache")])
     }
 
-    func sweepPlot(_ request: HTTPRequest, id: String, options: ChartOptions) throws -> HTTPResponse {
-        let record = try sweep(id)
+    func sweepPlot(_ request: HTTPRequest, id: String, options: ChartOptions) async throws -> HTTPResponse {
+        let record = try await sweep(id)
         var runs: [SVGChart.Run] = []
         for member in record.members {
-            guard let job = try service.store.job(id: member.experimentID), job.status == .succeeded,
-                let data = try service.store.result(id: member.experimentID)
+            guard let job = try await service.store.job(id: member.experimentID), job.status == .succeeded,
+                let data = try await service.store.result(id: member.experimentID)
             else { continue }
             runs.append(SVGChart.Run(label: member.label, result: try ChartResult.decode(data)))
         }
@@ -108,8 +108,8 @@ extension VisualizationAPI {
         return service.conditional(request, body: Data(svg.utf8), contentType: "image/svg+xml; charset=utf-8", cache: cache)
     }
 
-    private func sweep(_ id: String) throws -> SweepRecord {
-        guard service.isJobID(id), let record = try sweeps.sweep(id: id) else {
+    private func sweep(_ id: String) async throws -> SweepRecord {
+        guard service.isJobID(id), let record = try await sweeps.sweep(id: id) else {
             throw Problem.notFound("No sweep with id '\(id)'.")
         }
         return record
@@ -118,19 +118,19 @@ extension VisualizationAPI {
     /// `{id, created_at, status, counts, base, vary, experiments: [{id, label, values, status, layers_done,
     /// layers_total, summary}], plot}`; `status` is `running` while any experiment is queued or running,
     /// else `done`.
-    func representation(_ record: SweepRecord) throws -> Data {
+    func representation(_ record: SweepRecord) async throws -> Data {
         var counts: [String: Int] = [:]
         var experiments: [JSONTree] = []
         for member in record.members {
             var entry: [String: JSONTree] = [
                 "id": .string(member.experimentID), "label": .string(member.label), "values": member.values,
             ]
-            if let job = try service.store.job(id: member.experimentID) {
+            if let job = try await service.store.job(id: member.experimentID) {
                 counts[job.status.rawValue, default: 0] += 1
                 entry["status"] = .string(job.status.rawValue)
                 entry["layers_done"] = .number(Double(job.layersDone))
                 entry["layers_total"] = .number(Double(job.layersTotal))
-                if job.status == .succeeded, let data = try service.store.result(id: member.experimentID) {
+                if job.status == .succeeded, let data = try await service.store.result(id: member.experimentID) {
                     entry["summary"] = (try? JSONDecoder().decode(JSONTree.self, from: data))?["summary"] ?? .null
                 }
                 if let error = job.error { entry["error"] = .string(error) }

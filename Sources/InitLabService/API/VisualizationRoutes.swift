@@ -3,12 +3,12 @@ import HTTPServer
 
 /// The visualization front: dashboard, charts, CSV, live events and sweeps, next to the experiment API and on
 /// the same router (`InitLabServer`).
-public final class VisualizationAPI: Sendable {
-    public let service: ExperimentService
-    public let sweeps: SQLiteSweepStore
-    public let configuration: VisualizationConfiguration
+package final class VisualizationAPI: Sendable {
+    package let service: ExperimentService
+    package let sweeps: SQLiteSweepStore
+    package let configuration: VisualizationConfiguration
 
-    public init(service: ExperimentService, sweeps: SQLiteSweepStore, configuration: VisualizationConfiguration = VisualizationConfiguration()) {
+    package init(service: ExperimentService, sweeps: SQLiteSweepStore, configuration: VisualizationConfiguration = VisualizationConfiguration()) {
         self.service = service
         self.sweeps = sweeps
         self.configuration = configuration
@@ -34,20 +34,20 @@ public final class VisualizationAPI: Sendable {
         }
         open.get("/v1/experiments/{id}/plot.svg") { @Sendable request, context in
             let options = try service.chartOptions(request)
-            let result = try service.chartResult(id: context.parameters["id"] ?? "")
+            let result = try await service.chartResult(id: context.parameters["id"] ?? "")
             let svg = SVGChart.render([SVGChart.Run(label: result.label, result: result)], options: options)
             return service.conditional(request, body: Data(svg.utf8), contentType: "image/svg+xml; charset=utf-8", cache: "max-age=86400")
         }
         open.get("/v1/experiments/{id}/result.csv") { @Sendable request, context in
             _ = try request.queryParameters(allowed: [])
             let id = context.parameters["id"] ?? ""
-            let csv = CSVExport.render(try service.chartResult(id: id))
+            let csv = CSVExport.render(try await service.chartResult(id: id))
             return service.conditional(
                 request, body: Data(csv.utf8), contentType: "text/csv; charset=utf-8; header=present", cache: "max-age=86400",
                 extra: [("Content-Disposition", "attachment; filename=\"experiment-\(id).csv\"")])
         }
         open.get("/v1/experiments/{id}/events") { @Sendable [self] request, context in
-            let stream = try service.eventStream(
+            let stream = try await service.eventStream(
                 id: context.parameters["id"] ?? "", request: request, configuration: configuration)
             let headers: HTTPHeaders = [
                 "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache",
@@ -63,11 +63,11 @@ public final class VisualizationAPI: Sendable {
         }
         open.get("/v1/sweeps/{id}") { @Sendable [self] request, context in
             _ = try request.queryParameters(allowed: [])
-            return try sweepStatus(request, id: context.parameters["id"] ?? "")
+            return try await sweepStatus(request, id: context.parameters["id"] ?? "")
         }
         open.get("/v1/sweeps/{id}/plot.svg") { @Sendable [self] request, context in
             let options = try service.chartOptions(request, allowedMetrics: [.std, .mean, .deadFraction])
-            return try sweepPlot(request, id: context.parameters["id"] ?? "", options: options)
+            return try await sweepPlot(request, id: context.parameters["id"] ?? "", options: options)
         }
     }
 }
@@ -90,8 +90,8 @@ extension ExperimentService {
     }
 
     /// The decoded result of a succeeded experiment, or the problem the result route would answer.
-    func chartResult(id: String) throws -> ChartResult {
-        guard isJobID(id), let job = try store.job(id: id) else {
+    func chartResult(id: String) async throws -> ChartResult {
+        guard isJobID(id), let job = try await store.job(id: id) else {
             throw Problem.notFound("No experiment with id '\(id)' (unknown, or pruned after the retention period).")
         }
         guard job.status == .succeeded else {
@@ -103,7 +103,7 @@ extension ExperimentService {
                     : "The experiment is \(job.status.rawValue) (\(job.layersDone)/\(job.layersTotal) layers); follow /v1/experiments/\(id)/events until it is done.",
                 headers: job.status.isTerminal ? [] : [("Retry-After", "1")])
         }
-        guard let data = try store.result(id: id) else { throw StoreError.inconsistent("succeeded job \(id) has no result") }
+        guard let data = try await store.result(id: id) else { throw StoreError.inconsistent("succeeded job \(id) has no result") }
         return try ChartResult.decode(data)
     }
 

@@ -9,14 +9,23 @@ import Synchronization
 /// The queue itself is the store (durable across crashes); a worker claims the oldest queued job with a guarded
 /// update, runs it, and writes the terminal status and the result in one transaction. Progress is written at
 /// most once per `progressWriteInterval`; each finished layer goes at once to an in-memory `LiveLayerBuffer`
-/// (read by the events route), and waiting streams are woken through the notifier. Cancellation and the time limit are checked at every layer boundary.
-public final class WorkerPool: Sendable {
+/// (read by the events route), and waiting streams are woken through the notifier.
+///
+/// Cancellation is the store's: the API only writes `cancelled`, and the worker asks the store whether its
+/// attempt still runs (`JobStore.isRunning`) before it starts the run and between layers, at most once per
+/// `cancelCheckInterval` (a 10,000-layer run does not make 10,000 queries; a progress write that finds the
+/// attempt gone counts as an answer too). So a cancel that lands between the claim and the start of the run is
+/// never lost. The time limit and shutdown are checked at every layer boundary.
+package final class WorkerPool: Sendable {
     private struct State {
-        var cancelRequested: Set<String> = []
         var running: [String: Int] = [:]
         var aliveWorkers = 0
         var started = false
     }
+
+    /// Longest time between two store checks of a running attempt (10 ms: a cancelled run stops within one
+    /// layer after that; a check is one indexed single-row read).
+    package static let cancelCheckInterval: Duration = .milliseconds(10)
 
     private let store: any JobStore
     private let engine: any ExperimentEngine
@@ -28,11 +37,13 @@ public final class WorkerPool: Sendable {
     /// Finished layers of the running attempts, for live `layer` events.
     let liveLayers = LiveLayerBuffer()
     private let stopping = Atomic<Bool>(false)
+    /// Set at the start of a graceful shutdown: no job is claimed after it (running ones go on until `shutdown`).
+    private let claimsStopped = Atomic<Bool>(false)
     /// Signalled once per submission (and once per worker at shutdown); workers also re-check every second.
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
 
-    public init(
+    package init(
         store: any JobStore, engine: any ExperimentEngine, notifier: JobChangeNotifier, metrics: ServiceMetrics,
         configuration: ServiceConfiguration, logger: Logger
     ) {
@@ -45,7 +56,7 @@ public final class WorkerPool: Sendable {
     }
 
     /// Starts `configuration.workers` threads. Call once.
-    public func start() {
+    package func start() {
         let alreadyStarted = state.withLock { state -> Bool in
             defer { state.started = true }
             return state.started
@@ -66,26 +77,27 @@ public final class WorkerPool: Sendable {
     }
 
     /// Tells an idle worker that a job was queued.
-    public func wake() { wakeUp.signal() }
+    package func wake() { wakeUp.signal() }
 
-    /// Asks the worker running `id` to stop at its next layer boundary.
-    public func cancelRunning(_ id: String) {
-        state.withLock { state in
-            if state.running[id] != nil { state.cancelRequested.insert(id) }
-        }
+    /// The first step of a graceful shutdown: from now on no worker claims a job (what is queued stays queued
+    /// for the next start); runs in progress go on until `shutdown`.
+    package func stopStartingJobs() {
+        claimsStopped.store(true, ordering: .sequentiallyConsistent)
     }
 
-    /// True once started and while every worker thread is alive and not stopping.
-    public var isRunning: Bool {
+    /// True once started and while every worker thread is alive and taking jobs.
+    package var isRunning: Bool {
         let snapshot = state.withLock { ($0.started, $0.aliveWorkers) }
         return snapshot.0 && snapshot.1 == configuration.workers && !stopping.load(ordering: .relaxed)
+            && !claimsStopped.load(ordering: .relaxed)
     }
 
-    public var busyWorkers: Int { state.withLock { $0.running.count } }
+    package var busyWorkers: Int { state.withLock { $0.running.count } }
 
-    /// Stops the workers: running jobs stop at their next layer boundary and go back to the queue with the same
-    /// attempt (a graceful stop is not a crash).
-    public func shutdown() async {
+    /// Stops the workers: no job is claimed any more, running jobs stop at their next layer boundary and go back
+    /// to the queue with the same attempt (a graceful stop is not a crash).
+    package func shutdown() async {
+        stopStartingJobs()
         stopping.store(true, ordering: .relaxed)
         for _ in 0..<configuration.workers { wakeUp.signal() }
         let started = state.withLock { $0.started }
@@ -97,6 +109,10 @@ public final class WorkerPool: Sendable {
 
     private func loop() {
         while !stopping.load(ordering: .relaxed) {
+            if claimsStopped.load(ordering: .sequentiallyConsistent) {
+                _ = wakeUp.wait(timeout: .now() + 1)
+                continue
+            }
             let job: JobRecord?
             do {
                 job = try store.claimNext(now: Date())
@@ -109,6 +125,14 @@ public final class WorkerPool: Sendable {
                 _ = wakeUp.wait(timeout: .now() + 1)
                 continue
             }
+            // A shutdown that began while this claim was committing: hand the job back unstarted.
+            if claimsStopped.load(ordering: .sequentiallyConsistent) {
+                do { try store.requeue(id: job.id, attempt: job.attempt) } catch {
+                    logger.error("returning a job to the queue failed", metadata: ["job": "\(job.id)", "error": "\(error)"])
+                }
+                notifier.notify(job.id)
+                continue
+            }
             notifier.notify(job.id)
             execute(job)
         }
@@ -119,18 +143,31 @@ public final class WorkerPool: Sendable {
         let attempt = job.attempt
         state.withLock { $0.running[id] = attempt }
         liveLayers.begin(id: id, attempt: attempt)
-        defer {
-            state.withLock { state in
-                state.running[id] = nil
-                state.cancelRequested.remove(id)
-            }
-        }
-        logger.info("job started", metadata: ["job": "\(id)", "attempt": "\(attempt)"])
+        defer { state.withLock { _ = $0.running.removeValue(forKey: id) } }
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start.advanced(by: configuration.jobTimeout)
         let interval = configuration.progressWriteInterval
         let lastWrite = Mutex<ContinuousClock.Instant?>(nil)
+        // Set once the store says this attempt no longer runs (cancelled through the API, most often).
+        let revoked = Atomic<Bool>(false)
+        let lastCheck = Mutex<ContinuousClock.Instant?>(nil)
+        let stillRunning: @Sendable () -> Bool = { [store, logger] in
+            if revoked.load(ordering: .relaxed) { return false }
+            let now = clock.now
+            let due = lastCheck.withLock { last -> Bool in
+                if let last, now - last < Self.cancelCheckInterval { return false }
+                last = now
+                return true
+            }
+            guard due else { return true }
+            do {
+                if try !store.isRunning(id: id, attempt: attempt) { revoked.store(true, ordering: .relaxed) }
+            } catch {
+                logger.warning("checking a job's state failed", metadata: ["job": "\(id)", "error": "\(error)"])
+            }
+            return !revoked.load(ordering: .relaxed)
+        }
         let progress: @Sendable (EngineProgress) -> Void = { [store, notifier, logger, liveLayers] report in
             var changed = false
             if let index = report.layerIndex, let json = report.layerJSON {
@@ -144,7 +181,11 @@ public final class WorkerPool: Sendable {
             }
             if due {
                 do {
-                    if try store.updateProgress(id: id, attempt: attempt, layersDone: report.done) { changed = true }
+                    if try store.updateProgress(id: id, attempt: attempt, layersDone: report.done) {
+                        changed = true
+                    } else if try !store.isRunning(id: id, attempt: attempt) {
+                        revoked.store(true, ordering: .relaxed)
+                    }
                 } catch {
                     logger.warning("progress write failed", metadata: ["job": "\(id)", "error": "\(error)"])
                 }
@@ -152,10 +193,17 @@ public final class WorkerPool: Sendable {
             if changed { notifier.notify(id) }
         }
         let isCancelled: @Sendable () -> Bool = { [self] in
-            stopping.load(ordering: .relaxed) || clock.now >= deadline
-                || state.withLock { $0.cancelRequested.contains(id) }
+            stopping.load(ordering: .relaxed) || clock.now >= deadline || !stillRunning()
         }
 
+        // Cancelled between the claim and now: never start it.
+        guard stillRunning() else {
+            liveLayers.end(id: id, attempt: attempt)
+            notifier.notify(id)
+            logger.info("job cancelled before it started", metadata: ["job": "\(id)", "attempt": "\(attempt)"])
+            return
+        }
+        logger.info("job started", metadata: ["job": "\(id)", "attempt": "\(attempt)"])
         let outcome: Result<Data, RunFailure>
         do throws(RunFailure) {
             outcome = .success(try engine.run(canonicalSpec: job.spec, progress: progress, isCancelled: isCancelled))
@@ -163,14 +211,15 @@ public final class WorkerPool: Sendable {
             outcome = .failure(error)
         }
         let seconds = (clock.now - start).seconds
-        let cancelRequested = state.withLock { $0.cancelRequested.contains(id) }
 
         do {
             switch outcome {
             case .success(let result):
-                try store.finish(id: id, attempt: attempt, status: .succeeded, error: nil, result: result, now: Date())
-                metrics.recordRun(seconds: seconds, outcome: "succeeded")
-            case .failure(.cancelled) where cancelRequested:
+                // false: cancelled after the last layer check; the result is dropped, `cancelled` stays.
+                let stored = try store.finish(
+                    id: id, attempt: attempt, status: .succeeded, error: nil, result: result, now: Date())
+                metrics.recordRun(seconds: seconds, outcome: stored ? "succeeded" : "cancelled")
+            case .failure(.cancelled) where revoked.load(ordering: .relaxed):
                 // The API already moved the job to `cancelled`; nothing left to write.
                 metrics.recordRun(seconds: seconds, outcome: "cancelled")
             case .failure(.cancelled) where stopping.load(ordering: .relaxed):

@@ -101,7 +101,7 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The exposition text. `jobs` and the gauges come from the caller and are set just before rendering.
-    public func render(
+    package func render(
         jobs: [JobStatus: Int], queueCapacity: Int, workers: Int, busyWorkers: Int, openConnections: Int
     ) -> String {
         for (status, gauge) in self.jobs { gauge.set(to: Double(jobs[status] ?? 0)) }

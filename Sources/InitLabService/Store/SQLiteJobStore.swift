@@ -1,313 +1,261 @@
 import Foundation
 import GRDB
 
-/// The embedded store: SQLite through GRDB's `DatabasePool` (WAL: readers never block the writer).
+/// The embedded store: the job tables of the service's one SQLite database (`ServiceDatabase`).
 ///
-/// Times are stored as Unix seconds (REAL). The canonical spec and the result are stored as the exact bytes
-/// the API echoes, so a replayed or re-read response is byte-identical.
-public final class SQLiteJobStore: JobStore {
+/// Rows are record types (`JobRecord`, `IdempotencyRecord`, `StoredResult`) read and written by column name
+/// through GRDB's query interface. Times are Unix seconds (REAL). The canonical spec and the result are stored
+/// as the exact bytes the API echoes, so a replayed or re-read response is byte-identical. The async methods
+/// use GRDB's async `read`/`write`, which wait without holding a cooperative thread.
+package final class SQLiteJobStore: JobStore {
     private let pool: DatabasePool
 
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.label = "initlab.store"
-        pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+    package init(database: ServiceDatabase) {
+        pool = database.pool
     }
 
-    private static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE jobs (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
-                        status TEXT NOT NULL CHECK (status IN ('queued','running','succeeded','failed','cancelled')),
-                        spec BLOB NOT NULL,
-                        layers_done INTEGER NOT NULL DEFAULT 0,
-                        layers_total INTEGER NOT NULL,
-                        attempt INTEGER NOT NULL DEFAULT 1,
-                        version INTEGER NOT NULL DEFAULT 1,
-                        created_at REAL NOT NULL,
-                        started_at REAL,
-                        finished_at REAL,
-                        error TEXT
-                    );
-                    CREATE INDEX jobs_by_status ON jobs (status, seq);
-                    CREATE INDEX jobs_by_finish ON jobs (finished_at) WHERE finished_at IS NOT NULL;
-                    CREATE TABLE results (
-                        job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
-                        body BLOB NOT NULL
-                    );
-                    CREATE TABLE idempotency_keys (
-                        key TEXT PRIMARY KEY,
-                        fingerprint TEXT NOT NULL,
-                        job_id TEXT NOT NULL,
-                        response_status INTEGER NOT NULL,
-                        response_body BLOB NOT NULL,
-                        created_at REAL NOT NULL
-                    );
-                    CREATE INDEX idempotency_by_age ON idempotency_keys (created_at);
-                    """)
-        }
-        return migrator
-    }
+    // MARK: From request handlers
 
-    private static let columns =
-        "seq, id, status, spec, layers_done, layers_total, attempt, version, created_at, started_at, finished_at, error"
-
-    private static func record(_ row: Row) -> JobRecord {
-        let statusText: String = row["status"]
-        let started: Double? = row["started_at"]
-        let finished: Double? = row["finished_at"]
-        return JobRecord(
-            id: row["id"], sequence: row["seq"], status: JobStatus(rawValue: statusText) ?? .failed,
-            spec: row["spec"], layersDone: row["layers_done"], layersTotal: row["layers_total"],
-            attempt: row["attempt"], version: row["version"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            startedAt: started.map(Date.init(timeIntervalSince1970:)),
-            finishedAt: finished.map(Date.init(timeIntervalSince1970:)), error: row["error"])
-    }
-
-    private static func fetchJob(_ db: Database, id: String) throws -> JobRecord? {
-        try Row.fetchOne(db, sql: "SELECT \(columns) FROM jobs WHERE id = ?", arguments: [id]).map(record)
-    }
-
-    private static func idempotency(_ row: Row) -> IdempotencyRecord {
-        IdempotencyRecord(
-            key: row["key"], fingerprint: row["fingerprint"], jobID: row["job_id"],
-            responseStatus: row["response_status"], responseBody: row["response_body"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]))
-    }
-
-    public func submit(
-        _ job: NewJob, idempotency: (key: String, fingerprint: String)?, queueCapacity: Int,
-        makeResponse: @Sendable (JobRecord) -> (status: Int, body: Data)
-    ) throws -> SubmitOutcome {
-        try pool.write { db in
-            if let idempotency,
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT * FROM idempotency_keys WHERE key = ?", arguments: [idempotency.key])
-            {
-                let stored = Self.idempotency(row)
-                return stored.fingerprint == idempotency.fingerprint ? .replay(stored) : .keyReused(stored)
+    package func submit(
+        _ job: NewJob, idempotency: (key: String, fingerprint: String)?, queueCapacity: Int
+    ) async throws -> SubmitOutcome {
+        let key = idempotency?.key
+        let fingerprint = idempotency?.fingerprint
+        return try await pool.write { db in
+            if let key, let stored = try IdempotencyRecord.fetchOne(db, key: key) {
+                guard stored.fingerprint == fingerprint else { return .keyReused(stored) }
+                guard let original = try JobRecord.filter(JobRecord.Columns.id == stored.jobID).fetchOne(db) else {
+                    throw StoreError.inconsistent("idempotency key \(stored.key) names a missing job")
+                }
+                return .replayed(original.creationState)
             }
-            let queued =
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs WHERE status = 'queued'") ?? 0
+            let queued = try JobRecord.filter(JobRecord.Columns.status == JobStatus.queued).fetchCount(db)
             if queued >= queueCapacity { return .queueFull(queued: queued, capacity: queueCapacity) }
-            try db.execute(
-                sql: """
-                    INSERT INTO jobs (id, status, spec, layers_total, attempt, version, created_at)
-                    VALUES (?, 'queued', ?, ?, 1, 1, ?)
-                    """,
-                arguments: [job.id, job.spec, job.layersTotal, job.createdAt.timeIntervalSince1970])
-            guard let created = try Self.fetchJob(db, id: job.id) else {
-                throw StoreError.inconsistent("inserted job not found")
+            // AUTOINCREMENT's high-water mark: never reused, even after the newest jobs are pruned.
+            let last = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'") ?? 0
+            try JobRecord(created: job, sequence: last + 1).insert(db)
+            if let key, let fingerprint {
+                try IdempotencyRecord(key: key, fingerprint: fingerprint, jobID: job.id, createdAt: job.createdAt)
+                    .insert(db)
             }
-            if let idempotency {
-                let response = makeResponse(created)
-                try db.execute(
-                    sql: """
-                        INSERT INTO idempotency_keys (key, fingerprint, job_id, response_status, response_body, created_at)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        idempotency.key, idempotency.fingerprint, job.id, response.status, response.body,
-                        job.createdAt.timeIntervalSince1970,
-                    ])
+            // Read back: the value as stored (times at the column's precision), equal to any later read.
+            guard let created = try JobRecord.filter(JobRecord.Columns.id == job.id).fetchOne(db) else {
+                throw StoreError.inconsistent("inserted job not found")
             }
             return .created(created)
         }
     }
 
-    public func job(id: String) throws -> JobRecord? {
-        try pool.read { db in try Self.fetchJob(db, id: id) }
+    package func job(id: String) async throws -> JobRecord? {
+        try await pool.read { db in try JobRecord.filter(JobRecord.Columns.id == id).fetchOne(db) }
     }
 
-    public func result(id: String) throws -> Data? {
-        try pool.read { db in
-            try Data.fetchOne(db, sql: "SELECT body FROM results WHERE job_id = ?", arguments: [id])
+    package func result(id: String) async throws -> Data? {
+        try await pool.read { db in try StoredResult.fetchOne(db, key: id)?.body }
+    }
+
+    package func list(status: JobStatus?, beforeSequence: Int64?, limit: Int) async throws -> [JobRecord] {
+        try await pool.read { db in
+            var request = JobRecord.all()
+            if let status { request = request.filter(JobRecord.Columns.status == status) }
+            if let beforeSequence { request = request.filter(JobRecord.Columns.sequence < beforeSequence) }
+            return try request.order(JobRecord.Columns.sequence.desc).limit(limit).fetchAll(db)
         }
     }
 
-    public func list(status: JobStatus?, beforeSequence: Int64?, limit: Int) throws -> [JobRecord] {
-        try pool.read { db in
-            var clauses: [String] = []
-            var arguments: StatementArguments = []
-            if let status {
-                clauses.append("status = ?")
-                _ = arguments.append(contentsOf: [status.rawValue])
-            }
-            if let beforeSequence {
-                clauses.append("seq < ?")
-                _ = arguments.append(contentsOf: [beforeSequence])
-            }
-            _ = arguments.append(contentsOf: [limit])
-            let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            return try Row.fetchAll(
-                db, sql: "SELECT \(Self.columns) FROM jobs \(filter) ORDER BY seq DESC LIMIT ?",
-                arguments: arguments
-            ).map(Self.record)
-        }
-    }
-
-    public func claimNext(now: Date) throws -> JobRecord? {
-        try pool.write { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, attempt FROM jobs WHERE status = 'queued' ORDER BY seq LIMIT 1")
-            else { return nil }
-            let id: String = row["id"]
-            let attempt: Int = row["attempt"]
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'running', started_at = ?, layers_done = 0, version = version + 1
-                    WHERE id = ? AND status = 'queued' AND attempt = ?
-                    """,
-                arguments: [now.timeIntervalSince1970, id, attempt])
-            guard db.changesCount == 1 else { return nil }
-            return try Self.fetchJob(db, id: id)
-        }
-    }
-
-    @discardableResult
-    public func updateProgress(id: String, attempt: Int, layersDone: Int) throws -> Bool {
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET layers_done = ?, version = version + 1
-                    WHERE id = ? AND status = 'running' AND attempt = ? AND layers_done <> ?
-                    """,
-                arguments: [layersDone, id, attempt, layersDone])
-            return db.changesCount == 1
-        }
-    }
-
-    @discardableResult
-    public func finish(
-        id: String, attempt: Int, status: JobStatus, error: String?, result: Data?, now: Date
-    ) throws -> Bool {
-        precondition(status.isTerminal, "finish needs a terminal status")
-        return try pool.write { db in
-            let progress = status == .succeeded ? "layers_done = layers_total," : ""
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = ?, error = ?, finished_at = ?, \(progress) version = version + 1
-                    WHERE id = ? AND status = 'running' AND attempt = ?
-                    """,
-                arguments: [status.rawValue, error, now.timeIntervalSince1970, id, attempt])
-            guard db.changesCount == 1 else { return false }
-            if let result {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO results (job_id, body) VALUES (?, ?)", arguments: [id, result])
-            }
-            return true
-        }
-    }
-
-    @discardableResult
-    public func requeue(id: String, attempt: Int) throws -> Bool {
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'queued', started_at = NULL, layers_done = 0, version = version + 1
-                    WHERE id = ? AND status = 'running' AND attempt = ?
-                    """,
-                arguments: [id, attempt])
-            return db.changesCount == 1
-        }
-    }
-
-    public func cancel(id: String, now: Date) throws -> CancelOutcome {
-        try pool.write { db in
-            guard let job = try Self.fetchJob(db, id: id) else { return .notFound }
+    package func cancel(id: String, now: Date) async throws -> CancelOutcome {
+        try await pool.write { db in
+            let byID = JobRecord.filter(JobRecord.Columns.id == id)
+            guard let job = try byID.fetchOne(db) else { return .notFound }
             if job.status.isTerminal { return .alreadyTerminal(job) }
-            try db.execute(
-                sql: """
-                    UPDATE jobs SET status = 'cancelled', finished_at = ?, version = version + 1
-                    WHERE id = ? AND status = ? AND attempt = ?
-                    """,
-                arguments: [now.timeIntervalSince1970, id, job.status.rawValue, job.attempt])
-            guard db.changesCount == 1, let updated = try Self.fetchJob(db, id: id) else {
+            let changed = try byID.filter(
+                JobRecord.Columns.status == job.status && JobRecord.Columns.attempt == job.attempt
+            ).updateAll(
+                db, JobRecord.Columns.status.set(to: JobStatus.cancelled),
+                JobRecord.Columns.finishedAt.set(to: now.timeIntervalSince1970), JobRecord.Columns.version += 1)
+            guard changed == 1, let updated = try byID.fetchOne(db) else {
                 throw StoreError.inconsistent("cancel lost a race inside a write transaction")
             }
             return .cancelled(updated, wasRunning: job.status == .running)
         }
     }
 
-    public func recoverInterruptedJobs(maxAttempts: Int, now: Date) throws -> RecoveryReport {
+    @discardableResult
+    package func prune(finishedBefore cutoff: Date, keysBefore keyCutoff: Date) async throws -> Int {
+        try await pool.write { db in
+            try IdempotencyRecord.filter(IdempotencyRecord.Columns.createdAt < keyCutoff.timeIntervalSince1970)
+                .deleteAll(db)
+            let named = IdempotencyRecord.select(IdempotencyRecord.Columns.jobID)
+            return try JobRecord.filter(
+                [JobStatus.succeeded, .failed, .cancelled].contains(JobRecord.Columns.status)
+                    && JobRecord.Columns.finishedAt < cutoff.timeIntervalSince1970
+                    && !named.contains(JobRecord.Columns.id)
+            ).deleteAll(db)
+        }
+    }
+
+    package func countsByStatus() async throws -> [JobStatus: Int] {
+        let rows = try await pool.read { db in
+            try Row.fetchAll(
+                db, JobRecord.select(JobRecord.Columns.status, count(JobRecord.Columns.id)).group(JobRecord.Columns.status))
+                .map { (status: $0[0] as String, count: $0[1] as Int) }
+        }
+        var counts: [JobStatus: Int] = [:]
+        for status in JobStatus.allCases { counts[status] = 0 }
+        for row in rows { if let status = JobStatus(rawValue: row.status) { counts[status] = row.count } }
+        return counts
+    }
+
+    package func isHealthy() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    // MARK: From worker threads and start-up
+
+    package func claimNext(now: Date) throws -> JobRecord? {
+        try pool.write { db -> JobRecord? in
+            let queued = JobRecord.filter(JobRecord.Columns.status == JobStatus.queued)
+            guard let next = try queued.order(JobRecord.Columns.sequence).fetchOne(db) else { return nil }
+            let changed = try queued.filter(JobRecord.Columns.id == next.id && JobRecord.Columns.attempt == next.attempt)
+                .updateAll(
+                    db, JobRecord.Columns.status.set(to: JobStatus.running),
+                    JobRecord.Columns.startedAt.set(to: now.timeIntervalSince1970), JobRecord.Columns.layersDone.set(to: 0),
+                    JobRecord.Columns.version += 1)
+            guard changed == 1 else { return nil }
+            return try JobRecord.filter(JobRecord.Columns.id == next.id).fetchOne(db)
+        }
+    }
+
+    package func isRunning(id: String, attempt: Int) throws -> Bool {
+        try pool.read { db in
+            try Self.runningAttempt(id: id, attempt: attempt).fetchCount(db) == 1
+        }
+    }
+
+    @discardableResult
+    package func updateProgress(id: String, attempt: Int, layersDone: Int) throws -> Bool {
+        try pool.write { db in
+            try Self.runningAttempt(id: id, attempt: attempt).filter(JobRecord.Columns.layersDone != layersDone)
+                .updateAll(db, JobRecord.Columns.layersDone.set(to: layersDone), JobRecord.Columns.version += 1) == 1
+        }
+    }
+
+    @discardableResult
+    package func finish(
+        id: String, attempt: Int, status: JobStatus, error: String?, result: Data?, now: Date
+    ) throws -> Bool {
+        precondition(status.isTerminal, "finish needs a terminal status")
+        return try pool.write { db in
+            var assignments = [
+                JobRecord.Columns.status.set(to: status), JobRecord.Columns.error.set(to: error),
+                JobRecord.Columns.finishedAt.set(to: now.timeIntervalSince1970), JobRecord.Columns.version += 1,
+            ]
+            if status == .succeeded { assignments.append(JobRecord.Columns.layersDone.set(to: JobRecord.Columns.layersTotal)) }
+            guard try Self.runningAttempt(id: id, attempt: attempt).updateAll(db, assignments) == 1 else { return false }
+            if let result { try StoredResult(jobID: id, body: result).save(db) }
+            return true
+        }
+    }
+
+    @discardableResult
+    package func requeue(id: String, attempt: Int) throws -> Bool {
+        try pool.write { db in
+            try Self.runningAttempt(id: id, attempt: attempt).updateAll(
+                db, JobRecord.Columns.status.set(to: JobStatus.queued), JobRecord.Columns.startedAt.set(to: nil),
+                JobRecord.Columns.layersDone.set(to: 0), JobRecord.Columns.version += 1) == 1
+        }
+    }
+
+    package func recoverInterruptedJobs(maxAttempts: Int, now: Date) throws -> RecoveryReport {
         try pool.write { db in
             var report = RecoveryReport()
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, attempt FROM jobs WHERE status = 'running' ORDER BY seq")
-            for row in rows {
-                let id: String = row["id"]
-                let attempt: Int = row["attempt"]
-                if attempt >= maxAttempts {
-                    try db.execute(
-                        sql: """
-                            UPDATE jobs SET status = 'failed', finished_at = ?, version = version + 1,
-                                error = ?
-                            WHERE id = ? AND status = 'running' AND attempt = ?
-                            """,
-                        arguments: [
-                            now.timeIntervalSince1970,
-                            "interrupted \(attempt) times by a restart; gave up after \(maxAttempts) attempts",
-                            id, attempt,
-                        ])
-                    report.failed.append(id)
+            let running = try JobRecord.filter(JobRecord.Columns.status == JobStatus.running)
+                .order(JobRecord.Columns.sequence).fetchAll(db)
+            for job in running {
+                let attempt = Self.runningAttempt(id: job.id, attempt: job.attempt)
+                if job.attempt >= maxAttempts {
+                    let message = "interrupted \(job.attempt) times by a restart; gave up after \(maxAttempts) attempts"
+                    try attempt.updateAll(
+                        db, JobRecord.Columns.status.set(to: JobStatus.failed),
+                        JobRecord.Columns.finishedAt.set(to: now.timeIntervalSince1970),
+                        JobRecord.Columns.error.set(to: message), JobRecord.Columns.version += 1)
+                    report.failed.append(job.id)
                 } else {
-                    try db.execute(
-                        sql: """
-                            UPDATE jobs SET status = 'queued', attempt = attempt + 1, started_at = NULL,
-                                layers_done = 0, version = version + 1
-                            WHERE id = ? AND status = 'running' AND attempt = ?
-                            """,
-                        arguments: [id, attempt])
-                    report.requeued.append(id)
+                    try attempt.updateAll(
+                        db, JobRecord.Columns.status.set(to: JobStatus.queued), JobRecord.Columns.attempt += 1,
+                        JobRecord.Columns.startedAt.set(to: nil), JobRecord.Columns.layersDone.set(to: 0),
+                        JobRecord.Columns.version += 1)
+                    report.requeued.append(job.id)
                 }
             }
             return report
         }
     }
 
-    @discardableResult
-    public func prune(finishedBefore cutoff: Date, keysBefore keyCutoff: Date) throws -> Int {
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    DELETE FROM jobs WHERE status IN ('succeeded','failed','cancelled') AND finished_at < ?
-                    """,
-                arguments: [cutoff.timeIntervalSince1970])
-            let deleted = db.changesCount
-            try db.execute(
-                sql: "DELETE FROM idempotency_keys WHERE created_at < ?",
-                arguments: [keyCutoff.timeIntervalSince1970])
-            return deleted
-        }
-    }
-
-    public func countsByStatus() throws -> [JobStatus: Int] {
-        try pool.read { db in
-            var counts: [JobStatus: Int] = [:]
-            for status in JobStatus.allCases { counts[status] = 0 }
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
-                let text: String = row["status"]
-                if let status = JobStatus(rawValue: text) { counts[status] = row["n"] }
-            }
-            return counts
-        }
-    }
-
-    public func isHealthy() -> Bool {
-        (try? pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    /// The guard of every worker transition: this attempt of the job, still running.
+    private static func runningAttempt(id: String, attempt: Int) -> QueryInterfaceRequest<JobRecord> {
+        JobRecord.filter(
+            JobRecord.Columns.id == id && JobRecord.Columns.status == JobStatus.running
+                && JobRecord.Columns.attempt == attempt)
     }
 }
 
-/// A store failure that is not the client's fault; the API renders it as a 500 without details.
-public enum StoreError: Error, Sendable {
-    case inconsistent(String)
+// MARK: - Records
+
+extension JobStatus: DatabaseValueConvertible {}
+
+/// A row of `jobs`, by column name (`JobRecord.CodingKeys`); dates are Unix seconds.
+extension JobRecord: FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "jobs"
+
+    package enum Columns {
+        static let sequence = Column(CodingKeys.sequence)
+        static let id = Column(CodingKeys.id)
+        static let status = Column(CodingKeys.status)
+        static let layersDone = Column(CodingKeys.layersDone)
+        static let layersTotal = Column(CodingKeys.layersTotal)
+        static let attempt = Column(CodingKeys.attempt)
+        static let version = Column(CodingKeys.version)
+        static let startedAt = Column(CodingKeys.startedAt)
+        static let finishedAt = Column(CodingKeys.finishedAt)
+        static let error = Column(CodingKeys.error)
+    }
+
+    package static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        .timeIntervalSince1970
+    }
+
+    package static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        .timeIntervalSince1970
+    }
+}
+
+/// A row of `idempotency_keys` (primary key `key`).
+extension IdempotencyRecord: FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "idempotency_keys"
+
+    package enum Columns {
+        static let jobID = Column(CodingKeys.jobID)
+        static let createdAt = Column(CodingKeys.createdAt)
+    }
+
+    package static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        .timeIntervalSince1970
+    }
+
+    package static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        .timeIntervalSince1970
+    }
+}
+
+/// A row of `results`: the result JSON of a succeeded job (primary key `job_id`; deleted with its job).
+private struct StoredResult: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "results"
+    var jobID: String
+    var body: Data
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id"
+        case body
+    }
 }

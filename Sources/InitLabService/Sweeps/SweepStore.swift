@@ -1,72 +1,74 @@
 import Foundation
 import GRDB
 
-/// One stored sweep: the request as given and the experiments it created, in combination order.
-public struct SweepRecord: Sendable, Equatable {
-    public var id: String
-    public var createdAt: Date
+/// One stored sweep: the request as given and the experiments it created, in combination order. Its coding
+/// keys are the columns of `sweeps` (`members` is a JSON column).
+package struct SweepRecord: Sendable, Equatable, Codable {
+    package var id: String
+    package var createdAt: Date
     /// The request body's `base` and `vary`, re-encoded with sorted keys.
-    public var request: Data
-    public var members: [Member]
+    package var request: Data
+    package var members: [Member]
 
-    public struct Member: Sendable, Equatable, Codable {
-        public var experimentID: String
-        public var label: String
+    package enum CodingKeys: String, CodingKey {
+        case id
+        case createdAt = "created_at"
+        case request, members
+    }
+
+    package struct Member: Sendable, Equatable, Codable {
+        package var experimentID: String
+        package var label: String
         /// The varied values of this combination, as JSON with sorted keys.
-        public var values: JSONTree
+        package var values: JSONTree
 
         enum CodingKeys: String, CodingKey {
             case experimentID = "experiment_id"
             case label, values
         }
+
+        package init(experimentID: String, label: String, values: JSONTree) {
+            self.experimentID = experimentID
+            self.label = label
+            self.values = values
+        }
+    }
+
+    package init(id: String, createdAt: Date, request: Data, members: [Member]) {
+        self.id = id
+        self.createdAt = createdAt
+        self.request = request
+        self.members = members
     }
 }
 
-/// Sweeps, kept durably in the service's SQLite database (same file as the jobs, own table and migration
-/// identifier so the job store's migrator and this one never collide). A sweep row only references
+/// Sweeps, in the service's one database (`ServiceDatabase`, table `sweeps`). A sweep row only references
 /// experiments; their status and results stay in the job store, so pruning a job shows as "pruned" here.
-public final class SQLiteSweepStore: Sendable {
+package final class SQLiteSweepStore: Sendable {
     private let pool: DatabasePool
 
-    /// Opens the database at `path` (usually `ServiceConfiguration.databasePath`) and adds the sweeps table.
-    public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        configuration.label = "initlab.sweeps"
-        pool = try DatabasePool(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("viz-sweeps-v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE sweeps (
-                        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                        id TEXT NOT NULL UNIQUE,
-                        created_at REAL NOT NULL,
-                        request BLOB NOT NULL,
-                        members BLOB NOT NULL
-                    );
-                    """)
-        }
-        try migrator.migrate(pool)
+    package init(database: ServiceDatabase) {
+        pool = database.pool
     }
 
-    public func insert(_ sweep: SweepRecord) throws {
-        let members = try JSONEncoder().encode(sweep.members)
-        try pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO sweeps (id, created_at, request, members) VALUES (?, ?, ?, ?)",
-                arguments: [sweep.id, sweep.createdAt.timeIntervalSince1970, sweep.request, members])
-        }
+    package func insert(_ sweep: SweepRecord) async throws {
+        try await pool.write { db in try sweep.insert(db) }
     }
 
-    public func sweep(id: String) throws -> SweepRecord? {
-        let row = try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, created_at, request, members FROM sweeps WHERE id = ?", arguments: [id])
-        }
-        guard let row else { return nil }
-        let membersData: Data = row["members"]
-        return SweepRecord(
-            id: row["id"], createdAt: Date(timeIntervalSince1970: row["created_at"]), request: row["request"],
-            members: try JSONDecoder().decode([SweepRecord.Member].self, from: membersData))
+    package func sweep(id: String) async throws -> SweepRecord? {
+        try await pool.read { db in try SweepRecord.filter(Column(SweepRecord.CodingKeys.id) == id).fetchOne(db) }
+    }
+}
+
+/// A row of `sweeps` (`seq` is left to AUTOINCREMENT); dates are Unix seconds, `members` a JSON array.
+extension SweepRecord: FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "sweeps"
+
+    package static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
+        .timeIntervalSince1970
+    }
+
+    package static func databaseDateEncodingStrategy(for column: String) -> DatabaseDateEncodingStrategy {
+        .timeIntervalSince1970
     }
 }

@@ -8,6 +8,8 @@ import Synchronization
 /// `gate` lets a test hold every run at its first layer until released.
 final class ScriptedEngine: ExperimentEngine {
     let runs = Atomic<Int>(0)
+    /// Runs that went through every layer (returned a result).
+    let completedRuns = Atomic<Int>(0)
     private let gateOpen = Atomic<Bool>(true)
 
     init(gated: Bool = false) { gateOpen.store(!gated, ordering: .relaxed) }
@@ -58,6 +60,7 @@ final class ScriptedEngine: ExperimentEngine {
             if isCancelled() { throw .cancelled }
         }
         let seed = dict["seed"] as? Int ?? 0
+        completedRuns.add(1, ordering: .relaxed)
         return Data("{\"depth\":\(depth),\"checksum\":\(depth &* 31 &+ seed)}".utf8)
     }
 }

@@ -14,9 +14,9 @@ final class ServiceHarness: Sendable {
         self.database = try database ?? TempDatabase()
         self.engine = engine
         let configuration = testConfiguration(edit)
-        let store = try SQLiteJobStore(path: self.database.path)
-        service = ExperimentService(configuration: configuration, store: store, engine: engine, logger: quietLogger())
-        server = InitLabServer(service: service, sweeps: try SQLiteSweepStore(path: self.database.path), logger: quietLogger())
+        let stores = try TestStores(path: self.database.path)
+        service = ExperimentService(configuration: configuration, store: stores.jobs, engine: engine, logger: quietLogger())
+        server = InitLabServer(service: service, sweeps: stores.sweeps, logger: quietLogger())
         if start { try service.start() }
     }
 

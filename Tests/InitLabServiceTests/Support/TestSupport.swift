@@ -17,6 +17,20 @@ struct TempDatabase {
     func cleanup() { try? FileManager.default.removeItem(at: folder) }
 }
 
+/// What `initlab serve` opens over one database file: one `ServiceDatabase` (one pool, one migrator) and the
+/// job and sweep stores that share it.
+struct TestStores {
+    let database: ServiceDatabase
+    let jobs: SQLiteJobStore
+    let sweeps: SQLiteSweepStore
+
+    init(path: String) throws {
+        database = try ServiceDatabase(path: path)
+        jobs = SQLiteJobStore(database: database)
+        sweeps = SQLiteSweepStore(database: database)
+    }
+}
+
 func quietLogger() -> Logger {
     var logger = Logger(label: "initlab.test")
     logger.logLevel = .critical
@@ -100,4 +114,9 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
         try? await Task.sleep(for: .milliseconds(10))
     }
     return try await condition()
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
