@@ -20,6 +20,8 @@ public final class ExperimentService: Sendable {
     /// Reads the HTTP server's open-connection gauge; set once the server exists.
     private let connectionGauge = Mutex<(@Sendable () -> Int)?>(nil)
     private let storeOpen = Atomic<Bool>(false)
+    /// Set by `beginShutdown()`.
+    private let stopping = Atomic<Bool>(false)
     /// Signs page tokens (`PageToken`): random per process, so a token outlives neither a restart nor the node
     /// that issued it (a client starts the listing again, as the 400 says).
     let pageTokenKey: [UInt8] = {
@@ -79,6 +81,12 @@ public final class ExperimentService: Sendable {
         if deleted > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(deleted)"]) }
     }
 
+    /// The first step of a graceful shutdown (`InitLabServer.shutdown`): from here on `/readyz` answers 503.
+    /// Everything that must stop at once when the signal arrives belongs here.
+    public func beginShutdown() {
+        stopping.store(true, ordering: .relaxed)
+    }
+
     /// Stops the pruning task and the workers (running jobs go back to the queue).
     public func shutdown() async {
         pruneTask.withLock { task in
@@ -96,5 +104,7 @@ public final class ExperimentService: Sendable {
 
     var openConnections: Int { connectionGauge.withLock { $0 }?() ?? 0 }
 
-    var isReady: Bool { storeOpen.load(ordering: .relaxed) && workers.isRunning && store.isHealthy() }
+    var isReady: Bool {
+        !stopping.load(ordering: .relaxed) && storeOpen.load(ordering: .relaxed) && workers.isRunning && store.isHealthy()
+    }
 }
