@@ -20,7 +20,7 @@ help=$(tr -s ' \n' ' ' <"$WORK/help")
 rows=0
 while IFS='|' read -r _ flag env _; do
   flag=$(echo "$flag" | tr -d ' `'); env=$(echo "$env" | tr -d ' `')
-  case "$flag" in --*) ;; *) continue ;; esac
+  case "$flag" in ---*) continue ;; --*) ;; *) continue ;; esac
   rows=$((rows + 1))
   grep -q -- "$flag <" "$WORK/help" || fail "serve --help does not list $flag"
   [[ "$help" == *"Env: $env."* ]] || fail "serve --help does not name $env"
@@ -41,9 +41,9 @@ refused() {  # refused "expected text" env-assignment-or-- args...
   [ ! -s "$WORK/out" ] || fail "serve $env $* printed on stdout (it must not have started)"
 }
 refused "The value '12XB' is invalid for '--max-memory <size>'" -- --max-memory 12XB
-refused "a size like 65536, 64KiB, 512MiB or 1GiB" -- --max-memory 12XB
+refused "size like 65536, 64KiB, 512MiB or 1GiB. Env: INITLAB_MAX_MEMORY" -- --max-memory 12XB
 refused "The value 'soon' is invalid for '--job-timeout <duration>'" -- --job-timeout soon
-refused "a duration like 90, 90s, 30m, 12h, 7d or 250ms" -- --job-timeout soon
+refused "duration like 90, 90s, 30m, 12h, 7d or 250ms. Env: INITLAB_JOB_TIMEOUT" -- --job-timeout soon
 refused "--max-body (INITLAB_MAX_BODY) must be at least 1024 bytes, got 512" -- --max-body 512
 refused "--workers (INITLAB_WORKERS) must be 1...64, got 65" -- --workers 65
 refused "--sse-heartbeat (INITLAB_SSE_HEARTBEAT) must be 10ms...10m" -- --sse-heartbeat 11m
