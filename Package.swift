@@ -74,7 +74,13 @@ let package = Package(
         .testTarget(name: "InitCoreTests", dependencies: ["InitCore"], swiftSettings: simdFlags),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets"]),
+        .testTarget(
+            name: "InitLabServiceTests",
+            dependencies: [
+                "InitLabService", "InitCore", "HTTPServer", "Datasets",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
