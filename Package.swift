@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Pure compute: matrices, matmul, random numbers, initializers, activations, statistics, theory, runner.
@@ -41,7 +42,9 @@ let package = Package(
         .target(name: "CPUHints"),
         // Data: curl fetcher, gzip, IDX parsing, normalization.
         .target(name: "Datasets", dependencies: ["CCurl", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
-        // The service: API routes, job queue, store, dashboard, metrics.
+        // The service: API routes, job queue, store, dashboard, metrics. The contract (a symlink to the top-level
+        // openapi.yaml) and the dashboard's files are compiled into the binary as byte arrays (`PackageResources`),
+        // so it needs no resource folder at run time.
         .target(
             name: "InitLabService",
             dependencies: [
@@ -50,6 +53,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [
+                .embedInCode("Resources/openapi.yaml"),
+                .embedInCode("Resources/dashboard/index.html"),
+                .embedInCode("Resources/dashboard/app.css"),
+                .embedInCode("Resources/dashboard/app.js"),
             ]
         ),
         .executableTarget(
@@ -58,6 +68,7 @@ let package = Package(
                 "InitLabService", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Shared by the test targets: the trait that keeps long synchronous tests off the cooperative pool.
@@ -70,7 +81,9 @@ let package = Package(
             dependencies: [
                 "InitLabService", "InitCore", "HTTPServer", "Datasets", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
-            ]),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -32,7 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The server: any free loopback port, printed on stdout.
-INITLAB_SSE_HEARTBEAT_MS=1000 "$INITLAB_BIN" serve --host 127.0.0.1 --port 0 --database "$WORK/db.sqlite" \
+"$INITLAB_BIN" serve --host 127.0.0.1 --port 0 --database "$WORK/db.sqlite" --sse-heartbeat 1s \
   --log-level warning >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
 for _ in $(seq 1 100); do

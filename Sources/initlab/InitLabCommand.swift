@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The `initlab` command: serve the API, run experiments, fetch datasets, list schemes, benchmark.
-struct InitLabCommand: ParsableCommand {
+struct InitLabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "initlab",
         abstract: "Neural-network initialization experiments: a service, a CLI and benchmarks.",

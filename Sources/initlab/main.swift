@@ -10,4 +10,6 @@ if initlab_cpu_supported() == 0 {
     exit(70)
 }
 
-InitLabCommand.main()
+/// In an async function the async `main()` is chosen (the commands run as async; `serve` awaits its server).
+func runCommand() async { await InitLabCommand.main() }
+await runCommand()

@@ -42,8 +42,18 @@ import Testing
         #expect(page.status == 200 && page.header("Content-Type")?.hasPrefix("text/html") == true)
         let html = String(decoding: page.body, as: UTF8.self)
         #expect(html.contains("/dashboard/app.js") && html.contains("/dashboard/app.css"))
-        #expect(await harness.get("/dashboard/app.js").header("Content-Type")?.hasPrefix("text/javascript") == true)
-        #expect(await harness.get("/dashboard/app.css").status == 200)
+        #expect(await harness.get("/dashboard/app.js").header("Content-Type") == "text/javascript; charset=utf-8")
+        #expect(await harness.get("/dashboard/app.css").header("Content-Type") == "text/css; charset=utf-8")
+        // What is served is the files in Resources/dashboard/, byte for byte.
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/InitLabService/Resources/dashboard")
+        let indexFile = try Data(contentsOf: folder.appendingPathComponent("index.html"))
+        #expect(page.body == indexFile)
+        for name in ["app.js", "app.css"] {
+            let served = await harness.get("/dashboard/\(name)")
+            let file = try Data(contentsOf: folder.appendingPathComponent(name))
+            #expect(served.status == 200 && served.body == file, "\(name)")
+        }
     }
 
     @Test func userInputIsValidated() async throws {

@@ -72,55 +72,10 @@ public final class HTTPServer: Sendable {
         }
         logger.info("server stopped")
     }
-
-    /// Waits for the first of `signals` (default SIGTERM, SIGINT) and returns it. The signals are set to
-    /// `SIG_IGN` *before* their Dispatch sources are made (the other order silently disables the source).
-    public static func waitForSignal(_ signals: [Int32] = [SIGTERM, SIGINT]) async -> Int32 {
-        let box = SignalSources()
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            box.install(signals) { signal in continuation.resume(returning: signal) }
-        }
-    }
-
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully. Returns the signal received.
-    @discardableResult
-    public func runUntilSignal() async -> Int32 {
-        let signal = await HTTPServer.waitForSignal()
-        logger.info("signal received, shutting down", metadata: ["signal": "\(signal)"])
-        await shutdown()
-        return signal
-    }
 }
 
 extension Int {
     fileprivate var flatMapPositive: Int? { self > 0 ? self : nil }
-}
-
-/// Keeps signal sources alive and delivers the first signal once.
-///
-/// Invariant: `sources` and `fired` are touched only on `queue` (handlers run there; `install` uses `sync`).
-private final class SignalSources: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "http.signals")
-    private var sources: [any DispatchSourceSignal] = []
-    private var fired = false
-
-    func install(_ signals: [Int32], _ onSignal: @escaping @Sendable (Int32) -> Void) {
-        queue.sync {
-            for number in signals {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-                source.setEventHandler { @Sendable [self] in
-                    dispatchPrecondition(condition: .onQueue(self.queue))
-                    guard !self.fired else { return }
-                    self.fired = true
-                    onSignal(number)
-                    for s in self.sources { s.cancel() }
-                }
-                sources.append(source)
-                source.resume()
-            }
-        }
-    }
 }
 
 /// The listening socket and its accept loop.

@@ -3,8 +3,8 @@ import HTTPServer
 
 /// Settings of the visualization routes, with documented defaults; built once by the executable.
 public struct VisualizationConfiguration: Sendable {
-    /// Interval of the SSE heartbeat comment on an idle stream. Default: 15 s (under common proxy idle timeouts).
-    public var heartbeat: Duration = .seconds(15)
+    /// Interval of the SSE heartbeat comment on an idle stream. Default: `--sse-heartbeat`'s (15 s).
+    public var heartbeat: Duration = ServiceConfiguration().sseHeartbeat
     /// The `retry:` reconnection delay sent to EventSource clients. Default: 2,000 ms.
     public var reconnectMilliseconds: Int = 2000
     /// Most experiments one sweep may create. Default: 64.

@@ -47,7 +47,7 @@ extension ExperimentService {
         open.get("/openapi.yaml") { @Sendable request, _ in
             _ = try request.queryParameters(allowed: [])
             return HTTPResponse(
-                status: .ok, headers: ["Content-Type": "application/yaml"], body: .string(OpenAPIDocument.yaml))
+                status: .ok, headers: ["Content-Type": "application/yaml"], body: .bytes(OpenAPIDocument.bytes))
         }
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import HTTPServer
 import Logging
+import ServiceLifecycle
+import Synchronization
 
 /// The service on the network: the one assembly of routes, middleware and server that `initlab serve` runs
 /// and that the tests drive, in-process through `router` or over sockets through `http`.
@@ -15,6 +17,8 @@ package final class InitLabServer: Sendable {
     package let visualization: VisualizationAPI
     package let router: Router
     package let http: HTTPServer
+    /// The port `start()` bound, once started.
+    private let startedPort = Mutex<Int?>(nil)
 
     /// Problem `type`s are `urn:initlab:problem:<code>` for every error, the HTTP layer's included.
     package static let problems = ProblemRenderer(typePrefix: "urn:initlab:problem:")
@@ -58,19 +62,38 @@ package final class InitLabServer: Sendable {
         return router
     }
 
-    /// Starts the service (recovery, workers, pruning), then listens. Returns the bound port.
+    /// Starts the service (recovery, workers, pruning), then listens. Returns the bound port. A second call
+    /// returns the same port (`run()` calls it; `initlab serve` calls it first to print the port).
     @discardableResult
     package func start() throws -> Int {
-        try service.start()
-        return try http.start()
+        try startedPort.withLock { port in
+            if let port { return port }
+            try service.start()
+            let bound = try http.start()
+            port = bound
+            return bound
+        }
     }
 
-    /// The graceful shutdown (`initlab serve` on SIGTERM/SIGINT): first no queued job is started any more and
-    /// `/readyz` answers 503, then the server stops listening and lets requests finish (its grace period), then
-    /// the workers stop (running jobs return to the queue).
+    /// The shutdown sequence, in one place (SIGTERM/SIGINT through `run()`, and the tests):
+    /// 1. `service.beginShutdown()`: `/readyz` answers 503 from here on and no queued job is started any more;
+    /// 2. stop listening (new connections are refused), let requests in progress finish within the grace period
+    ///    (5 s), then close what is left;
+    /// 3. stop the workers and the pruning: running jobs stop at their next layer boundary and go back to the
+    ///    queue with the same attempt (queued jobs stay queued for the next start).
     package func shutdown() async {
-        service.beginShutdown()
-        await http.shutdown()
-        await service.shutdown()
+        service.beginShutdown()  // 1.
+        await http.shutdown()  // 2.
+        await service.shutdown()  // 3.
+    }
+}
+
+/// `initlab serve` runs the server in a `ServiceGroup` that turns SIGTERM and SIGINT into a graceful shutdown.
+extension InitLabServer: Service {
+    /// Starts (if not started yet), runs until the group's graceful shutdown or cancellation, then `shutdown()`.
+    package func run() async throws {
+        try start()
+        try? await gracefulShutdown()  // returns on graceful shutdown, throws on cancellation: shut down either way
+        await shutdown()
     }
 }

@@ -24,12 +24,12 @@ package final class VisualizationAPI: Sendable {
                 let code = error.detail.hasPrefix("unknown") ? "unknown_parameter" : "invalid_parameter"
                 throw Problem.badRequest(code, error.detail, errors: [FieldProblem(pointer: "?" + error.parameter, detail: error.detail)])
             }
-            return service.conditional(request, body: Data(DashboardAssets.html.utf8), contentType: "text/html; charset=utf-8", cache: "no-cache")
+            return service.conditional(request, body: DashboardAssets.html, contentType: "text/html; charset=utf-8", cache: "no-cache")
         }
         for asset in DashboardAssets.Asset.allCases {
             open.get(asset.path) { @Sendable request, _ in
                 _ = try request.queryParameters(allowed: ["v"])
-                return service.conditional(request, body: Data(asset.content.utf8), contentType: asset.contentType, cache: "no-cache")
+                return service.conditional(request, body: asset.content, contentType: asset.contentType, cache: "no-cache")
             }
         }
         open.get("/v1/experiments/{id}/plot.svg") { @Sendable request, context in

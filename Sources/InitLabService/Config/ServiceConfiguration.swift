@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Limits on what one experiment may ask for, checked when a spec is submitted (422 when exceeded).
 public struct ExperimentBudget: Sendable, Equatable {
@@ -53,6 +54,11 @@ public struct ServiceConfiguration: Sendable {
     /// Mirrors for `POST /v1/datasets/{name}/fetch`: `NAME=URL-or-folder` for one dataset, a bare URL or folder
     /// for every dataset. Empty: each dataset's INITLAB_*_MIRROR variable, else its default mirrors.
     public var datasetMirrors: [String] = []
+    /// Silence on an event stream after which a heartbeat comment is sent. Default: 15 s (under common proxy idle
+    /// timeouts).
+    public var sseHeartbeat: Duration = .seconds(15)
+    /// Least severe log message written. Default: info.
+    public var logLevel: Logger.Level = .info
 
     public init() {}
 
@@ -64,27 +70,40 @@ public struct ServiceConfiguration: Sendable {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
-    /// Checks the combination of settings; the message says which setting to change.
+    /// Checks each setting's limits and the combination of settings; the message names the flag and its
+    /// environment variable.
     public func validate() throws(ConfigurationError) {
+        typealias S = ConfigurationSetting
         func fail(_ message: String) throws(ConfigurationError) { throw ConfigurationError(message: message) }
+        func require(_ ok: Bool, _ setting: Setting<some SettingValue>, _ limit: String, _ value: Any) throws(ConfigurationError) {
+            if !ok { try fail("--\(setting.flag) (\(setting.environment)) must be \(limit), got \(value)") }
+        }
         if !bindsLoopbackOnly && (token ?? "").isEmpty {
             try fail(
                 "binding \(host) (not loopback) requires a bearer token: pass --token or set INITLAB_TOKEN")
         }
-        if let token, !token.isEmpty, token.count < 16 { try fail("the token must be at least 16 characters") }
-        if !(0...65535).contains(port) { try fail("port must be 0...65535, got \(port)") }
-        if workers < 1 || workers > 64 { try fail("workers must be 1...64, got \(workers)") }
-        if queueCapacity < 1 { try fail("queue size must be at least 1, got \(queueCapacity)") }
-        if maxAttempts < 1 { try fail("max attempts must be at least 1, got \(maxAttempts)") }
-        if maxBodyBytes < 1024 { try fail("max body size must be at least 1024 bytes, got \(maxBodyBytes)") }
-        if budget.maxDepth < 1 || budget.maxWidth < 1 || budget.maxBatch < 1 {
-            try fail("max depth, width and batch must be at least 1")
+        if let token, !token.isEmpty {
+            try require(token.count >= 16, S.token, "at least 16 characters", "\(token.count)")
         }
-        if budget.maxMemoryBytes < 1 || !(budget.maxFLOPs > 0) { try fail("budgets must be positive") }
-        if jobTimeout <= .zero { try fail("job timeout must be positive") }
-        if retention <= .zero { try fail("retention must be positive") }
-        if databasePath.isEmpty { try fail("database path must not be empty") }
-        if cacheDirectory.isEmpty { try fail("cache dir must not be empty") }
+        try require((0...65535).contains(port), S.port, "0...65535", port)
+        try require((1...64).contains(workers), S.workers, "1...64", workers)
+        try require(queueCapacity >= 1, S.queueSize, "at least 1", queueCapacity)
+        try require(maxAttempts >= 1, S.maxAttempts, "at least 1", maxAttempts)
+        try require(maxBodyBytes >= 1024, S.maxBody, "at least 1024 bytes", maxBodyBytes)
+        try require(budget.maxDepth >= 1, S.maxDepth, "at least 1", budget.maxDepth)
+        try require(budget.maxWidth >= 1, S.maxWidth, "at least 1", budget.maxWidth)
+        try require(budget.maxBatch >= 1, S.maxBatch, "at least 1", budget.maxBatch)
+        try require(budget.maxMemoryBytes >= 1, S.maxMemory, "positive", budget.maxMemoryBytes)
+        try require(budget.maxFLOPs > 0, S.maxFLOPs, "positive", budget.maxFLOPs)
+        try require(maxWaitSeconds >= 0, S.maxWait, "at least 0", maxWaitSeconds)
+        try require(jobTimeout > .zero, S.jobTimeout, "positive", jobTimeout)
+        try require(retention > .zero, S.retention, "positive", retention)
+        try require(pruneInterval > .zero, S.pruneInterval, "positive", pruneInterval)
+        try require(
+            (Duration.milliseconds(10)...Duration.seconds(600)).contains(sseHeartbeat), S.sseHeartbeat, "10ms...10m",
+            sseHeartbeat)
+        try require(!databasePath.isEmpty, S.database, "a path", "''")
+        try require(!cacheDirectory.isEmpty, S.cacheDir, "a folder", "''")
         for mirror in datasetMirrors {
             guard let eq = mirror.firstIndex(of: "=") else { continue }
             let name = mirror[..<eq]

@@ -1,6 +1,3 @@
-extension DashboardAssets {
-    /// The page's script: plain ES2020, no dependencies. Charts are inline SVG built with the DOM.
-    static let js = #"""
 "use strict";
 (() => {
   // ---------- errors: shown on the page and kept for the browser test ----------
@@ -659,5 +656,3 @@ extension DashboardAssets {
 
   start();
 })();
-"""#
-}

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Checks the built `initlab` binary's command line (run by scripts/service-checks.sh; about 2 s):
+# - `initlab serve --help` lists every setting of the table (docs/service.md) with its environment variable;
+# - a bad size, duration or out-of-range value is refused, flag or environment variable, with a message that
+#   names the flag and the limit, and a non-zero exit;
+# - every subcommand answers --help with its usage line; an unknown one is rejected.
+# Set INITLAB_BIN to the binary (default: the debug build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${INITLAB_BIN:-.build/debug/initlab}"
+WORK=$(mktemp -d /tmp/initlab-cli.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+fail() { echo "cli-checks: FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# 1. Help lists every setting of the table, flag and variable (the table in docs/service.md is checked against
+#    the code by ConfigurationTests.documentationListsEverySetting).
+"$BIN" serve --help >"$WORK/help" 2>&1 || fail "serve --help exited non-zero"
+help=$(tr -s ' \n' ' ' <"$WORK/help")
+rows=0
+while IFS='|' read -r _ flag env _; do
+  flag=$(echo "$flag" | tr -d ' `'); env=$(echo "$env" | tr -d ' `')
+  case "$flag" in ---*) continue ;; --*) ;; *) continue ;; esac
+  rows=$((rows + 1))
+  grep -q -- "$flag <" "$WORK/help" || fail "serve --help does not list $flag"
+  [[ "$help" == *"Env: $env."* ]] || fail "serve --help does not name $env"
+done < <(sed -n '/^| Flag | Environment/,/^$/p' docs/service.md)
+[ "$rows" -ge 20 ] || fail "read only $rows settings from docs/service.md"
+
+# 2. Bad values: refused before anything starts (exit 64, usage error), the message names the flag and the limit.
+refused() {  # refused "expected text" env-assignment-or-- args...
+  local expected=$1 env=$2; shift 2
+  local status=0
+  if [ "$env" = "--" ]; then
+    "$BIN" serve --database "$WORK/db.sqlite" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || status=$?
+  else
+    env "$env" "$BIN" serve --database "$WORK/db.sqlite" "$@" >"$WORK/out" 2>"$WORK/err" </dev/null || status=$?
+  fi
+  [ "$status" = 64 ] || fail "serve $env $* exited $status, expected 64 (usage error)"
+  grep -qF -- "$expected" "$WORK/err" || { fail "serve $env $*: stderr lacks '$expected'"; sed 's/^/    /' "$WORK/err" >&2; }
+  [ ! -s "$WORK/out" ] || fail "serve $env $* printed on stdout (it must not have started)"
+}
+refused "The value '12XB' is invalid for '--max-memory <size>'" -- --max-memory 12XB
+refused "size like 65536, 64KiB, 512MiB or 1GiB. Env: INITLAB_MAX_MEMORY" -- --max-memory 12XB
+refused "The value 'soon' is invalid for '--job-timeout <duration>'" -- --job-timeout soon
+refused "duration like 90, 90s, 30m, 12h, 7d or 250ms. Env: INITLAB_JOB_TIMEOUT" -- --job-timeout soon
+refused "--max-body (INITLAB_MAX_BODY) must be at least 1024 bytes, got 512" -- --max-body 512
+refused "--workers (INITLAB_WORKERS) must be 1...64, got 65" -- --workers 65
+refused "--sse-heartbeat (INITLAB_SSE_HEARTBEAT) must be 10ms...10m" -- --sse-heartbeat 11m
+refused "--max-memory (INITLAB_MAX_MEMORY) must be a size like 65536, 64KiB, 512MiB or 1GiB, got 'lots'" INITLAB_MAX_MEMORY=lots
+refused "--retention (INITLAB_RETENTION) must be a duration like 90, 90s, 30m, 12h, 7d or 250ms, got '-1d'" INITLAB_RETENTION=-1d
+refused "--log-level (INITLAB_LOG_LEVEL) must be one of trace, debug, info, notice, warning, error, critical, got 'loud'" INITLAB_LOG_LEVEL=loud
+
+# 3. Subcommands by their usage line; ArgumentParser prints the root help (exit 0) for `unknown --help`, so an
+#    unknown subcommand is checked without --help.
+for sub in serve run schemes fetch bench; do
+  out=$("$BIN" "$sub" --help 2>&1) || fail "$sub --help exited non-zero"
+  grep -q "^USAGE: initlab $sub" <<<"$out" || fail "$sub --help lacks 'USAGE: initlab $sub'"
+done
+root=$("$BIN" --help 2>&1) || fail "--help exited non-zero"
+grep -q "^USAGE: initlab <subcommand>" <<<"$root" || fail "--help lacks the root usage line"
+status=0
+"$BIN" unknown >"$WORK/out" 2>"$WORK/err" || status=$?
+[ "$status" = 64 ] || fail "initlab unknown exited $status, expected 64"
+grep -q "Unexpected argument 'unknown'" "$WORK/err" || fail "initlab unknown: stderr lacks \"Unexpected argument 'unknown'\""
+
+if [ "$failures" -gt 0 ]; then
+  echo "cli checks: $failures failed" >&2
+  exit 1
+fi
+echo "cli checks: passed ($rows settings in --help, 10 refused values, 5 subcommands)"
