@@ -7,8 +7,11 @@ public struct RequestLog: Sendable {
     /// The matched route pattern (e.g. `/v1/experiments/{id}`), nil if none matched — use it, not `path`,
     /// as a metrics label to keep cardinality bounded.
     public var route: String?
+    /// The response's status; 499 when the client closed the connection before its response was sent (the
+    /// handler was cancelled, or its response could not be written).
     public var status: Int
-    /// From the complete request to the last response byte queued.
+    /// From the complete request to its response being handed to the connection (for a streamed body: to its
+    /// last byte queued).
     public var duration: Duration
     /// Response body bytes (after removing chunk framing).
     public var bytesSent: Int
