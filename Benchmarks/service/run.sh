@@ -74,7 +74,7 @@ done
 
 cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 if grep -qw avx512f /proc/cpuinfo; then avx512=yes; else avx512=no; fi
-echo "CPU: $cpu ($(nproc) cores), AVX-512: $avx512; commit $(git -C "$ROOT" rev-parse --short HEAD); ${RUNS} runs of ${DURATION}s per cell, medians"
+echo "CPU: $cpu ($(nproc) cores), AVX-512: $avx512; commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- Sources || echo "+uncommitted changes"); ${RUNS} runs of ${DURATION}s per cell, medians"
 for route in /healthz "/v1/experiments/$ID"; do
     echo "initlab     $route: $(curl -fsS "http://127.0.0.1:$OURS_PORT$route" | head -c 160)"
     echo "hummingbird $route: $(curl -fsS "http://127.0.0.1:$HB_PORT$route" | head -c 160)"

@@ -277,7 +277,7 @@ final class AccessLog: @unchecked Sendable {
             out.append(contentsOf: key.utf8)
             out.append(UInt8(ascii: "="))
             let utf8 = value.utf8
-            let plain = !utf8.isEmpty && utf8.allSatisfy { b in
+            let plain = !utf8.isEmpty && allBytes(of: value) { b in
                 b > 0x20 && b != 0x7F && b != UInt8(ascii: "=") && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\")
             }
             if plain {
