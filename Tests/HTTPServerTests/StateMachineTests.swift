@@ -318,6 +318,15 @@ struct StateMachineTests {
         #expect(closeMode(r) == .graceful)
     }
 
+    @Test func peerCloseCancelsTheRunningHandler() {
+        var h = Harness()
+        h.receive(get)
+        #expect(h.machine.peerClosed(now: 0).contains(.cancelHandler))
+
+        var idle = Harness()
+        #expect(!idle.machine.peerClosed(now: 0).contains(.cancelHandler))
+    }
+
     @Test func peerCloseWhileIdleCloses() {
         var h = Harness()
         #expect(closeMode(h.machine.peerClosed(now: 0)) == .abort)

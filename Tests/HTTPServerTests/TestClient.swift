@@ -75,6 +75,25 @@ final class TestClient: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
+    /// Closes the socket now (the peer sees EOF), as a client that gives up does.
+    func closeNow() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+    }
+
+    /// This end's address, `host:port`, as the server's access log names its peer.
+    func localAddress() -> String {
+        var addr = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        var text = [CChar](repeating: 0, count: 64)
+        inet_ntop(AF_INET, &addr.sin_addr, &text, socklen_t(text.count))
+        let host = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(host):\(UInt16(bigEndian: addr.sin_port))"
+    }
+
     func setReceiveBuffer(_ bytes: Int32) {
         var v = bytes
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, socklen_t(MemoryLayout<Int32>.size))

@@ -12,6 +12,8 @@ struct ConnectionContext: Sendable {
     let configuration: HTTPServerConfiguration
     let limits: ConnectionLimits
     let logger: Logger
+    /// The access log, when it is on.
+    let accessLog: AccessLog?
     /// Called once on the connection's queue after its descriptor is closed.
     let onClose: @Sendable (Int) -> Void
 }
@@ -26,6 +28,11 @@ func monotonicNow() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 /// connection); every source handler runs on `queue` and checks it with `dispatchPrecondition`. Handlers run
 /// in their own `Task`s and come back to `queue` with `queue.async`, carrying only `Sendable` values. This is
 /// why the class can be `@unchecked Sendable`.
+///
+/// Each request's `Task` (its handler, then its streamed body) is kept while it runs and cancelled when the
+/// peer closes its side or the connection closes, so a dropped long poll or event stream stops at once.
+/// Each request has its own `RequestRecord`, made when it is dispatched and carried with its handler and
+/// response to the completion hook and the access log: pipelined requests never share one.
 final class Connection: @unchecked Sendable {
     let id: Int
     let fd: Int32
@@ -54,17 +61,14 @@ final class Connection: @unchecked Sendable {
     private var lingerBytes = 0
     private var pendingCancels = 0
 
-    // The request being answered, for logs and metrics.
-    private var requestStart: UInt64 = 0
-    private var logMethod: HTTPMethod?
-    private var logPath = ""
-    private var logRoute: String?
-    private var logStatus = 0
-    private var logRequestID = ""
-    private var logBytesIn = 0
-    private var logBytesOut = 0
-    private var logPending = false
+    /// The running handler's task, and the running stream body's task, of the request being answered.
+    private var handlerTask: Task<Void, Never>?
+    private var streamTask: Task<Void, Never>?
+    /// Set when the peer closed while a task ran: an ending `CancellationError` is then the client's doing.
+    private var peerAborted = false
+    /// The stream body of the response just sent, and its request's record, until `startStream` runs it.
     private var stream: (@Sendable (ResponseBodyWriter) async throws -> Void)?
+    private var streamRecord: RequestRecord?
     private var streamWaiter: CheckedContinuation<Void, any Error>?
 
     init(id: Int, fd: Int32, remoteAddress: String, context: ConnectionContext, targetQueue: DispatchQueue) {
@@ -157,6 +161,10 @@ final class Connection: @unchecked Sendable {
                     streamWaiter = nil
                     waiter.resume()
                 }
+            case .cancelHandler:
+                peerAborted = true
+                handlerTask?.cancel()
+                streamTask?.cancel()
             case .suspendReading:
                 if !readSuspended && !lingering {
                     readSuspended = true
@@ -281,11 +289,12 @@ final class Connection: @unchecked Sendable {
         let request = HTTPRequest(
             method: head.method, target: head.target, headers: head.headers, body: body, version: head.version,
             requestID: requestID, remoteAddress: remoteAddress)
-        beginLog(method: head.method, path: request.path, requestID: requestID, bytesIn: body.count)
+        let record = RequestRecord(method: head.method, path: request.path, requestID: requestID, bytesIn: body.count)
         let router = context.router
-        Task { @Sendable [self] in
+        peerAborted = false
+        handlerTask = Task { @Sendable [self] in
             let routed = await router.respond(to: request)
-            self.queue.async { @Sendable [self] in self.handlerFinished(routed, requestID: requestID) }
+            self.queue.async { @Sendable [self] in self.handlerFinished(routed, record: record) }
         }
     }
 
@@ -294,75 +303,91 @@ final class Connection: @unchecked Sendable {
         // and the problem's `instance`; else the renderer names the generated request id.
         let line = machine.failedRequestLine
         let instance = line.map { RequestTarget.split($0.target).path }
-        if !logPending {
-            beginLog(method: line?.method, path: instance ?? "", requestID: RequestID.generate(), bytesIn: 0)
-        }
-        let response = context.router.problems.response(for: error, instance: instance, requestID: logRequestID)
+        let record = RequestRecord(method: line?.method, path: instance ?? "", requestID: RequestID.generate(), bytesIn: 0)
+        let response = context.router.problems.response(for: error, instance: instance, requestID: record.requestID)
         context.logger.debug(
-            "protocol error", metadata: ["request_id": "\(logRequestID)", "code": "\(error.code)", "peer": "\(remoteAddress)"])
-        sendResponse(response)
+            "protocol error",
+            metadata: ["request_id": "\(record.requestID)", "code": "\(error.code)", "peer": "\(remoteAddress)"])
+        sendResponse(response, record: record)
     }
 
-    private func handlerFinished(_ routed: RoutedResponse, requestID: String) {
+    private func handlerFinished(_ routed: RoutedResponse, record: RequestRecord) {
         dispatchPrecondition(condition: .onQueue(queue))
-        guard !closed else {
-            finishLog()
+        handlerTask = nil
+        record.route = routed.route
+        let cancelledByPeer = peerAborted && routed.internalError is CancellationError
+        if closed || cancelledByPeer {
+            // The client left: nothing to answer it with (a handler that returned normally after the peer
+            // half-closed is answered below).
+            record.status = RequestRecord.clientClosed
+            finish(record)
+            perform(machine.abort())
             return
         }
-        logRoute = routed.route
         if let error = routed.internalError {
             context.logger.error(
-                "handler failed", metadata: ["request_id": "\(requestID)", "error": "\(String(describing: error))"])
+                "handler failed", metadata: ["request_id": "\(record.requestID)", "error": "\(String(describing: error))"])
         }
-        sendResponse(routed.response)
+        sendResponse(routed.response, record: record)
     }
 
-    private func sendResponse(_ response: HTTPResponse) {
+    private func sendResponse(_ response: HTTPResponse, record: RequestRecord) {
         var headers = response.headers
-        headers.replaceOrAdd(name: "X-Request-Id", value: logRequestID)
-        logStatus = response.status.code
+        headers.replaceOrAdd(name: "X-Request-Id", value: record.requestID)
+        record.status = response.status.code
         let now = monotonicNow()
         switch response.body {
         case .bytes(let bytes):
-            logBytesOut = bytes.count
+            record.bytesOut = bytes.count
+            // Finished before its bytes are queued: queueing them may start the next pipelined request, whose
+            // record must come after this one.
+            finish(record)
             perform(machine.respond(status: response.status, headers: headers, bytes: bytes, now: now))
-            finishLog()
         case .stream(let body):
             stream = body
+            streamRecord = record
             perform(machine.respond(status: response.status, headers: headers, body: .stream, now: now))
-            if stream != nil { stream = nil; finishLog() }  // HEAD or no-body status: never started
+            if stream != nil {  // HEAD or no-body status: never started
+                stream = nil
+                streamRecord = nil
+                finish(record)
+            }
         }
     }
 
     private func startStream() {
-        guard let body = stream else { return }
+        guard let body = stream, let record = streamRecord else { return }
         stream = nil
-        let writer = StreamWriter(connection: self)
-        Task { @Sendable [self] in
+        streamRecord = nil
+        let writer = StreamWriter(connection: self, record: record)
+        streamTask = Task { @Sendable [self] in
             do {
                 try await body(writer)
                 self.queue.async { @Sendable [self] in
+                    self.streamTask = nil
                     self.perform(self.machine.streamEnded(now: monotonicNow()))
-                    self.finishLog()
+                    self.finish(record)
                 }
             } catch {
                 self.queue.async { @Sendable [self] in
+                    self.streamTask = nil
+                    if self.closed || self.peerAborted { record.status = RequestRecord.clientClosed }
                     self.perform(self.machine.streamFailed())
-                    self.finishLog()
+                    self.finish(record)
                 }
             }
         }
     }
 
     /// Called by the stream writer: queue `bytes`, then wait while above the high-water mark.
-    fileprivate func streamWrite(_ bytes: [UInt8]) async throws {
+    fileprivate func streamWrite(_ bytes: [UInt8], record: RequestRecord) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             queue.async { @Sendable [self] in
                 guard !self.closed else {
                     continuation.resume(throwing: ResponseBodyWriterError.connectionClosed)
                     return
                 }
-                self.logBytesOut += bytes.count
+                record.bytesOut += bytes.count
                 self.perform(self.machine.streamWrite(bytes, now: monotonicNow()))
                 if self.closed {
                     continuation.resume(throwing: ResponseBodyWriterError.connectionClosed)
@@ -377,34 +402,16 @@ final class Connection: @unchecked Sendable {
 
     // MARK: - Logging
 
-    private func beginLog(method: HTTPMethod?, path: String, requestID: String, bytesIn: Int) {
-        requestStart = monotonicNow()
-        logMethod = method
-        logPath = path
-        logRoute = nil
-        logStatus = 0
-        logRequestID = requestID
-        logBytesIn = bytesIn
-        logBytesOut = 0
-        logPending = true
-    }
-
-    private func finishLog() {
-        guard logPending else { return }
-        logPending = false
-        let duration = Duration.nanoseconds(Int64(clamping: monotonicNow() &- requestStart))
+    /// Hands the request's record, once, to the completion hook and the access log.
+    private func finish(_ record: RequestRecord) {
+        dispatchPrecondition(condition: .onQueue(queue))
+        guard !record.finished else { return }
+        record.finished = true
         let entry = RequestLog(
-            method: logMethod, path: logPath, route: logRoute, status: logStatus, duration: duration,
-            bytesSent: logBytesOut, bytesReceived: logBytesIn, requestID: logRequestID, remoteAddress: remoteAddress)
-        if context.logger.logLevel <= .info {
-            context.logger.info(
-                "\(logMethod?.rawValue ?? "-") \(logPath.isEmpty ? "-" : logPath) \(logStatus)",
-                metadata: [
-                    "request_id": "\(logRequestID)", "route": "\(logRoute ?? "-")",
-                    "duration_ms": "\(Double(duration.nanosecondsValue) / 1e6)", "bytes": "\(logBytesOut)",
-                    "peer": "\(remoteAddress)",
-                ])
-        }
+            method: record.method, path: record.path, route: record.route, status: record.status,
+            duration: .nanoseconds(Int64(clamping: monotonicNow() &- record.start)), bytesSent: record.bytesOut,
+            bytesReceived: record.bytesIn, requestID: record.requestID, remoteAddress: remoteAddress)
+        context.accessLog?.append(entry)
         context.configuration.onRequestCompleted?(entry)
     }
 
@@ -467,7 +474,15 @@ final class Connection: @unchecked Sendable {
         writeSource?.cancel()
         timer.cancel()
         output = []
-        if logPending { finishLog() }
+        // A running handler or stream body ends now; its record is finished when its task returns.
+        handlerTask?.cancel()
+        streamTask?.cancel()
+        if stream != nil, let record = streamRecord {
+            stream = nil
+            streamRecord = nil
+            record.status = RequestRecord.clientClosed
+            finish(record)
+        }
     }
 
     private func failStreamWaiter() {
@@ -490,10 +505,39 @@ final class Connection: @unchecked Sendable {
 /// The `ResponseBodyWriter` handed to a stream body: forwards to its connection's queue.
 private struct StreamWriter: ResponseBodyWriter {
     let connection: Connection
+    let record: RequestRecord
 
     func write(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { return }
-        try await connection.streamWrite(bytes)
+        try await connection.streamWrite(bytes, record: record)
+    }
+}
+
+/// What the access log and the completion hook learn about one request, collected from its dispatch to its
+/// end. Made per request and carried with it (never stored as "the current request" of a connection, which
+/// pipelined requests would overwrite).
+///
+/// Invariant: the `var`s are read and written only on the owning connection's queue (the record travels
+/// through handler tasks without being touched there), hence `@unchecked Sendable`.
+final class RequestRecord: @unchecked Sendable {
+    /// Status recorded when the client closed the connection before its response was sent (nginx's 499).
+    static let clientClosed = 499
+
+    let start = monotonicNow()
+    let method: HTTPMethod?
+    let path: String
+    let requestID: String
+    let bytesIn: Int
+    var route: String?
+    var status = 0
+    var bytesOut = 0
+    var finished = false
+
+    init(method: HTTPMethod?, path: String, requestID: String, bytesIn: Int) {
+        self.method = method
+        self.path = path
+        self.requestID = requestID
+        self.bytesIn = bytesIn
     }
 }
 

@@ -75,6 +75,10 @@ public struct ConnectionStateMachine: Sendable {
         case startStream
         /// The streaming writer may continue: output fell below the high-water mark.
         case resumeStream
+        /// The peer closed its side while the current request's handler or streamed body runs: cancel that task
+        /// (a long poll or an event stream the client dropped stops now). What it still answers is sent, for a
+        /// client that only half-closed.
+        case cancelHandler
         case suspendReading
         case resumeReading
         /// Arm the timer for this absolute time, or disarm it (nil).
@@ -181,6 +185,12 @@ public struct ConnectionStateMachine: Sendable {
         case .readingHead, .readingBody:
             // Nothing to answer, or a request that can no longer complete.
             close(.abort, &actions)
+        case .handling(let head):
+            closeAfterResponse = true
+            if head != nil { actions.append(.cancelHandler) }  // nil: a server error is being answered, no task
+        case .responding(streaming: true):
+            closeAfterResponse = true
+            actions.append(.cancelHandler)
         default:
             closeAfterResponse = true
         }
@@ -352,7 +362,10 @@ public struct ConnectionStateMachine: Sendable {
     }
 
     /// A send failed for good (EPIPE, ECONNRESET, …).
-    public mutating func writeFailed() -> [Action] {
+    public mutating func writeFailed() -> [Action] { abort() }
+
+    /// Give the connection up now, unanswered: the client left and the cancelled handler has nothing to send.
+    public mutating func abort() -> [Action] {
         guard !isClosed else { return [] }
         var actions: [Action] = []
         close(.abort, &actions)

@@ -30,8 +30,8 @@ enum ResponseSerializer {
             {
                 continue
             }
-            guard !n.isEmpty, n.utf8.allSatisfy(isTokenChar),
-                field.value.utf8.allSatisfy({ $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) })
+            guard !n.isEmpty, allBytes(of: n, satisfy: isTokenChar),
+                allBytes(of: field.value, satisfy: { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) })
             else { continue }
             out.append(contentsOf: n.utf8)
             out.append(contentsOf: ": ".utf8)
@@ -90,4 +90,11 @@ enum ResponseSerializer {
             for i in stride(from: count - 1, through: 0, by: -1) { out.append(buf[i]) }
         }
     }
+}
+
+/// Whether every UTF-8 byte of `text` satisfies `predicate`: over the contiguous bytes when the string has them
+/// (native strings do), which is several times cheaper than the `UTF8View` iterator.
+@inline(__always)
+func allBytes(of text: String, satisfy predicate: (UInt8) -> Bool) -> Bool {
+    text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(predicate) } ?? text.utf8.allSatisfy(predicate)
 }

@@ -94,6 +94,9 @@ extension String {
     /// ASCII case-insensitive comparison, as header names require; cheaper than `lowercased()` on both sides.
     @usableFromInline
     func caseInsensitiveEquals(_ other: String) -> Bool {
+        // Lengths first (O(1) for native strings): most comparisons, e.g. of every response field against the
+        // four framing names, end here.
+        guard self.utf8.count == other.utf8.count else { return false }
         var a = self.utf8.makeIterator()
         var b = other.utf8.makeIterator()
         while true {

@@ -172,10 +172,11 @@ public final class Router: Sendable {
             let problem = ProblemError.notFound(detail: "No resource at \(request.path).")
             return (problems.response(for: problem, instance: request.path, requestID: request.requestID), nil, nil)
         }
-        let allowHeader = Router.allowHeader(Set(found.map(\.route.method)))
         let exact = found.first { $0.route.method == request.method }
         let chosen = exact ?? (request.method == .HEAD ? found.first { $0.route.method == .GET } : nil)
         guard let match = chosen else {
+            // Built only here: on every request it cost as much as the matching itself.
+            let allowHeader = Router.allowHeader(Set(found.map(\.route.method)))
             // Pick the most specific matching pattern as the label.
             let label = found.first?.route.pattern
             if request.method == .OPTIONS {

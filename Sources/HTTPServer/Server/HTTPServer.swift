@@ -25,19 +25,28 @@ public final class HTTPServer: Sendable {
     public let router: Router
     public let logger: Logger
     private let core: ServerCore
+    private let accessLog: AccessLog?
     private let shuttingDown = Atomic<Bool>(false)
 
     public init(configuration: HTTPServerConfiguration = .init(), router: Router, logger: Logger) {
         self.configuration = configuration
         self.router = router
         self.logger = logger
-        self.core = ServerCore(configuration: configuration, router: router, logger: logger)
+        if logger.logLevel <= .info, let fd = configuration.accessLog.fileDescriptor {
+            accessLog = AccessLog(
+                fd: fd, flushInterval: configuration.accessLogFlushInterval,
+                capacity: configuration.accessLogBufferLimit)
+        } else {
+            accessLog = nil
+        }
+        self.core = ServerCore(configuration: configuration, router: router, logger: logger, accessLog: accessLog)
     }
 
     /// Binds, listens and starts accepting. Returns the bound port (useful with `port: 0`).
     @discardableResult
     public func start() throws -> Int {
         signal(SIGPIPE, SIG_IGN)
+        accessLog?.start()
         return try core.start()
     }
 
@@ -52,7 +61,8 @@ public final class HTTPServer: Sendable {
     public var isShuttingDown: Bool { shuttingDown.load(ordering: .acquiring) }
 
     /// Graceful shutdown: stop accepting (new connects are refused), close idle connections, let requests in
-    /// progress finish with `Connection: close`; after `shutdownGracePeriod`, close whatever is left.
+    /// progress finish with `Connection: close`; after `shutdownGracePeriod`, close whatever is left. Returns once
+    /// the access log's buffered lines are written.
     public func shutdown() async {
         let connections = await core.stopAccepting()
         for connection in connections { connection.beginShutdown() }
@@ -70,6 +80,7 @@ public final class HTTPServer: Sendable {
                 try? await Task.sleep(for: .milliseconds(10))
             }
         }
+        await accessLog?.close()
         logger.info("server stopped")
     }
 }
@@ -106,11 +117,13 @@ final class ServerCore: @unchecked Sendable {
     private var stopped = false
     private var nextID = 0
     private let router: Router
+    private let accessLog: AccessLog?
 
-    init(configuration: HTTPServerConfiguration, router: Router, logger: Logger) {
+    init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, accessLog: AccessLog?) {
         self.configuration = configuration
         self.logger = logger
         self.router = router
+        self.accessLog = accessLog
     }
 
     func start() throws -> Int {
@@ -122,7 +135,7 @@ final class ServerCore: @unchecked Sendable {
             boundPort.store(port, ordering: .relaxed)
             context = ConnectionContext(
                 router: router, configuration: configuration, limits: configuration.connectionLimits, logger: logger,
-                onClose: { @Sendable [weak self] id in self?.connectionClosed(id) })
+                accessLog: accessLog, onClose: { @Sendable [weak self] id in self?.connectionClosed(id) })
             let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
             source.setEventHandler { @Sendable [self] in self.acceptAvailable() }
             source.setCancelHandler { @Sendable in Glibc.close(fd) }

@@ -31,9 +31,18 @@ public struct HTTPServerConfiguration: Sendable {
     public var backlog: Int = 512
     /// A streamed body's writer waits while more than this many response bytes are queued. Default: 256 KiB.
     public var outputHighWaterMark: Int = 256 * 1024
-    /// Called once per completed request (after the last byte was queued, or on close), e.g. for metrics.
-    /// Runs on the connection's queue: keep it short and non-blocking.
+    /// Called once per completed request (once its response was handed to the connection, or once its handler
+    /// ended after the client left), e.g. for metrics. Runs on the connection's queue: keep it short and
+    /// non-blocking.
     public var onRequestCompleted: (@Sendable (RequestLog) -> Void)?
+    /// Where the access log goes (one logfmt line per request, see `AccessLog`). It is written only while the
+    /// server's logger is at `info` or a more detailed level, by a thread of its own from a bounded buffer.
+    /// Default: standard error.
+    public var accessLog: AccessLogDestination = .standardError
+    /// How often buffered access log lines are written at the latest. Default: 100 ms.
+    public var accessLogFlushInterval: Duration = .milliseconds(100)
+    /// Access log entries buffered at most; beyond, entries are dropped and counted. Default: 16,384.
+    public var accessLogBufferLimit: Int = 16_384
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080,

@@ -10,8 +10,9 @@ import Synchronization
 /// One request takes one path: `HTTPServer`'s connection parses it, `Router` matches it once (404, 405,
 /// OPTIONS and HEAD are the router's), the global middleware (CORS) and the route's group middleware (the
 /// cross-site guard and the bearer token on routes that change state) wrap the handler, and every error from
-/// any of them is rendered by the router's one `ProblemRenderer`. Request metrics and the access log come from
-/// the server's completion hook, so they include the requests the router or the connection answered itself.
+/// any of them is rendered by the router's one `ProblemRenderer`. Request metrics come from the server's
+/// completion hook and the access log from the server's buffered writer (both fed by the connection's
+/// per-request record), so they include the requests the router or the connection answered itself.
 package final class InitLabServer: Sendable {
     package let service: ExperimentService
     package let visualization: VisualizationAPI
