@@ -31,6 +31,10 @@ let package = Package(
     targets: [
         // Pure compute: matrices, matmul, random numbers, initializers, activations, statistics, theory, runner.
         .target(name: "InitCore", dependencies: ["CPUHints"], swiftSettings: simdFlags),
+        // The wire contract between clients and the core: the strict JSON parser and the one JSON value type, the
+        // spec's decoding and validation against the configured limits (messages built from them), the one field
+        // error type, and the Codable wire forms (snake_case) of specs, results and the scheme catalog.
+        .target(name: "InitLabContract", dependencies: ["InitCore"]),
         // Generic HTTP/1.1 server on POSIX sockets and Dispatch; knows nothing of experiments.
         .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Thin C shims.
@@ -45,7 +49,7 @@ let package = Package(
         .target(
             name: "InitLabService",
             dependencies: [
-                "InitCore", "HTTPServer", "Datasets",
+                "InitCore", "InitLabContract", "HTTPServer", "Datasets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -55,15 +59,17 @@ let package = Package(
         .executableTarget(
             name: "initlab",
             dependencies: [
-                "InitLabService", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
+                "InitLabService", "InitLabContract", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "InitCoreTests", dependencies: ["InitCore"], swiftSettings: simdFlags),
+        // InitLabContract only to build validated specs (the runner takes those) and compare encoded results.
+        .testTarget(name: "InitCoreTests", dependencies: ["InitCore", "InitLabContract"], swiftSettings: simdFlags),
+        .testTarget(name: "InitLabContractTests", dependencies: ["InitLabContract", "InitCore"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitCore", "HTTPServer", "Datasets"]),
+        .testTarget(name: "InitLabServiceTests", dependencies: ["InitLabService", "InitLabContract", "InitCore", "HTTPServer", "Datasets"]),
     ],
     swiftLanguageModes: [.v6]
 )

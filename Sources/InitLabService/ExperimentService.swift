@@ -29,7 +29,7 @@ public final class ExperimentService: Sendable {
 
     /// `datasets` defaults to a registry built from the configuration's cache folder and mirrors; pass the one
     /// whose `inputProvider` the engine uses so both share the loaded datasets.
-    public init(
+    package init(
         configuration: ServiceConfiguration, store: any JobStore, engine: any ExperimentEngine,
         datasets: DatasetRegistry? = nil, logger: Logger
     ) {

@@ -32,7 +32,7 @@ public final class WorkerPool: Sendable {
     private let wakeUp = DispatchSemaphore(value: 0)
     private let finished = DispatchGroup()
 
-    public init(
+    package init(
         store: any JobStore, engine: any ExperimentEngine, notifier: JobChangeNotifier, metrics: ServiceMetrics,
         configuration: ServiceConfiguration, logger: Logger
     ) {

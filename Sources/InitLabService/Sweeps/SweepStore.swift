@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import InitLabContract
 
 /// One stored sweep: the request as given and the experiments it created, in combination order.
 public struct SweepRecord: Sendable, Equatable {
@@ -13,7 +14,7 @@ public struct SweepRecord: Sendable, Equatable {
         public var experimentID: String
         public var label: String
         /// The varied values of this combination, as JSON with sorted keys.
-        public var values: JSONTree
+        package var values: JSONValue
 
         enum CodingKeys: String, CodingKey {
             case experimentID = "experiment_id"
