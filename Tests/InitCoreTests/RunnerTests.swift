@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import InitCore
+import InitLabContract
 
 func spec(_ initName: String, _ act: String, depth: Int, width: Int, batch: Int, backward: Bool = true,
           initParams: [String: SchemeParam] = [:], actParams: [String: SchemeParam] = [:], loss: LossKind = .none,

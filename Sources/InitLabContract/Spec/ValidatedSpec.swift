@@ -132,7 +132,7 @@ package struct ValidatedSpec: Sendable, Hashable {
 
     /// Resolves a scheme against the catalog: known name, known parameters of the right type and range,
     /// defaults filled in.
-    static func resolve<S: NamedScheme>(_ scheme: S, catalog: [SchemeDescriptor], pointer: String, errors: inout [FieldProblem]) -> S {
+    package static func resolve<S: NamedScheme>(_ scheme: S, catalog: [SchemeDescriptor], pointer: String, errors: inout [FieldProblem]) -> S {
         guard let d = catalog.first(where: { $0.name == scheme.name }) else {
             errors.append(FieldProblem(pointer: pointer, detail: "name must be one of \(catalog.map(\.name).joined(separator: ", ")), got \"\(scheme.name)\""))
             return scheme
@@ -163,5 +163,23 @@ package struct ValidatedSpec: Sendable, Hashable {
             }
         }
         return S(name: scheme.name, params: params)
+    }
+}
+
+extension ExperimentSpec {
+    /// Validates a spec built in code (tests, tools) the way a request is: returns the canonical spec.
+    package func validated(limits: ExperimentLimits = .default) throws(SpecProblems) -> ExperimentSpec {
+        try ValidatedSpec.validate(self, limits: limits)
+    }
+
+    /// Parses (strictly), decodes and validates JSON bytes; a syntax error is a problem at the root.
+    package static func decodeValidated(from data: Data, limits: ExperimentLimits = .default) throws(SpecProblems) -> ExperimentSpec {
+        let json: JSONValue
+        do {
+            json = try JSONParser().parse(data)
+        } catch {
+            throw SpecProblems(pointer: "", detail: "is not valid JSON: \(error)")
+        }
+        return try ValidatedSpec(json, limits: limits).spec
     }
 }
