@@ -65,7 +65,14 @@ paths:
               schema:
                 $ref: '#/components/schemas/Job'
         '400':
-          $ref: '#/components/responses/BadRequest'
+          description: 'The body is not strict JSON (RFC 8259): a syntax error, a trailing comma, a key twice in one
+            object, a number out of range, or an empty body (code malformed_json; detail names the byte offset;
+            a duplicate key also comes as errors [{pointer, detail: "duplicate key"}]); or a malformed or repeated
+            Idempotency-Key; or a query parameter.'
+          content:
+            application/problem+json:
+              schema:
+                $ref: '#/components/schemas/Problem'
         '401':
           $ref: '#/components/responses/Unauthorized'
         '405':
@@ -697,7 +704,8 @@ components:
         application/problem+json:
           schema: {$ref: "#/components/schemas/Problem"}
     BadRequest:
-      description: Malformed JSON or query parameters (unknown, duplicated or out of range).
+      description: 'Malformed JSON (RFC 8259 strictly: no trailing commas, no duplicate keys; code malformed_json,
+        detail names the byte offset or the key) or query parameters (unknown, duplicated or out of range).'
       content: *id001
     NotFound:
       description: Unknown id, or pruned after the retention period.
