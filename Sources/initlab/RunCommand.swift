@@ -25,9 +25,9 @@ struct RunCommand: ParsableCommand {
     )
 
     @Option(help: "A spec JSON file (the POST /v1/experiments body).") var spec: String?
-    @Option(help: "Layers, 1 ... 10000.") var depth: Int?
-    @Option(help: "Units per layer, 1 ... 4096.") var width: Int?
-    @Option(help: "Batch rows, 1 ... 4096.") var batch: Int?
+    @Option(help: "Layers, \(ExperimentLimits.default.depthText).") var depth: Int?
+    @Option(help: "Units per layer, \(ExperimentLimits.default.widthText).") var width: Int?
+    @Option(help: "Batch rows, \(ExperimentLimits.default.batchText).") var batch: Int?
     @Option(help: "Input features (default: width).") var inputWidth: Int?
     @Option(help: "Weight initializer: name or JSON object (see `initlab schemes`).") var `init`: String?
     @Option(help: "Activation: name or JSON object.") var activation: String?
@@ -35,7 +35,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Philox seed.") var seed: UInt64?
     @Option(help: "per_layer (default) or shared.") var weights: String?
     @Option(help: "mlp (default), residual, or {\"name\": \"residual\", \"block_size\": m}.") var architecture: String?
-    @Option(help: "Histogram bins, 1 ... 512.") var bins: Int?
+    @Option(help: "Histogram bins, \(ExperimentLimits.default.binsText).") var bins: Int?
     @Option(help: "none (unit-Gaussian output gradient), mse or cross_entropy.") var loss: String?
     @Option(help: "Input: gaussian, mnist or fashion-mnist (default: the spec's, else gaussian).") var input: String?
     @Option(help: "Dataset split: train or test (default train).") var split: String?
