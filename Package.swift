@@ -32,6 +32,10 @@ let package = Package(
     targets: [
         // Pure compute: matrices, matmul, random numbers, initializers, activations, statistics, theory, runner.
         .target(name: "InitCore", dependencies: ["CPUHints"], swiftSettings: simdFlags),
+        // The wire contract between clients and the core: the strict JSON parser and the one JSON value type, the
+        // spec's decoding and validation against the configured limits (messages built from them), the one field
+        // error type, and the Codable wire forms (snake_case) of specs, results and the scheme catalog.
+        .target(name: "InitLabContract", dependencies: ["InitCore"]),
         // Generic HTTP/1.1 server on POSIX sockets and Dispatch; knows nothing of experiments.
         .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // Thin C shims.
@@ -48,7 +52,7 @@ let package = Package(
         .target(
             name: "InitLabService",
             dependencies: [
-                "InitCore", "HTTPServer", "Datasets",
+                "InitCore", "InitLabContract", "HTTPServer", "Datasets",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -65,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "initlab",
             dependencies: [
-                "InitLabService", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
+                "InitLabService", "InitLabContract", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -73,13 +77,16 @@ let package = Package(
         ),
         // Shared by the test targets: the trait that keeps long synchronous tests off the cooperative pool.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "InitCoreTests", dependencies: ["InitCore", "TestSupport"], swiftSettings: simdFlags),
+        // InitLabContract only to build validated specs (the runner takes those) and compare encoded results.
+        .testTarget(
+            name: "InitCoreTests", dependencies: ["InitCore", "InitLabContract", "TestSupport"], swiftSettings: simdFlags),
+        .testTarget(name: "InitLabContractTests", dependencies: ["InitLabContract", "InitCore"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(
             name: "InitLabServiceTests",
             dependencies: [
-                "InitLabService", "InitCore", "HTTPServer", "Datasets", "TestSupport",
+                "InitLabService", "InitLabContract", "InitCore", "HTTPServer", "Datasets", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

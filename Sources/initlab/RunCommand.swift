@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import InitCore
+import InitLabContract
 import InitLabService
 
 /// `initlab run`: one experiment from a spec file and/or flags; the result JSON on stdout.
@@ -24,9 +25,9 @@ struct RunCommand: ParsableCommand {
     )
 
     @Option(help: "A spec JSON file (the POST /v1/experiments body).") var spec: String?
-    @Option(help: "Layers, 1 ... 10000.") var depth: Int?
-    @Option(help: "Units per layer, 1 ... 4096.") var width: Int?
-    @Option(help: "Batch rows, 1 ... 4096.") var batch: Int?
+    @Option(help: "Layers, \(ExperimentLimits.default.depthText).") var depth: Int?
+    @Option(help: "Units per layer, \(ExperimentLimits.default.widthText).") var width: Int?
+    @Option(help: "Batch rows, \(ExperimentLimits.default.batchText).") var batch: Int?
     @Option(help: "Input features (default: width).") var inputWidth: Int?
     @Option(help: "Weight initializer: name or JSON object (see `initlab schemes`).") var `init`: String?
     @Option(help: "Activation: name or JSON object.") var activation: String?
@@ -34,7 +35,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Philox seed.") var seed: UInt64?
     @Option(help: "per_layer (default) or shared.") var weights: String?
     @Option(help: "mlp (default), residual, or {\"name\": \"residual\", \"block_size\": m}.") var architecture: String?
-    @Option(help: "Histogram bins, 1 ... 512.") var bins: Int?
+    @Option(help: "Histogram bins, \(ExperimentLimits.default.binsText).") var bins: Int?
     @Option(help: "none (unit-Gaussian output gradient), mse or cross_entropy.") var loss: String?
     @Option(help: "Input: gaussian, mnist or fashion-mnist (default: the spec's, else gaussian).") var input: String?
     @Option(help: "Dataset split: train or test (default train).") var split: String?
@@ -46,65 +47,77 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Threads for matmul and statistics (default: all cores).") var threads: Int?
     @Flag(help: "Print the wall-clock time of the run to stderr.") var timing = false
 
+    /// The spec file and the flags, through the service's one strict path: `JSONParser` (RFC 8259, no trailing
+    /// commas or duplicate keys, exact 64-bit integers), then `ValidatedSpec` against the default limits.
     func buildSpec() throws -> ExperimentSpec {
-        var object: [String: Any] = ["depth": 50, "width": 512, "batch": 256, "init": "kaiming_normal", "activation": "relu"]
+        var object: [String: JSONValue] = [
+            "depth": .integer(50), "width": .integer(512), "batch": .integer(256), "init": .string("kaiming_normal"),
+            "activation": .string("relu"),
+        ]
         if let spec {
             let data = try Data(contentsOf: URL(fileURLWithPath: spec))
-            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                throw ValidationError("\(spec): the spec must be a JSON object")
+            let parsed: JSONValue
+            do {
+                parsed = try JSONParser().parse(data)
+            } catch {
+                throw ValidationError("\(spec): not valid JSON: \(error)")
             }
-            object = parsed
+            guard case .object(let fields) = parsed else { throw ValidationError("\(spec): the spec must be a JSON object") }
+            object = fields
         }
-        func schemeValue(_ s: String) throws -> Any {
-            guard s.trimmingCharacters(in: .whitespaces).hasPrefix("{") else { return s }
-            return try JSONSerialization.jsonObject(with: Data(s.utf8))
+        func schemeValue(_ s: String, _ flag: String) throws -> JSONValue {
+            guard s.trimmingCharacters(in: .whitespaces).hasPrefix("{") else { return .string(s) }
+            do {
+                return try JSONParser().parse(Data(s.utf8))
+            } catch {
+                throw ValidationError("--\(flag): not valid JSON: \(error)")
+            }
         }
-        if let depth { object["depth"] = depth }
-        if let width { object["width"] = width }
-        if let batch { object["batch"] = batch }
-        if let inputWidth { object["input_width"] = inputWidth }
-        if let `init` { object["init"] = try schemeValue(`init`) }
-        if let activation { object["activation"] = try schemeValue(activation) }
-        if let biasInit { object["bias_init"] = try schemeValue(biasInit) }
-        if let seed { object["seed"] = NSNumber(value: seed) }
-        if let weights { object["weights"] = weights }
-        if let architecture { object["architecture"] = try schemeValue(architecture) }
-        if let bins { object["histogram_bins"] = bins }
-        if let loss { object["loss"] = loss }
-        if let backward { object["backward"] = backward }
+        if let depth { object["depth"] = .integer(depth) }
+        if let width { object["width"] = .integer(width) }
+        if let batch { object["batch"] = .integer(batch) }
+        if let inputWidth { object["input_width"] = .integer(inputWidth) }
+        if let `init` { object["init"] = try schemeValue(`init`, "init") }
+        if let activation { object["activation"] = try schemeValue(activation, "activation") }
+        if let biasInit { object["bias_init"] = try schemeValue(biasInit, "bias-init") }
+        if let seed { object["seed"] = .number(.uint(seed)) }
+        if let weights { object["weights"] = .string(weights) }
+        if let architecture { object["architecture"] = try schemeValue(architecture, "architecture") }
+        if let bins { object["histogram_bins"] = .integer(bins) }
+        if let loss { object["loss"] = .string(loss) }
+        if let backward { object["backward"] = .bool(backward) }
         try applyInput(to: &object)
-        let data = try JSONSerialization.data(withJSONObject: object)
         do {
-            return try ExperimentSpec.decodeValidated(from: data)
+            return try ValidatedSpec(.object(object), limits: .default).spec
         } catch {
-            throw ValidationError("invalid spec: " + error.errors.map(\.description).joined(separator: "; "))
+            throw ValidationError("invalid spec: " + error.description)
         }
     }
 
     /// --input, --split and --sample-seed into the spec object; --split and --sample-seed also edit a dataset
     /// input that came from --spec.
-    func applyInput(to object: inout [String: Any]) throws {
+    func applyInput(to object: inout [String: JSONValue]) throws {
         let datasets = DatasetCatalog.all.map(\.id)
-        var dataset: [String: Any]? = object["input"] as? [String: Any]
+        var dataset: [String: JSONValue]? = object["input"]?.object
         if let input {
             if input == "gaussian" {
                 guard split == nil, sampleSeed == nil else {
                     throw ValidationError("--split and --sample-seed need dataset input (--input \(datasets.joined(separator: "|")))")
                 }
-                object["input"] = "gaussian"
+                object["input"] = .string("gaussian")
                 return
             }
             guard datasets.contains(input) else {
                 throw ValidationError("--input must be gaussian or one of \(datasets.joined(separator: ", ")), got '\(input)'")
             }
-            dataset = ["dataset": input]
+            dataset = ["dataset": .string(input)]
         } else if dataset == nil, split != nil || sampleSeed != nil {
             throw ValidationError("--split and --sample-seed need dataset input (--input \(datasets.joined(separator: "|")))")
         }
         guard var dataset else { return }
-        if let split { dataset["split"] = split }
-        if let sampleSeed { dataset["sample_seed"] = NSNumber(value: sampleSeed) }
-        object["input"] = dataset
+        if let split { dataset["split"] = .string(split) }
+        if let sampleSeed { dataset["sample_seed"] = .number(.uint(sampleSeed)) }
+        object["input"] = .object(dataset)
     }
 
     /// The input batch of a dataset spec, from the cache (fetched first with --fetch).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import InitCore
+import InitLabContract
 
 /// `initlab schemes`: every initializer and activation with its formula and parameters.
 struct SchemesCommand: ParsableCommand {

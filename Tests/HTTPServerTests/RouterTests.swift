@@ -18,7 +18,7 @@ func makeRouter() -> Router {
     router.get("/problem") { _, _ in
         throw ProblemError(
             .unprocessableContent, code: "invalid_spec", detail: "bad width",
-            errors: [FieldError(pointer: "/layers/0/width", detail: "must be positive")],
+            extra: ["errors": .array([.object(["pointer": .string("/layers/0/width"), "detail": .string("must be positive")])])],
             headers: ["Retry-After": "3"])
     }
     router.get("/json") { _, _ in try .json(["b": 2, "a": 1]) }

@@ -1,6 +1,7 @@
 import TestSupport
 import Testing
 @testable import InitCore
+import InitLabContract
 
 /// Each initializer's empirical std against its formula.
 ///
@@ -12,8 +13,8 @@ import Testing
 @Suite("Initializers: std vs formula", .offCooperativePool)
 struct InitializerTests {
     static func draw(_ scheme: InitScheme, out: Int, in fanIn: Int, layer: Int = 1, depth: Int = 1, blockSize: Int = 1) -> [Float] {
-        var errors: [FieldError] = []
-        let resolved = ExperimentSpec.resolve(scheme, catalog: SchemeCatalog.initializers, pointer: "/init", errors: &errors)
+        var errors: [FieldProblem] = []
+        let resolved = ValidatedSpec.resolve(scheme, catalog: SchemeCatalog.initializers, pointer: "/init", errors: &errors)
         #expect(errors.isEmpty, "\(errors)")
         let d = WeightInitializer(resolved, depth: depth, blockSize: blockSize).distribution(layer: layer, fanIn: fanIn, fanOut: out)
         var w = [Float](repeating: .nan, count: out * fanIn)

@@ -1,6 +1,7 @@
 import TestSupport
 import Testing
 @testable import InitCore
+import InitLabContract
 
 /// The fast.ai initialization lesson's effects, quantitatively, at width 512 (batch 48: each per-layer second
 /// moment is estimated from 24,576 values, relative error ≈ √(2/24576) ≈ 0.9%; averaged over 6 layer ratios,

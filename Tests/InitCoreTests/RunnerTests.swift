@@ -2,6 +2,7 @@ import TestSupport
 import Foundation
 import Testing
 @testable import InitCore
+import InitLabContract
 
 func spec(_ initName: String, _ act: String, depth: Int, width: Int, batch: Int, backward: Bool = true,
           initParams: [String: SchemeParam] = [:], actParams: [String: SchemeParam] = [:], loss: LossKind = .none,
@@ -164,8 +165,9 @@ struct RunnerTests {
     }
 
     @Test func errorsInsteadOfTraps() {
+        // Out-of-range specs never reach the runner: validation (InitLabContract) refuses them, the runner trusts.
         let bad = spec("kaiming_normal", "relu", depth: 100_000, width: 8, batch: 4)
-        #expect(throws: ExperimentError.self) { _ = try ExperimentRunner().run(bad) }
+        #expect(throws: SpecProblems.self) { _ = try bad.validated() }
         var ds = spec("kaiming_normal", "relu", depth: 2, width: 16, batch: 4, loss: .crossEntropy)
         ds.input = .dataset(name: "mnist", split: "train", sampleSeed: 0)
         #expect(throws: ExperimentError.missingInput("spec.input is a dataset: pass its batch as `input`")) { _ = try ExperimentRunner().run(ds) }
@@ -178,7 +180,7 @@ struct RunnerTests {
         s.input = .dataset(name: "mnist", split: "train", sampleSeed: 0)
         var x = Matrix(rows: 4, cols: 784)
         for i in 0..<x.storage.count { x.storage[i] = Float(i % 13) / 13 - 0.4 }
-        let r = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s, input: InputBatch(x: x, labels: [3, 1, 4, 1]))
+        let r = try ExperimentRunner(matmul: Matmul(threads: 1)).run(s.validated(), input: InputBatch(x: x, labels: [3, 1, 4, 1]))
         let top = try #require(r.layers[1].backward?.activationGrad)
         // Softmax minus one-hot: each row sums to 0, so the mean over the batch is 0 (float rounding).
         #expect(abs(top.mean) < 1e-8 && r.conventions.gradientSource == "cross_entropy" && r.spec.inputWidth == 784)

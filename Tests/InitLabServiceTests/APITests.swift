@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Testing
+import InitLabContract
 
 @testable import InitLabService
 
@@ -162,6 +163,40 @@ import Testing
         }
         await other.stop()
         await h.stop()
+    }
+
+    /// A keyed spec with `-0.0` where the first had `0` (and 1.0 where it had 1) is the same spec: the replay,
+    /// not a 422 `idempotency_key_reused`. Through the real spec validation (`ContractEngine`).
+    @Test func signedZeroIsTheSameSpecForIdempotency() async throws {
+        let h = try VizHarness()
+        defer { Task { await h.stop() } }
+        let key = UUID().uuidString
+        let first = await h.server.handle(.post(
+            "/v1/experiments", json: #"{"depth": 2, "width": 4, "batch": 2, "init": {"name": "normal", "mean": 0, "std": 1}, "activation": "relu"}"#,
+            headers: [("Idempotency-Key", key)]))
+        #expect(first.status == 202)
+        let again = await h.server.handle(.post(
+            "/v1/experiments", json: #"{"depth": 2.0, "width": 4, "batch": 2, "init": {"name": "normal", "mean": -0.0, "std": 1.0}, "activation": "relu"}"#,
+            headers: [("Idempotency-Key", key)]))
+        #expect(again.status == 202, "\(String(decoding: again.body, as: UTF8.self))")
+        #expect(again.header("Idempotent-Replayed") == "true" && again.header("Location") == first.header("Location"))
+    }
+
+    /// RFC 8259 strictly: a trailing comma or a duplicate key is a 400 naming the byte offset or the key, before
+    /// any validation (the scripted engine would accept both specs).
+    @Test func lenientJSONIsA400NamingThePositionOrTheKey() async throws {
+        let h = try ServiceHarness(start: false)
+        let trailing = await h.submit(#"{"depth": 3, "seed": 1, }"#)
+        #expect(trailing.status == 400)
+        let body = jsonObject(trailing.body)
+        #expect(body["code"] as? String == "malformed_json")
+        #expect(body["detail"] as? String == "The body is not valid JSON: trailing comma before '}' at byte 24.")
+        let duplicate = await h.submit(#"{"depth": 3, "depth": 5}"#)
+        #expect(duplicate.status == 400)
+        let dup = jsonObject(duplicate.body)
+        #expect(dup["detail"] as? String == "The body is not valid JSON: duplicate key \"depth\" in the object at the root at byte 13.")
+        #expect((dup["errors"] as? [[String: String]]) == [["pointer": "/depth", "detail": "duplicate key"]])
+        #expect(try await h.service.store.countsByStatus().values.reduce(0, +) == 0, "nothing stored")
     }
 
     @Test func idempotentReplaysAndConflicts() async throws {

@@ -40,13 +40,13 @@ import Testing
 
         // Compare every number with the JSON itself (not with the decoded model the export used).
         // (JSONDecoder, not JSONSerialization: the latter rounds some doubles on Linux.)
-        let raw = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
+        let raw = try JSONDecoder().decode(TestJSON.self, from: Data(json.utf8))
         let layers = raw["layers"]?.array ?? []
         #expect(layers.count == 9)
         for (layer, row) in zip(layers, rows.dropFirst()) {
             let value = { (name: String) in row[header.firstIndex(of: name) ?? 0] }
             #expect(Double(value("layer")) == layer["index"]?.number)
-            let tensors: [(String, JSONValue?)] = [
+            let tensors: [(String, TestJSON?)] = [
                 ("preactivation", layer["forward"]?["preactivation"]), ("activation", layer["forward"]?["activation"]),
                 ("activation_grad", layer["backward"]?["activation_grad"]), ("weight_grad", layer["backward"]?["weight_grad"]),
             ]
@@ -88,8 +88,8 @@ import Testing
 }
 
 /// Any JSON value, for reading a document back generically in tests.
-enum JSONValue: Decodable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+enum TestJSON: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([TestJSON]), object([String: TestJSON])
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
@@ -97,15 +97,15 @@ enum JSONValue: Decodable {
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
         else if let n = try? c.decode(Double.self) { self = .number(n) }
         else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        else if let a = try? c.decode([TestJSON].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: TestJSON].self)) }
     }
 
-    subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> TestJSON? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
     var number: Double? { if case .number(let n) = self { return n } else { return nil } }
     var string: String? { if case .string(let s) = self { return s } else { return nil } }
-    var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
+    var array: [TestJSON]? { if case .array(let a) = self { return a } else { return nil } }
 }

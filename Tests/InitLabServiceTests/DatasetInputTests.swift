@@ -2,6 +2,7 @@ import TestSupport
 import Datasets
 import Foundation
 import InitCore
+import InitLabContract
 import Testing
 
 @testable import InitLabService
@@ -77,8 +78,8 @@ import Testing
     }
 
     @Test func mseOnDatasetInputNeedsTenUnits() throws {
-        #expect(throws: SpecValidationError.self) { try FashionFixture.spec(width: 8, loss: .mse) }
-        #expect(throws: SpecValidationError.self) { try FashionFixture.spec(width: 8, loss: .crossEntropy) }
+        #expect(throws: SpecProblems.self) { try FashionFixture.spec(width: 8, loss: .mse) }
+        #expect(throws: SpecProblems.self) { try FashionFixture.spec(width: 8, loss: .crossEntropy) }
         _ = try FashionFixture.spec(width: 8, loss: .none)
         _ = try FashionFixture.spec(width: 10, loss: .mse)
     }
@@ -92,7 +93,7 @@ import Testing
             {"depth": 3, "width": 32, "batch": 64, "seed": 3, "init": "kaiming_normal", "activation": "relu",
              "loss": "cross_entropy", "input": {"dataset": "fashion-mnist", "split": "test", "sample_seed": 9}}
             """
-        let prepared = try engine.prepare(Data(body.utf8))
+        let prepared = try engine.prepare(bytes: Data(body.utf8))
         let first = try engine.run(canonicalSpec: prepared.canonicalJSON, progress: { _ in }, isCancelled: { false })
         let second = try engine.run(canonicalSpec: prepared.canonicalJSON, progress: { _ in }, isCancelled: { false })
         #expect(first == second, "same spec ⇒ same batch ⇒ byte-identical result")
@@ -112,7 +113,7 @@ import Testing
         #expect(Data(direct) == first)
 
         // Another sample seed: other images, other statistics.
-        let other = try engine.prepare(Data(body.replacingOccurrences(of: "\"sample_seed\": 9", with: "\"sample_seed\": 10").utf8))
+        let other = try engine.prepare(bytes: Data(body.replacingOccurrences(of: "\"sample_seed\": 9", with: "\"sample_seed\": 10").utf8))
         let third = try engine.run(canonicalSpec: other.canonicalJSON, progress: { _ in }, isCancelled: { false })
         #expect(third != first)
     }

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import InitCore
+import InitLabContract
 import Testing
 
 @testable import InitLabService

@@ -1,5 +1,6 @@
 import Foundation
 import InitCore
+import InitLabContract
 import Synchronization
 import Testing
 
@@ -16,7 +17,7 @@ final class HeldRealEngine: ExperimentEngine {
 
     func release() { open.store(true, ordering: .relaxed) }
 
-    func prepare(_ body: Data) throws(SpecRejection) -> PreparedSpec { try real.prepare(body) }
+    func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec { try real.prepare(body) }
     func schemeCatalogJSON() -> Data { real.schemeCatalogJSON() }
 
     func run(
@@ -117,11 +118,9 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         #expect(harness.service.workers.liveLayers.count == 0, "the buffer is dropped once the result is stored")
 
         // The live layer objects are the result's (forward-only run: nothing changes after the forward pass).
-        let result = try JSONDecoder().decode(JSONTree.self, from: await harness.server.handle(.get("/v1/experiments/\(id)/result")).body)
-        let stored = (result["layers"]?.array ?? []).map { String(decoding: $0.encoded(), as: UTF8.self) }
-        let streamed = try events.filter { $0.event == "layer" }.map {
-            String(decoding: try JSONDecoder().decode(JSONTree.self, from: Data($0.data.utf8)).encoded(), as: UTF8.self)
-        }
+        let result = try JSONParser().parse(await harness.server.handle(.get("/v1/experiments/\(id)/result")).body)
+        let stored = (result["layers"]?.array ?? []).map(\.serializedString)
+        let streamed = try events.filter { $0.event == "layer" }.map { try JSONParser().parse(Data($0.data.utf8)).serializedString }
         #expect(streamed == stored)
     }
 

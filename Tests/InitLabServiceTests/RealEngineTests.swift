@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import InitCore
+import InitLabContract
 import Testing
 
 @testable import InitLabService
@@ -54,10 +55,14 @@ import Testing
         var budget = ExperimentBudget()
         budget.maxDepth = 10
         let engine = InitCoreEngine(budget: budget)
-        #expect(throws: SpecRejection.self) {
-            try engine.prepare(Data("{\"depth\": 11, \"width\": 4, \"batch\": 2, \"init\": \"kaiming_normal\", \"activation\": \"relu\"}".utf8))
+        // The message names the configured limit (10), not the default (10000).
+        #expect(throws: SpecProblems([FieldProblem(pointer: "/depth", detail: "must be an integer 1 ... 10, got 11")])) {
+            try engine.prepare(bytes: Data("{\"depth\": 11, \"width\": 4, \"batch\": 2, \"init\": \"kaiming_normal\", \"activation\": \"relu\"}".utf8))
         }
-        let prepared = try engine.prepare(Data("{\"depth\": 10, \"width\": 4, \"batch\": 2, \"init\": \"kaiming_normal\", \"activation\": \"relu\", \"backward\": false}".utf8))
+        #expect(throws: SpecProblems([FieldProblem(pointer: "/depth", detail: "must be an integer 1 ... 10")])) {
+            try engine.prepare(bytes: Data("{\"depth\": \"deep\", \"width\": 4, \"batch\": 2, \"init\": \"kaiming_normal\", \"activation\": \"relu\"}".utf8))
+        }
+        let prepared = try engine.prepare(bytes: Data("{\"depth\": 10, \"width\": 4, \"batch\": 2, \"init\": \"kaiming_normal\", \"activation\": \"relu\", \"backward\": false}".utf8))
         #expect(prepared.layersTotal == 10)
     }
 }

@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import InitCore
+import InitLabContract
 import Testing
 
 @testable import InitLabService
@@ -51,7 +52,7 @@ import Testing
         // CSV against the real JSON: every activation std equal to the stored number.
         let rows = CSVExportTests.parse(CSVExport.render(kaiming))
         let column = try #require(rows[0].firstIndex(of: "activation_std"))
-        let raw = try JSONDecoder().decode(JSONValue.self, from: kaimingData)
+        let raw = try JSONDecoder().decode(TestJSON.self, from: kaimingData)
         let stored = (raw["layers"]?.array ?? []).map { $0["forward"]?["activation"]?["std"]?.number }
         #expect(rows.dropFirst().map { Double($0[column]) } == stored)
 

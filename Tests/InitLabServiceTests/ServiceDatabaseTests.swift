@@ -72,7 +72,7 @@ import Testing
 
         let sweep = try #require(try await SQLiteSweepStore(database: database).sweep(id: sweepID))
         #expect(sweep.createdAt == Date(timeIntervalSince1970: 1_700_000_003))
-        #expect(sweep.members == [SweepRecord.Member(experimentID: jobID, label: "a", values: .object(["width": .number(16)]))])
+        #expect(sweep.members == [SweepRecord.Member(experimentID: jobID, label: "a", values: .object(["width": .integer(16)]))])
     }
 
     @Test func sweepsRoundTripThroughTheSharedPool() async throws {
@@ -83,8 +83,8 @@ import Testing
             id: UUID().uuidString.lowercased(), createdAt: Date(timeIntervalSince1970: 1_700_000_000.75),
             request: Data("{\"base\":{\"depth\":3},\"vary\":{\"seed\":[1,2]}}".utf8),
             members: [
-                SweepRecord.Member(experimentID: UUID().uuidString.lowercased(), label: "seed=1", values: .object(["seed": .number(1)])),
-                SweepRecord.Member(experimentID: UUID().uuidString.lowercased(), label: "seed=2", values: .object(["seed": .number(2)])),
+                SweepRecord.Member(experimentID: UUID().uuidString.lowercased(), label: "seed=1", values: .object(["seed": .integer(1)])),
+                SweepRecord.Member(experimentID: UUID().uuidString.lowercased(), label: "seed=2", values: .object(["seed": .integer(2)])),
             ])
         try await stores.sweeps.insert(record)
         #expect(try await stores.sweeps.sweep(id: record.id) == record)

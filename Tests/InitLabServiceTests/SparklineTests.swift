@@ -1,5 +1,6 @@
 import Testing
 import InitCore
+import InitLabContract
 
 @Suite struct SparklineTests {
     @Test func logScaledRamp() {

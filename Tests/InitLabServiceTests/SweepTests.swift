@@ -1,12 +1,32 @@
 import Foundation
 import HTTPServer
 import Testing
+import InitLabContract
 
 @testable import InitLabService
 
 @Suite struct SweepTests {
     func post(_ harness: VizHarness, _ body: String) async -> RoutedReply {
         await harness.server.handle(.post("/v1/sweeps", json: body))
+    }
+
+    /// Seeds above 2⁵³ reach the experiments exactly (they went through a Double and lost their last digits).
+    @Test func sweepSeedsKeepAll64Bits() async throws {
+        let harness = try VizHarness()
+        defer { Task { await harness.stop() } }
+        let seeds: [UInt64] = [9_007_199_254_740_993, 18_446_744_073_709_551_615]
+        let body = #"{"base": {"depth": 2, "width": 4, "batch": 2, "init": "kaiming_normal", "activation": "relu"}, "vary": {"seed": [9007199254740993, 18446744073709551615]}}"#
+        let created = await post(harness, body)
+        #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
+        let sweep = try JSONParser().parse(created.body)
+        let experiments = try #require(sweep["experiments"]?.array)
+        #expect(experiments.compactMap { $0["label"]?.string } == seeds.map { "seed=\($0)" })
+        for (experiment, seed) in zip(experiments, seeds) {
+            let id = try #require(experiment["id"]?.string)
+            let job = try JSONParser().parse(await harness.get("/v1/experiments/\(id)").body)
+            #expect(job["spec"]?["seed"] == .number(seed > UInt64(Int64.max) ? .uint(seed) : .int(Int64(seed))))
+            #expect(experiment["values"]?["seed"]?.numberValue?.exactUInt64 == seed)
+        }
     }
 
     @Test func sweepRunsEveryCombinationAndOverlaysThem() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import InitCore
+import InitLabContract
 import Synchronization
 
 @testable import InitLabService
@@ -15,7 +16,7 @@ final class ContractEngine: ExperimentEngine {
 
     init(layerDelay: Duration = .milliseconds(2)) { self.layerDelay = layerDelay }
 
-    func prepare(_ body: Data) throws(SpecRejection) -> PreparedSpec { try real.prepare(body) }
+    func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec { try real.prepare(body) }
     func schemeCatalogJSON() -> Data { real.schemeCatalogJSON() }
 
     func run(

@@ -13,7 +13,7 @@ public protocol HTTPProblem: Error, Sendable {
     /// Explanation specific to this occurrence. Default: the title.
     var detail: String { get }
     /// Further members of the problem object (e.g. `errors`, `links`).
-    var extraFields: [String: JSONValue] { get }
+    var extraFields: [String: ProblemValue] { get }
     /// Headers to add to the response (e.g. `Retry-After`, `Allow`).
     var headers: HTTPHeaders { get }
 }
@@ -21,7 +21,7 @@ public protocol HTTPProblem: Error, Sendable {
 extension HTTPProblem {
     public var title: String { status.reasonPhrase }
     public var detail: String { title }
-    public var extraFields: [String: JSONValue] { [:] }
+    public var extraFields: [String: ProblemValue] { [:] }
     public var headers: HTTPHeaders { [:] }
 }
 
@@ -62,55 +62,37 @@ public struct ProblemRenderer: Sendable {
     }
 }
 
-/// One invalid field of a request, located by a JSON Pointer (RFC 6901), e.g. `/layers/0/width`.
-public struct FieldError: Sendable, Hashable, Codable {
-    public var pointer: String
-    public var detail: String
-
-    public init(pointer: String, detail: String) {
-        self.pointer = pointer
-        self.detail = detail
-    }
-}
-
 /// The ready-made problem: throw it from a handler.
 ///
-///     throw ProblemError(.unprocessableContent, code: "invalid_spec", detail: "…",
-///                        errors: [FieldError(pointer: "/width", detail: "must be positive")])
+///     throw ProblemError(.conflict, code: "busy", detail: "…", extra: ["retry_in": .int(3)])
+///
+/// Field errors (`errors: [{pointer, detail}]`) are the application's: it puts them in `extra` or throws its
+/// own `HTTPProblem`.
 public struct ProblemError: HTTPProblem, Hashable {
     public var status: HTTPStatus
     public var code: String
     public var title: String
     public var detail: String
-    public var errors: [FieldError]
-    public var extra: [String: JSONValue]
+    public var extra: [String: ProblemValue]
     public var headers: HTTPHeaders
 
     public init(
         _ status: HTTPStatus, code: String, title: String? = nil, detail: String? = nil,
-        errors: [FieldError] = [], extra: [String: JSONValue] = [:], headers: HTTPHeaders = [:]
+        extra: [String: ProblemValue] = [:], headers: HTTPHeaders = [:]
     ) {
         self.status = status
         self.code = code
         self.title = title ?? status.reasonPhrase
         self.detail = detail ?? self.title
-        self.errors = errors
         self.extra = extra
         self.headers = headers
     }
 
-    public var extraFields: [String: JSONValue] {
-        var fields = extra
-        if !errors.isEmpty {
-            fields["errors"] = .array(
-                errors.map { .object(["pointer": .string($0.pointer), "detail": .string($0.detail)]) })
-        }
-        return fields
-    }
+    public var extraFields: [String: ProblemValue] { extra }
 
     public static func == (lhs: ProblemError, rhs: ProblemError) -> Bool {
         lhs.status == rhs.status && lhs.code == rhs.code && lhs.title == rhs.title
-            && lhs.detail == rhs.detail && lhs.errors == rhs.errors && lhs.extra == rhs.extra
+            && lhs.detail == rhs.detail && lhs.extra == rhs.extra
             && lhs.headers == rhs.headers
     }
 
@@ -120,10 +102,8 @@ public struct ProblemError: HTTPProblem, Hashable {
         hasher.combine(detail)
     }
 
-    public static func badRequest(code: String = "bad_request", detail: String? = nil, errors: [FieldError] = [])
-        -> ProblemError
-    {
-        ProblemError(.badRequest, code: code, detail: detail, errors: errors)
+    public static func badRequest(code: String = "bad_request", detail: String? = nil) -> ProblemError {
+        ProblemError(.badRequest, code: code, detail: detail)
     }
 
     public static func notFound(code: String = "not_found", detail: String? = nil) -> ProblemError {

@@ -7,10 +7,11 @@
 /// pass keeps the activation at every segment start (segments of ⌈√depth⌉ layers, rounded up to whole
 /// residual blocks, or one segment when all pre-activations fit in 256 MiB) and recomputes a segment's
 /// pre-activations before walking back through it. Results are bit-identical for any thread count.
+///
+/// The runner trusts its spec: it is a validated one (InitLabContract's `ValidatedSpec.spec`, every default
+/// filled in, within the configured limits). It does not validate again.
 public struct ExperimentRunner: Sendable {
     public var matmul: Matmul
-    /// The limits `run` validates against. Default: `ExperimentLimits.default`.
-    public var limits: ExperimentLimits = .default
 
     public init(matmul: Matmul = Matmul()) {
         self.matmul = matmul
@@ -21,13 +22,7 @@ public struct ExperimentRunner: Sendable {
         progress: @Sendable (ExperimentProgress) -> Void = { _ in },
         isCancelled: @Sendable () -> Bool = { false }
     ) throws(ExperimentError) -> ExperimentResult {
-        let canonical: ExperimentSpec
-        do {
-            canonical = try spec.validated(limits: limits)
-        } catch {
-            throw .invalidSpec(error)
-        }
-        let engine = try RunEngine(spec: canonical, matmul: matmul, input: input)
+        let engine = try RunEngine(spec: spec, matmul: matmul, input: input)
         return try engine.run(progress: progress, isCancelled: isCancelled)
     }
 }

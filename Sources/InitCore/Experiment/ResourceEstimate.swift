@@ -1,11 +1,9 @@
 /// What a run is planned to need: peak working memory and floating-point operations.
-public struct ResourceEstimate: Codable, Sendable, Hashable {
+public struct ResourceEstimate: Sendable, Hashable {
     /// Planned peak bytes of buffers (activations, checkpoints, weights, scratch, the result itself).
     public var memoryBytes: Int
     /// Multiply–adds count as 2; a random draw as 20; statistics as 40 per element.
     public var flops: Double
-
-    enum CodingKeys: String, CodingKey { case memoryBytes = "memory_bytes", flops }
 }
 
 /// How a run lays out its memory. Shared by `estimate()` and the runner so the estimate is what runs.
@@ -48,7 +46,7 @@ struct ExecutionPlan: Sendable {
 
 extension ExperimentSpec {
     /// Planned peak memory and work of this spec, computed in Double (no overflow for any input) and saturated
-    /// to `Int.max`. Validation compares it with `ExperimentLimits`.
+    /// to `Int.max`. Validation (InitLabContract) compares it with the configured limits.
     public func estimate() -> ResourceEstimate {
         let plan = ExecutionPlan(spec: self)
         let L = Double(max(1, depth)), B = Double(max(1, batch)), n = Double(max(1, width))

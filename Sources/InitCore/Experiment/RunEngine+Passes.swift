@@ -4,146 +4,41 @@ import Glibc
 import Darwin
 #endif
 
-extension RunEngine {
-    func run(progress: (ExperimentProgress) -> Void, isCancelled: () -> Bool) throws(ExperimentError) -> ExperimentResult {
-        let total = spec.backward ? 2 * depth : depth
-        let maxW = max(n, n0)
-        let act = B * n
-        let storeAll = spec.backward && plan.segment >= depth
-        let seg = plan.segment
-        let bins = spec.histogramBins
+/// The buffers the two passes share. The forward pass leaves a_L in `aPrev`, the checkpoints (or every
+/// pre-activation, when `storeAll`) in place, and the weight cache filled; the backward pass starts from there.
+struct PassBuffers {
+    /// Whether every pre-activation fits (one backward segment): no checkpoints, no recomputation.
+    let storeAll: Bool
+    let w: FloatBuffer
+    let bias: FloatBuffer
+    var aPrev: FloatBuffer
+    var aCur: FloatBuffer
+    /// The current residual block's input.
+    let blockInput: FloatBuffer
+    /// The forward pass's pre-activation when not stored.
+    let hTemp: FloatBuffer
+    /// One backward segment's pre-activations.
+    let hStore: FloatBuffer
+    /// a at every segment start but the first.
+    let checkpoints: [FloatBuffer]
+    /// One segment's weight matrices (`plan.cacheWeights`).
+    let cache: [FloatBuffer]
+}
 
+extension RunEngine {
+    /// The whole run in three steps: the forward pass (with LSUV's calibration of each layer as it goes), then
+    /// the backward pass, then the summary.
+    func run(progress: (ExperimentProgress) -> Void, isCancelled: () -> Bool) throws(ExperimentError) -> ExperimentResult {
         // Input moments for the theory.
         var s1 = 0.0, s2 = 0.0
         for i in 0..<(B * n0) { let x = Double(input.pointer[i]); s1 += x; s2 += x * x }
         let inputStats = stats.compute(input.prefix(B * n0), rows: B, cols: n0, bins: 1, dead: .nonPositiveColumns)
         var theory = MeanField(activation: activation, inputMean: s1 / Double(B * n0), inputMeanSquare: s2 / Double(B * n0))
 
-        let w = FloatBuffer(n * maxW)
-        let bias = FloatBuffer(n)
-        var aPrev = FloatBuffer(B * maxW)
-        var aCur = FloatBuffer(B * maxW)
-        aPrev.pointer.update(from: input.pointer, count: B * n0)
-        let blockInput = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
-        if spec.architecture.isResidual { blockInput.copy(from: input, count: act) }
-        let hTemp = storeAll ? FloatBuffer(0) : FloatBuffer(act)
-        let hStore = spec.backward ? FloatBuffer(seg * act) : FloatBuffer(0)
-        let checkpointCount = (spec.backward && !storeAll) ? (depth - 1) / seg : 0
-        let checkpoints = (0..<checkpointCount).map { _ in FloatBuffer(act) }
-        let cache = plan.cacheWeights ? (0..<seg).map { _ in FloatBuffer(n * maxW) } : []
-        let lsuv = spec.initializer.name == "lsuv"
-        let tol = spec.initializer.number("tol", default: 0.1)
-        let maxIterations = Int(spec.initializer.number("max_iterations", default: 10))
-
-        var layers: [LayerResult] = []
-        layers.reserveCapacity(depth)
-        for l in 1...depth {
-            if isCancelled() { throw .cancelled }
-            let h = storeAll ? hStore.pointer + (l - 1) * act : hTemp.pointer
-            let wl = storeAll && plan.cacheWeights ? cache[l - 1] : w
-            drawWeights(l, into: wl)
-            let skip: UnsafePointer<Float>? = spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil
-            linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: skip, h: h)
-            var lsuvIterations: Int? = nil
-            if lsuv {
-                var iterations = 0
-                while iterations < maxIterations {
-                    let s = std(h, count: act)
-                    guard s.isFinite, s > 0, abs(s - 1) >= tol else { break }
-                    let f = Float(1 / s)
-                    lsuvFactors[l].append(f)
-                    scale(wl.pointer, count: n * fanIn(l), by: f)
-                    linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: skip, h: h)
-                    iterations += 1
-                }
-                lsuvIterations = iterations
-            }
-            let pre = stats.compute(UnsafeBufferPointer(start: h, count: act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
-            applyActivation(h, aCur.pointer, count: act)
-            let post = stats.compute(aCur.prefix(act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
-            let p = layerParameters(l)
-            parameters.append(p)
-            let t = theory.step(p)
-            let result = LayerResult(index: l, fanIn: fanIn(l), fanOut: n, forward: ForwardStats(preactivation: pre, activation: post),
-                                     backward: nil, theory: t, lsuvIterations: lsuvIterations)
-            layers.append(result)
-            if spec.backward && !storeAll && l % seg == 0 && l < depth { checkpoints[l / seg - 1].copy(from: aCur, count: act) }
-            if isBlockEnd(l) { blockInput.copy(from: aCur, count: act) }
-            swap(&aPrev, &aCur)
-            progress(ExperimentProgress(layersDone: l, layersTotal: total, phase: "forward", layer: result))
-        }
-        // aPrev now holds a_L.
-
+        var buffers = makeBuffers()
+        var layers = try forwardPass(&buffers, theory: &theory, progress: progress, isCancelled: isCancelled)
         if spec.backward {
-            var delta = FloatBuffer(act)
-            var deltaNext = FloatBuffer(B * maxW)
-            let outputMeanSquare = outputGradient(aL: aPrev.pointer, into: delta)
-            let gradStd = theory.backward(parameters, outputGradMeanSquare: outputMeanSquare)
-            for i in 0..<depth { layers[i].theory.predictedActivationGradStd = gradStd[i] }
-            let dW = FloatBuffer(n * maxW)
-            let aTemp = FloatBuffer(B * maxW)
-            let pending = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
-            var pendingIndex = -1
-            var done = depth
-            let segmentStarts = Array(stride(from: 0, to: depth, by: seg))
-            for c in segmentStarts.reversed() {
-                let e = min(depth, c + seg)
-                let aStart: FloatBuffer = c == 0 ? input : (storeAll ? input : checkpoints[c / seg - 1])
-                if !storeAll {
-                    // Recompute the segment's pre-activations from its checkpoint, exactly as the forward pass did.
-                    aPrev.pointer.update(from: aStart.pointer, count: B * fanIn(c + 1))
-                    if spec.architecture.isResidual { blockInput.copy(from: aStart, count: act) }
-                    for l in (c + 1)...e {
-                        let wl = plan.cacheWeights ? cache[l - c - 1] : w
-                        drawWeights(l, into: wl)
-                        let h = hStore.pointer + (l - c - 1) * act
-                        linear(l, a: aPrev.pointer, w: wl, bias: bias, skip: spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil, h: h)
-                        applyActivation(h, aPrev.pointer, count: act)
-                        if isBlockEnd(l) { blockInput.copy(from: aPrev, count: act) }
-                    }
-                }
-                for l in stride(from: e, through: c + 1, by: -1) {
-                    if isCancelled() { throw .cancelled }
-                    let fi = fanIn(l)
-                    let gradStats = stats.compute(delta.prefix(act), rows: B, cols: n, bins: bins, dead: .zeroColumns)
-                    let deltaCopy = gradientSink == nil ? [] : Array(delta.prefix(act))
-                    let h = hStore.pointer + (l - c - 1) * act
-                    multiplyActivationDerivative(h, delta.pointer, count: act)  // delta is now ∂L/∂h_l
-                    // a_{l−1}
-                    let aIn: UnsafePointer<Float>
-                    if l - 1 == c {
-                        aIn = UnsafePointer(aStart.pointer)
-                    } else {
-                        applyActivation(hStore.pointer + (l - c - 2) * act, aTemp.pointer, count: act)
-                        aIn = UnsafePointer(aTemp.pointer)
-                    }
-                    matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: dW.pointer)
-                    let wStats = stats.compute(dW.prefix(n * fi), rows: n, cols: fi, bins: bins, dead: .zeroRows)
-                    gradientSink?(l, deltaCopy, Array(dW.prefix(n * fi)))
-                    if isBlockEnd(l) && l - m > 0 {
-                        pending.copy(from: delta, count: act)
-                        pendingIndex = l - m
-                    }
-                    if l > 1 {
-                        let wl: FloatBuffer
-                        if plan.cacheWeights {
-                            wl = cache[l - c - 1]
-                        } else {
-                            drawWeights(l, into: w)
-                            wl = w
-                        }
-                        matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: wl.pointer, c: deltaNext.pointer)
-                        if pendingIndex == l - 1 {
-                            for i in 0..<act { deltaNext.pointer[i] += pending.pointer[i] }
-                            pendingIndex = -1
-                        }
-                        swap(&delta, &deltaNext)
-                    }
-                    layers[l - 1].backward = BackwardStats(activationGrad: gradStats, weightGrad: wStats)
-                    done += 1
-                    progress(ExperimentProgress(layersDone: done, layersTotal: total, phase: "backward", layer: layers[l - 1]))
-                }
-            }
+            try backwardPass(&layers, &buffers, theory: theory, progress: progress, isCancelled: isCancelled)
         }
         let summary = summarize(layers, inputStd: inputStats.std)
         let source: String
@@ -154,6 +49,177 @@ extension RunEngine {
         }
         return ExperimentResult(spec: spec, conventions: Conventions(weights: spec.weights.rawValue, gradientSource: source),
                                 layers: layers, summary: summary)
+    }
+
+    var layersTotal: Int { spec.backward ? 2 * depth : depth }
+
+    func makeBuffers() -> PassBuffers {
+        let maxW = max(n, n0)
+        let act = B * n
+        let storeAll = spec.backward && plan.segment >= depth
+        let seg = plan.segment
+        let aPrev = FloatBuffer(B * maxW)
+        aPrev.pointer.update(from: input.pointer, count: B * n0)
+        let blockInput = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
+        if spec.architecture.isResidual { blockInput.copy(from: input, count: act) }
+        let checkpointCount = (spec.backward && !storeAll) ? (depth - 1) / seg : 0
+        return PassBuffers(
+            storeAll: storeAll, w: FloatBuffer(n * maxW), bias: FloatBuffer(n), aPrev: aPrev, aCur: FloatBuffer(B * maxW),
+            blockInput: blockInput, hTemp: storeAll ? FloatBuffer(0) : FloatBuffer(act),
+            hStore: spec.backward ? FloatBuffer(seg * act) : FloatBuffer(0),
+            checkpoints: (0..<checkpointCount).map { _ in FloatBuffer(act) },
+            cache: plan.cacheWeights ? (0..<seg).map { _ in FloatBuffer(n * maxW) } : [])
+    }
+
+    // MARK: Forward
+
+    /// Layers 1…depth: h_l, LSUV's calibration when the initializer is lsuv, a_l, their statistics and the
+    /// theory's prediction; keeps checkpoints for the backward pass. Leaves a_L in `buffers.aPrev`.
+    func forwardPass(
+        _ buffers: inout PassBuffers, theory: inout MeanField, progress: (ExperimentProgress) -> Void, isCancelled: () -> Bool
+    ) throws(ExperimentError) -> [LayerResult] {
+        let act = B * n
+        let seg = plan.segment
+        let bins = spec.histogramBins
+        let storeAll = buffers.storeAll
+        let lsuv = spec.initializer.name == "lsuv"
+        var layers: [LayerResult] = []
+        layers.reserveCapacity(depth)
+        for l in 1...depth {
+            if isCancelled() { throw .cancelled }
+            let h = storeAll ? buffers.hStore.pointer + (l - 1) * act : buffers.hTemp.pointer
+            let wl = storeAll && plan.cacheWeights ? buffers.cache[l - 1] : buffers.w
+            drawWeights(l, into: wl)
+            let skip: UnsafePointer<Float>? = spec.architecture.isResidual ? UnsafePointer(buffers.blockInput.pointer) : nil
+            linear(l, a: buffers.aPrev.pointer, w: wl, bias: buffers.bias, skip: skip, h: h)
+            let lsuvIterations = lsuv ? calibrateLSUV(l, a: buffers.aPrev.pointer, w: wl, bias: buffers.bias, skip: skip, h: h) : nil
+            let pre = stats.compute(UnsafeBufferPointer(start: h, count: act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            applyActivation(h, buffers.aCur.pointer, count: act)
+            let post = stats.compute(buffers.aCur.prefix(act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            let p = layerParameters(l)
+            parameters.append(p)
+            let t = theory.step(p)
+            let result = LayerResult(index: l, fanIn: fanIn(l), fanOut: n, forward: ForwardStats(preactivation: pre, activation: post),
+                                     backward: nil, theory: t, lsuvIterations: lsuvIterations)
+            layers.append(result)
+            if spec.backward && !storeAll && l % seg == 0 && l < depth { buffers.checkpoints[l / seg - 1].copy(from: buffers.aCur, count: act) }
+            if isBlockEnd(l) { buffers.blockInput.copy(from: buffers.aCur, count: act) }
+            swap(&buffers.aPrev, &buffers.aCur)
+            progress(ExperimentProgress(layersDone: l, layersTotal: layersTotal, phase: "forward", layer: result))
+        }
+        return layers
+    }
+
+    // MARK: LSUV
+
+    /// Mishkin & Matas' calibration of layer `l` on the actual batch: while |std(h) − 1| ≥ tol (and at most
+    /// max_iterations times), W ← W / std(h) and h is recomputed. The factors are kept (`lsuvFactors`) so a
+    /// re-drawn W_l is rescaled the same way. Returns the number of rescalings.
+    func calibrateLSUV(
+        _ l: Int, a: UnsafePointer<Float>, w: FloatBuffer, bias: FloatBuffer, skip: UnsafePointer<Float>?,
+        h: UnsafeMutablePointer<Float>
+    ) -> Int {
+        let act = B * n
+        let tol = spec.initializer.number("tol", default: 0.1)
+        let maxIterations = Int(spec.initializer.number("max_iterations", default: 10))
+        var iterations = 0
+        while iterations < maxIterations {
+            let s = std(h, count: act)
+            guard s.isFinite, s > 0, abs(s - 1) >= tol else { break }
+            let f = Float(1 / s)
+            lsuvFactors[l].append(f)
+            scale(w.pointer, count: n * fanIn(l), by: f)
+            linear(l, a: a, w: w, bias: bias, skip: skip, h: h)
+            iterations += 1
+        }
+        return iterations
+    }
+
+    // MARK: Backward
+
+    /// From ∂L/∂a_L down to layer 1, one segment at a time from the last: recompute the segment's
+    /// pre-activations from its checkpoint (unless all are stored), then walk back through it, measuring
+    /// ∂L/∂a_l and ∂L/∂W_l. Fills each layer's `backward` and the theory's gradient prediction.
+    func backwardPass(
+        _ layers: inout [LayerResult], _ buffers: inout PassBuffers, theory: MeanField,
+        progress: (ExperimentProgress) -> Void, isCancelled: () -> Bool
+    ) throws(ExperimentError) {
+        let maxW = max(n, n0)
+        let act = B * n
+        let seg = plan.segment
+        let bins = spec.histogramBins
+        let storeAll = buffers.storeAll
+        let hStore = buffers.hStore, blockInput = buffers.blockInput, w = buffers.w, bias = buffers.bias
+        let cache = buffers.cache
+        var delta = FloatBuffer(act)
+        var deltaNext = FloatBuffer(B * maxW)
+        let outputMeanSquare = outputGradient(aL: buffers.aPrev.pointer, into: delta)
+        let gradStd = theory.backward(parameters, outputGradMeanSquare: outputMeanSquare)
+        for i in 0..<depth { layers[i].theory.predictedActivationGradStd = gradStd[i] }
+        let dW = FloatBuffer(n * maxW)
+        let aTemp = FloatBuffer(B * maxW)
+        let pending = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
+        var pendingIndex = -1
+        var done = depth
+        let segmentStarts = Array(stride(from: 0, to: depth, by: seg))
+        for c in segmentStarts.reversed() {
+            let e = min(depth, c + seg)
+            let aStart: FloatBuffer = c == 0 ? input : (storeAll ? input : buffers.checkpoints[c / seg - 1])
+            if !storeAll {
+                // Recompute the segment's pre-activations from its checkpoint, exactly as the forward pass did.
+                buffers.aPrev.pointer.update(from: aStart.pointer, count: B * fanIn(c + 1))
+                if spec.architecture.isResidual { blockInput.copy(from: aStart, count: act) }
+                for l in (c + 1)...e {
+                    let wl = plan.cacheWeights ? cache[l - c - 1] : w
+                    drawWeights(l, into: wl)
+                    let h = hStore.pointer + (l - c - 1) * act
+                    linear(l, a: buffers.aPrev.pointer, w: wl, bias: bias, skip: spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil, h: h)
+                    applyActivation(h, buffers.aPrev.pointer, count: act)
+                    if isBlockEnd(l) { blockInput.copy(from: buffers.aPrev, count: act) }
+                }
+            }
+            for l in stride(from: e, through: c + 1, by: -1) {
+                if isCancelled() { throw .cancelled }
+                let fi = fanIn(l)
+                let gradStats = stats.compute(delta.prefix(act), rows: B, cols: n, bins: bins, dead: .zeroColumns)
+                let deltaCopy = gradientSink == nil ? [] : Array(delta.prefix(act))
+                let h = hStore.pointer + (l - c - 1) * act
+                multiplyActivationDerivative(h, delta.pointer, count: act)  // delta is now ∂L/∂h_l
+                // a_{l−1}
+                let aIn: UnsafePointer<Float>
+                if l - 1 == c {
+                    aIn = UnsafePointer(aStart.pointer)
+                } else {
+                    applyActivation(hStore.pointer + (l - c - 2) * act, aTemp.pointer, count: act)
+                    aIn = UnsafePointer(aTemp.pointer)
+                }
+                matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: dW.pointer)
+                let wStats = stats.compute(dW.prefix(n * fi), rows: n, cols: fi, bins: bins, dead: .zeroRows)
+                gradientSink?(l, deltaCopy, Array(dW.prefix(n * fi)))
+                if isBlockEnd(l) && l - m > 0 {
+                    pending.copy(from: delta, count: act)
+                    pendingIndex = l - m
+                }
+                if l > 1 {
+                    let wl: FloatBuffer
+                    if plan.cacheWeights {
+                        wl = cache[l - c - 1]
+                    } else {
+                        drawWeights(l, into: w)
+                        wl = w
+                    }
+                    matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: wl.pointer, c: deltaNext.pointer)
+                    if pendingIndex == l - 1 {
+                        for i in 0..<act { deltaNext.pointer[i] += pending.pointer[i] }
+                        pendingIndex = -1
+                    }
+                    swap(&delta, &deltaNext)
+                }
+                layers[l - 1].backward = BackwardStats(activationGrad: gradStats, weightGrad: wStats)
+                done += 1
+                progress(ExperimentProgress(layersDone: done, layersTotal: layersTotal, phase: "backward", layer: layers[l - 1]))
+            }
+        }
     }
 
     /// Fills ∂L/∂a_L and returns its mean square (the theory's starting point: 1 for the unit Gaussian).

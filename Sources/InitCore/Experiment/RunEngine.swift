@@ -28,7 +28,7 @@ final class RunEngine {
         m = spec.architecture.blockSize
         self.plan = plan ?? ExecutionPlan(spec: spec)
         guard let act = Activation(spec.activation) else {
-            throw .invalidSpec(SpecValidationError(pointer: "/activation", detail: "unknown activation"))
+            throw .unsupported("unknown activation \(spec.activation.name)")
         }
         activation = act
         initializer = WeightInitializer(spec.initializer, depth: spec.depth, blockSize: spec.architecture.blockSize)

@@ -1,5 +1,5 @@
 /// One parameter of a scheme.
-public struct ParameterDescriptor: Codable, Sendable, Hashable {
+public struct ParameterDescriptor: Sendable, Hashable {
     public var name: String
     /// "number" or "string".
     public var type: String
@@ -9,10 +9,8 @@ public struct ParameterDescriptor: Codable, Sendable, Hashable {
     /// The allowed values of a string parameter.
     public var allowed: [String]?
     public var description: String
-    /// Whether a number must be a whole number (not encoded; stated in `description`).
+    /// Whether a number must be a whole number (stated in `description`).
     public var integer: Bool = false
-
-    enum CodingKeys: String, CodingKey { case name, type, `default`, minimum, maximum, allowed, description }
 
     static func number(_ name: String, _ d: Double, min: Double?, max: Double?, integer: Bool = false, _ description: String) -> Self {
         ParameterDescriptor(name: name, type: "number", default: .number(d), minimum: min, maximum: max, allowed: nil,
@@ -26,24 +24,24 @@ public struct ParameterDescriptor: Codable, Sendable, Hashable {
 }
 
 /// One initializer or activation: name, formula and parameters.
-public struct SchemeDescriptor: Codable, Sendable, Hashable {
+public struct SchemeDescriptor: Sendable, Hashable {
     public var name: String
     /// "init" or "activation".
     public var kind: String
     public var formula: String
     public var summary: String
     public var parameters: [ParameterDescriptor]
-    /// Whether the scheme may be used as `bias_init` (not encoded).
+    /// Whether the scheme may be used as `bias_init`.
     public var bias: Bool = false
 
-    enum CodingKeys: String, CodingKey { case name, kind, formula, summary, parameters }
 }
 
 /// Every initializer and activation InitLab knows, with formulas. Drives validation, `initlab schemes` and
 /// GET /v1/schemes. Fans follow PyTorch's (out, in) layout: fan_in = in features, fan_out = out features.
 public enum SchemeCatalog {
-    static let gainNames = ["linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
-    static let bound = 1e6
+    public static let gainNames = ["linear", "identity", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
+    /// The range bound of unbounded number parameters.
+    public static let bound = 1e6
 
     public static let initializers: [SchemeDescriptor] = [
         .init(name: "zeros", kind: "init", formula: "W = 0", summary: "All zeros: every unit computes the same thing.",

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import InitLabContract
 
 /// Settings of the visualization routes, with documented defaults; built once by the executable.
 public struct VisualizationConfiguration: Sendable {
@@ -101,20 +102,20 @@ public struct ExperimentEventStream: Sendable {
             if job.status.isTerminal {
                 var depth = 0
                 if job.status == .succeeded, let data = try await service.store.result(id: id) {
-                    let layers = (try JSONDecoder().decode(JSONTree.self, from: data))["layers"]?.array ?? []
+                    let layers = (try JSONParser().parse(data))["layers"]?.array ?? []
                     depth = layers.count
                     for (offset, layer) in layers.enumerated() where total + offset + 1 > sent {
                         let eventID = total + offset + 1
-                        try await write(SSEFrame(id: eventID, event: "layer", data: String(decoding: layer.encoded(), as: UTF8.self)).text)
+                        try await write(SSEFrame(id: eventID, event: "layer", data: String(decoding: layer.serialized(), as: UTF8.self)).text)
                         sent = eventID
                     }
                 }
                 let doneID = job.status == .succeeded ? total + depth + 1 : 2 * total + 1
                 if doneID > sent {
-                    var body: [String: JSONTree] = ["status": .string(job.status.rawValue)]
+                    var body: [String: JSONValue] = ["status": .string(job.status.rawValue)]
                     if job.status == .succeeded { body["result"] = .string("/v1/experiments/\(id)/result") }
                     if let error = job.error { body["error"] = .string(error) }
-                    try await write(SSEFrame(id: doneID, event: "done", data: String(decoding: JSONTree.object(body).encoded(), as: UTF8.self)).text)
+                    try await write(SSEFrame(id: doneID, event: "done", data: String(decoding: JSONValue.object(body).serialized(), as: UTF8.self)).text)
                 }
                 return
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Datasets
 import HTTPServer
+import InitLabContract
 import Logging
 
 extension ExperimentService {
@@ -94,7 +95,8 @@ extension ExperimentService {
             }
         }
         defer { if let key { _ = inFlightKeys.withLock { $0.remove(key) } } }
-        switch try await createJob(body: Data(request.body), key: key) {
+        let prepared = try prepareSpec(request.body)
+        switch try await createJob(prepared, key: key) {
         case .created(let job):
             return jobResponse(202, job, extra: [("Location", "/v1/experiments/\(job.id)")])
         case .replayed(let job):
@@ -110,24 +112,26 @@ extension ExperimentService {
         case replayed(JobRecord)
     }
 
-    /// Validates, stores and queues one spec (the POST route's and every sweep member's one way in).
-    func createJob(body: Data, key: String?) async throws -> Submission {
-        let prepared: PreparedSpec
-        do throws(SpecRejection) {
-            prepared = try engine.prepare(body)
+    /// The one parse and validation of a POSTed spec: bytes → strict JSON (`JSONParser`; else 400 naming the
+    /// byte offset or the duplicate key) → decoded and validated spec (the engine; else 422 with pointers).
+    func prepareSpec(_ body: [UInt8]) throws -> PreparedSpec {
+        let json: JSONValue
+        do {
+            json = try JSONParser().parse(body)
         } catch {
-            switch error {
-            case .malformed(let detail):
-                throw Problem.badRequest("malformed_json", "The body is not valid JSON: \(detail)")
-            case .invalid(let errors):
-                throw Problem(
-                    status: 422, code: "invalid_spec", title: "Invalid experiment spec",
-                    detail: errors.count == 1
-                        ? errors[0].detail : "The spec has \(errors.count) invalid fields; see errors.",
-                    errors: errors)
-            }
+            throw Problem.malformedJSON(error)
         }
-        try checkDatasetInput(prepared.canonicalJSON)
+        do {
+            return try engine.prepare(json)
+        } catch {
+            throw Problem.invalidSpec(error)
+        }
+    }
+
+    /// Stores and queues one prepared spec (the POST route's and every sweep member's one way in; both prepared
+    /// it with `prepareSpec` or `engine.prepare`, so it is not parsed or validated again here).
+    func createJob(_ prepared: PreparedSpec, key: String?) async throws -> Submission {
+        if let dataset = prepared.dataset { try checkDatasetInput(dataset) }
         let job = NewJob(
             id: UUID().uuidString.lowercased(), spec: prepared.canonicalJSON, layersTotal: prepared.layersTotal,
             createdAt: Date())

@@ -2,6 +2,7 @@ import Datasets
 import Dispatch
 import Foundation
 import HTTPServer
+import InitLabContract
 
 extension ExperimentService {
     /// `/v1/datasets…`.
@@ -82,10 +83,8 @@ extension ExperimentService {
     /// A spec with dataset input is accepted only when the dataset can be loaded now: an unknown name is a 422
     /// (pointer /input/dataset), a batch larger than the split a 422 (/batch), a dataset not in the cache a
     /// 409 `dataset_not_cached` pointing at its fetch (no surprise download behind a POST).
-    func checkDatasetInput(_ canonicalSpec: Data) throws {
-        guard let object = (try? JSONSerialization.jsonObject(with: canonicalSpec)) as? [String: Any],
-            let input = object["input"] as? [String: Any], let name = input["dataset"] as? String
-        else { return }
+    func checkDatasetInput(_ input: DatasetInputRequest) throws {
+        let name = input.name
         guard let spec = DatasetCatalog.all.first(where: { $0.id == name }) else {
             let known = DatasetRegistry.knownDatasets.joined(separator: ", ")
             throw Problem(
@@ -93,11 +92,10 @@ extension ExperimentService {
                 detail: "must be one of \(known)",
                 errors: [FieldProblem(pointer: "/input/dataset", detail: "must be one of \(known)")])
         }
-        if let splitName = input["split"] as? String, let split = Split(rawValue: splitName),
-            let batch = object["batch"] as? Int, let available = DatasetInputs.expectedCount(of: spec, split: split),
-            batch > available
+        if let split = Split(rawValue: input.split), let available = DatasetInputs.expectedCount(of: spec, split: split),
+            input.batch > available
         {
-            let detail = "must be at most \(available) (the images of the \(splitName) split of \(name)), got \(batch)"
+            let detail = "must be at most \(available) (the images of the \(input.split) split of \(name)), got \(input.batch)"
             throw Problem(
                 status: 422, code: "invalid_spec", title: "Invalid experiment spec", detail: detail,
                 errors: [FieldProblem(pointer: "/batch", detail: detail)])

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import InitLabContract
 
 /// A problem the service raises (RFC 9457). It carries the service's own members — field errors as JSON
 /// pointers (RFC 6901) and related links — and is rendered, like every other problem, by the server's one
@@ -9,12 +10,12 @@ public struct Problem: HTTPProblem {
     public var code: String
     public var title: String
     public var detail: String
-    public var errors: [FieldProblem] = []
+    package var errors: [FieldProblem] = []
     public var extraHeaders: [(String, String)] = []
     /// Related resources by name (e.g. `fetch` for `dataset_not_cached`); omitted when empty.
     public var links: [String: String] = [:]
 
-    public init(
+    package init(
         status: Int, code: String, title: String, detail: String, errors: [FieldProblem] = [],
         headers: [(String, String)] = [], links: [String: String] = [:]
     ) {
@@ -31,8 +32,8 @@ public struct Problem: HTTPProblem {
 
     public var headers: HTTPHeaders { HTTPHeaders(extraHeaders) }
 
-    public var extraFields: [String: JSONValue] {
-        var fields: [String: JSONValue] = [:]
+    public var extraFields: [String: ProblemValue] {
+        var fields: [String: ProblemValue] = [:]
         if !errors.isEmpty {
             fields["errors"] = .array(errors.map { .object(["pointer": .string($0.pointer), "detail": .string($0.detail)]) })
         }
@@ -44,6 +45,25 @@ public struct Problem: HTTPProblem {
 extension Problem {
     static func badRequest(_ code: String, _ detail: String, errors: [FieldProblem] = []) -> Problem {
         Problem(status: 400, code: code, title: "Bad request", detail: detail, errors: errors)
+    }
+
+    /// 400 for a body that is not strict JSON (RFC 8259; no trailing commas, no duplicate keys): the detail
+    /// names the byte offset, a duplicate key also comes as a field error pointing at the key.
+    static func malformedJSON(_ error: JSONSyntaxError) -> Problem {
+        var errors: [FieldProblem] = []
+        if let duplicate = error.duplicateKey {
+            errors = [FieldProblem(pointer: duplicate.objectPointer + "/" + JSONPointer.escape(duplicate.key), detail: "duplicate key")]
+        }
+        return badRequest("malformed_json", "The body is not valid JSON: \(error.message) at byte \(error.offset).", errors: errors)
+    }
+
+    /// 422 for JSON that is not a valid experiment spec: every field problem, with pointers.
+    static func invalidSpec(_ problems: SpecProblems) -> Problem {
+        let errors = problems.errors
+        return Problem(
+            status: 422, code: "invalid_spec", title: "Invalid experiment spec",
+            detail: errors.count == 1 ? errors[0].detail : "The spec has \(errors.count) invalid fields; see errors.",
+            errors: errors)
     }
 
     static func notFound(_ detail: String) -> Problem {

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPServer
-import InitCore
+import InitLabContract
 
 /// `POST /v1/sweeps`, `GET /v1/sweeps/{id}`, `GET /v1/sweeps/{id}/plot.svg`.
 extension VisualizationAPI {
@@ -8,41 +8,40 @@ extension VisualizationAPI {
     /// and the queue room) before queuing anything; then submits one experiment per combination through the
     /// experiment API (same validation, canonical spec and queue) and stores the sweep.
     func createSweep(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let root: JSONValue
+        do {
+            root = try JSONParser().parse(request.body)
+        } catch {
+            throw Problem.malformedJSON(error)
+        }
         let plan: SweepPlan
-        do throws(SpecRejection) {
-            plan = try SweepPlan.parse(Data(request.body), maxCombinations: configuration.maxSweepCombinations)
+        do {
+            plan = try SweepPlan.parse(root, maxCombinations: configuration.maxSweepCombinations)
         } catch {
             throw Self.problem(error)
         }
 
         // Every combination must be a valid experiment; collect every distinct problem with its body pointer.
+        // Each is prepared (decoded, validated) once here, and that prepared spec is what `createJob` stores.
         let combinations = plan.combinations()
         var problems: [FieldProblem] = []
-        var prepared: [(SweepPlan.Combination, Data)] = []
+        var prepared: [(SweepPlan.Combination, PreparedSpec)] = []
         var totalFLOPs = 0.0
         for combination in combinations {
-            let body = JSONTree.object(combination.spec).encoded()
-            do throws(SpecRejection) {
-                let spec = try service.engine.prepare(body)
-                prepared.append((combination, body))
-                if let decoded = try? JSONDecoder().decode(ExperimentSpec.self, from: spec.canonicalJSON) {
-                    totalFLOPs += decoded.estimate().flops
-                }
+            do {
+                let spec = try service.engine.prepare(.object(combination.spec))
+                prepared.append((combination, spec))
+                totalFLOPs += spec.estimatedFLOPs
             } catch {
-                let found: [FieldProblem] =
-                    switch error {
-                    case .malformed(let detail): [FieldProblem(pointer: "/base", detail: detail)]
-                    case .invalid(let fields): fields
-                    }
-                for field in found {
+                for field in error.errors {
                     let mapped = FieldProblem(pointer: plan.bodyPointer(field.pointer, combination: combination), detail: field.detail)
                     if !problems.contains(mapped) { problems.append(mapped) }
                 }
             }
         }
-        guard problems.isEmpty else { throw Self.problem(.invalid(problems)) }
+        guard problems.isEmpty else { throw Self.problem(SpecProblems(problems)) }
         if totalFLOPs > configuration.maxSweepFLOPs {
-            throw Self.problem(.invalid([FieldProblem(
+            throw Self.problem(SpecProblems([FieldProblem(
                 pointer: "/vary",
                 detail: "the \(combinations.count) experiments need an estimated \(NumberText.short(totalFLOPs)) FLOPs, over the sweep budget of \(NumberText.short(configuration.maxSweepFLOPs)); vary fewer values or use smaller nets")]))
         }
@@ -55,10 +54,10 @@ extension VisualizationAPI {
         }
 
         var members: [SweepRecord.Member] = []
-        for (combination, body) in prepared {
+        for (combination, spec) in prepared {
             let job: JobRecord
             do {
-                switch try await service.createJob(body: body, key: nil) {
+                switch try await service.createJob(spec, key: nil) {
                 case .created(let created), .replayed(let created): job = created
                 }
             } catch {
@@ -69,10 +68,10 @@ extension VisualizationAPI {
             }
             members.append(SweepRecord.Member(experimentID: job.id, label: combination.label, values: .object(combination.values)))
         }
-        let varyObject = JSONTree.object(Dictionary(uniqueKeysWithValues: plan.vary.map { ($0.key, JSONTree.array($0.values)) }))
+        let varyObject = JSONValue.object(Dictionary(uniqueKeysWithValues: plan.vary.map { ($0.key, JSONValue.array($0.values)) }))
         let record = SweepRecord(
             id: UUID().uuidString.lowercased(), createdAt: Date(),
-            request: JSONTree.object(["base": .object(plan.base), "vary": varyObject]).encoded(), members: members)
+            request: JSONValue.object(["base": .object(plan.base), "vary": varyObject]).serialized(), members: members)
         try await sweeps.insert(record)
         let body = try await representation(record)
         return .json(201, body, headers: [("Location", "/v1/sweeps/\(record.id)"), ("Cache-Control", "no-cache")])
@@ -120,18 +119,18 @@ extension VisualizationAPI {
     /// else `done`.
     func representation(_ record: SweepRecord) async throws -> Data {
         var counts: [String: Int] = [:]
-        var experiments: [JSONTree] = []
+        var experiments: [JSONValue] = []
         for member in record.members {
-            var entry: [String: JSONTree] = [
+            var entry: [String: JSONValue] = [
                 "id": .string(member.experimentID), "label": .string(member.label), "values": member.values,
             ]
             if let job = try await service.store.job(id: member.experimentID) {
                 counts[job.status.rawValue, default: 0] += 1
                 entry["status"] = .string(job.status.rawValue)
-                entry["layers_done"] = .number(Double(job.layersDone))
-                entry["layers_total"] = .number(Double(job.layersTotal))
+                entry["layers_done"] = .integer(job.layersDone)
+                entry["layers_total"] = .integer(job.layersTotal)
                 if job.status == .succeeded, let data = try await service.store.result(id: member.experimentID) {
-                    entry["summary"] = (try? JSONDecoder().decode(JSONTree.self, from: data))?["summary"] ?? .null
+                    entry["summary"] = (try? JSONParser().parse(data))?["summary"] ?? .null
                 }
                 if let error = job.error { entry["error"] = .string(error) }
             } else {
@@ -141,28 +140,24 @@ extension VisualizationAPI {
             experiments.append(.object(entry))
         }
         let active = (counts["queued"] ?? 0) + (counts["running"] ?? 0)
-        let requestTree = (try? JSONDecoder().decode(JSONTree.self, from: record.request)) ?? .null
+        let requestTree = (try? JSONParser().parse(record.request)) ?? .null
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let body: [String: JSONTree] = [
+        let body: [String: JSONValue] = [
             "id": .string(record.id), "created_at": .string(formatter.string(from: record.createdAt)),
             "status": .string(active > 0 ? "running" : "done"),
-            "counts": .object(counts.mapValues { .number(Double($0)) }),
+            "counts": .object(counts.mapValues { .integer($0) }),
             "base": requestTree["base"] ?? .null, "vary": requestTree["vary"] ?? .null,
             "experiments": .array(experiments), "plot": .string("/v1/sweeps/\(record.id)/plot.svg"),
         ]
-        return JSONTree.object(body).encoded()
+        return JSONValue.object(body).serialized()
     }
 
-    static func problem(_ rejection: SpecRejection) -> Problem {
-        switch rejection {
-        case .malformed(let detail):
-            return Problem.badRequest("malformed_json", "The body is not valid JSON: \(detail)")
-        case .invalid(let errors):
-            return Problem(
-                status: 422, code: "invalid_sweep", title: "Invalid sweep",
-                detail: errors.count == 1 ? errors[0].detail : "The sweep has \(errors.count) problems; see errors.",
-                errors: errors)
-        }
+    static func problem(_ rejection: SpecProblems) -> Problem {
+        let errors = rejection.errors
+        return Problem(
+            status: 422, code: "invalid_sweep", title: "Invalid sweep",
+            detail: errors.count == 1 ? errors[0].detail : "The sweep has \(errors.count) problems; see errors.",
+            errors: errors)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import InitLabContract
 
 /// The visualization front: dashboard, charts, CSV, live events and sweeps, next to the experiment API and on
 /// the same router (`InitLabServer`).

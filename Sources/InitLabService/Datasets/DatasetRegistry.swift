@@ -110,7 +110,7 @@ public final class DatasetRegistry: Sendable {
     }
 
     /// The engine's input provider: loads (once) and samples the spec's dataset.
-    public var inputProvider: InitCoreEngine.InputProvider {
+    package var inputProvider: InitCoreEngine.InputProvider {
         { [inputs] spec in try inputs.inputBatch(for: spec) }
     }
 

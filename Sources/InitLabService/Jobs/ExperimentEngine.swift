@@ -1,32 +1,37 @@
 import Foundation
+import InitLabContract
 
-/// A spec the engine accepted: its canonical JSON (the stored, fingerprinted, echoed form) and how many
-/// layer steps a run reports (forward plus backward).
+/// A spec the engine accepted (decoded and validated once, against the configured limits): what the service
+/// stores and what it needs to decide about it, so nothing downstream parses the spec again.
 public struct PreparedSpec: Sendable, Equatable {
+    /// The canonical JSON: stored, fingerprinted (Idempotency-Key) and echoed; the worker runs it.
     public var canonicalJSON: Data
+    /// Layer steps a run reports (forward plus backward).
     public var layersTotal: Int
+    /// Planned floating-point operations (a sweep's total budget). Default 0 (an engine without estimates).
+    public var estimatedFLOPs: Double
+    /// The dataset the input comes from, if any: checked for availability before the job is stored.
+    public var dataset: DatasetInputRequest?
 
-    public init(canonicalJSON: Data, layersTotal: Int) {
+    public init(canonicalJSON: Data, layersTotal: Int, estimatedFLOPs: Double = 0, dataset: DatasetInputRequest? = nil) {
         self.canonicalJSON = canonicalJSON
         self.layersTotal = layersTotal
+        self.estimatedFLOPs = estimatedFLOPs
+        self.dataset = dataset
     }
 }
 
-/// One offending field of a rejected spec: an RFC 6901 JSON pointer and what is wrong with it.
-public struct FieldProblem: Sendable, Equatable, Codable {
-    public var pointer: String
-    public var detail: String
+/// A spec's dataset input as the submit path needs it: name, split and how many images the batch draws.
+public struct DatasetInputRequest: Sendable, Equatable {
+    public var name: String
+    public var split: String
+    public var batch: Int
 
-    public init(pointer: String, detail: String) {
-        self.pointer = pointer
-        self.detail = detail
+    public init(name: String, split: String, batch: Int) {
+        self.name = name
+        self.split = split
+        self.batch = batch
     }
-}
-
-/// Why a body was refused: not JSON at all (400), or JSON that is not a valid spec (422).
-public enum SpecRejection: Error, Sendable, Equatable {
-    case malformed(String)
-    case invalid([FieldProblem])
 }
 
 /// How a run ended when it did not produce a result.
@@ -60,9 +65,10 @@ public struct EngineProgress: Sendable, Equatable {
 
 /// What the service needs from the experiment code; the seam keeps the queue and the API testable with a
 /// scripted engine and lets them be written before the real runner exists.
-public protocol ExperimentEngine: Sendable {
-    /// Decodes, validates against the configured limits and budgets, and canonicalizes a request body.
-    func prepare(_ body: Data) throws(SpecRejection) -> PreparedSpec
+package protocol ExperimentEngine: Sendable {
+    /// Decodes, validates against the configured limits and budgets, and canonicalizes a request body that
+    /// `JSONParser` already read (a body that is not JSON is the caller's 400; this is the 422 step).
+    func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec
     /// Runs a canonical spec to completion on the calling thread and returns the result JSON (deterministic:
     /// the same spec gives the same bytes). `progress` is called at each layer boundary (with the finished
     /// layer when the engine has it), where `isCancelled` is also checked.

@@ -1,13 +1,14 @@
 import Foundation
 import InitCore
+import InitLabContract
 
-/// The real engine: InitCore's spec decoding and validation, its scheme catalog and its runner.
-public struct InitCoreEngine: ExperimentEngine {
+/// The real engine: InitLabContract's spec decoding and validation, InitCore's scheme catalog and runner.
+package struct InitCoreEngine: ExperimentEngine {
     /// Loads the input batch of a dataset spec (nil for Gaussian input). Without one, dataset specs fail at run
     /// time with a message saying so.
     public typealias InputProvider = @Sendable (ExperimentSpec) throws -> InputBatch?
 
-    public let limits: ExperimentLimits
+    package let limits: ExperimentLimits
     let runner: ExperimentRunner
     let inputProvider: InputProvider?
 
@@ -16,56 +17,35 @@ public struct InitCoreEngine: ExperimentEngine {
         limits = ExperimentLimits(
             maxDepth: budget.maxDepth, maxWidth: budget.maxWidth, maxBatch: budget.maxBatch,
             maxMemoryBytes: Int(clamping: budget.maxMemoryBytes), maxFLOPs: budget.maxFLOPs)
-        // The runner re-validates; it must do so against the same (configured) limits as `prepare`.
-        var configured = runner
-        configured.limits = limits
-        self.runner = configured
+        self.runner = runner
     }
 
-    /// Not JSON at all is a 400; JSON that does not decode as a spec or fails validation is a 422 with pointers.
-    public func prepare(_ body: Data) throws(SpecRejection) -> PreparedSpec {
-        do {
-            _ = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
-        } catch {
-            throw .malformed(body.isEmpty ? "the body is empty" : "syntax error")
+    /// The one validation of a spec: decoded and checked against the configured limits, canonicalized.
+    package func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec {
+        let validated = try ValidatedSpec(body, limits: limits)
+        let spec = validated.spec
+        var dataset: DatasetInputRequest?
+        if case .dataset(let name, let split, _) = spec.input {
+            dataset = DatasetInputRequest(name: name, split: split, batch: spec.batch)
         }
-        let decoded: ExperimentSpec
-        do {
-            decoded = try JSONDecoder().decode(ExperimentSpec.self, from: body)
-        } catch let error as SpecValidationError {
-            throw .invalid(error.errors.map { FieldProblem(pointer: $0.pointer, detail: $0.detail) })
-        } catch let error as DecodingError {
-            throw .invalid([Self.problem(error)])
-        } catch {
-            throw .invalid([FieldProblem(pointer: "", detail: "must be a JSON object with the experiment fields")])
-        }
-        let spec: ExperimentSpec
-        do throws(SpecValidationError) {
-            spec = try decoded.validated(limits: limits)
-        } catch {
-            throw .invalid(error.errors.map { FieldProblem(pointer: $0.pointer, detail: $0.detail) })
-        }
-        guard let canonical = try? Self.encoder.encode(spec) else {
-            throw .invalid([FieldProblem(pointer: "", detail: "could not be encoded in canonical form")])
-        }
-        return PreparedSpec(canonicalJSON: canonical, layersTotal: spec.depth * (spec.backward ? 2 : 1))
+        return PreparedSpec(
+            canonicalJSON: validated.canonicalJSON, layersTotal: validated.layersTotal,
+            estimatedFLOPs: spec.estimate().flops, dataset: dataset)
     }
 
-    public func schemeCatalogJSON() -> Data {
-        struct Catalog: Encodable {
-            var initializers: [SchemeDescriptor]
-            var activations: [SchemeDescriptor]
-        }
-        let catalog = Catalog(initializers: SchemeCatalog.initializers, activations: SchemeCatalog.activations)
-        return (try? Self.encoder.encode(catalog)) ?? Data("{\"activations\":[],\"initializers\":[]}".utf8)
-    }
+    public func schemeCatalogJSON() -> Data { SchemeCatalogJSON.encoded() }
 
+    /// Runs a stored canonical spec. It was validated when it was accepted, so it is decoded, not validated
+    /// again (`ValidatedSpec(trustedCanonicalJSON:)`), and handed to the runner as it is.
     public func run(
         canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void,
         isCancelled: @escaping @Sendable () -> Bool
     ) throws(RunFailure) -> Data {
-        guard let spec = try? JSONDecoder().decode(ExperimentSpec.self, from: canonicalSpec) else {
-            throw .failed("the stored spec no longer decodes")
+        let spec: ExperimentSpec
+        do {
+            spec = try ValidatedSpec(trustedCanonicalJSON: canonicalSpec).spec
+        } catch {
+            throw .failed("the stored spec no longer decodes: \(error)")
         }
         var input: InputBatch?
         if spec.input.isDataset {
@@ -86,54 +66,16 @@ public struct InitCoreEngine: ExperimentEngine {
                     progress(
                         EngineProgress(
                             done: report.layersDone, total: report.layersTotal, phase: report.phase,
-                            layerIndex: report.layer?.index, layerJSON: report.layer.flatMap { try? Self.encoder.encode($0) }))
+                            layerIndex: report.layer?.index, layerJSON: report.layer.flatMap { try? $0.encodedJSON() }))
                 }, isCancelled: isCancelled)
         } catch {
             switch error {
             case .cancelled: throw .cancelled
-            case .invalidSpec(let invalid): throw .failed("the spec is invalid for the runner: \(invalid)")
+            case .unsupported(let message): throw .failed("the runner cannot build this spec: \(message)")
             case .missingInput(let message): throw .failed("missing input: \(message)")
             }
         }
         guard let bytes = try? result.encodedJSON() else { throw .failed("the result could not be encoded") }
         return Data(bytes)
-    }
-
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-
-    /// A field problem with a JSON pointer from a decoding error's coding path.
-    static func problem(_ error: DecodingError) -> FieldProblem {
-        func pointer(_ path: [any CodingKey]) -> String {
-            path.map { key in
-                "/" + (key.intValue.map(String.init) ?? key.stringValue)
-                    .replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
-            }.joined()
-        }
-        switch error {
-        case .typeMismatch(let type, let context):
-            return FieldProblem(pointer: pointer(context.codingPath), detail: "must be \(describe(type))")
-        case .valueNotFound(let type, let context):
-            return FieldProblem(pointer: pointer(context.codingPath), detail: "must be \(describe(type)), not null")
-        case .keyNotFound(let key, let context):
-            return FieldProblem(pointer: pointer(context.codingPath + [key]), detail: "is required")
-        case .dataCorrupted(let context):
-            return FieldProblem(pointer: pointer(context.codingPath), detail: "is invalid: \(context.debugDescription)")
-        @unknown default:
-            return FieldProblem(pointer: "", detail: "is not a valid experiment spec")
-        }
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is Int.Type, is UInt64.Type, is Int64.Type: "an integer"
-        case is Double.Type, is Float.Type: "a number"
-        case is Bool.Type: "a boolean"
-        case is String.Type: "a string"
-        default: "a valid value"
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import InitLabContract
 
 /// A sweep request: a base spec and the values to vary, expanded into one spec per combination (cartesian
 /// product; the first varied key changes slowest). Pure; the route validates every combination with the
@@ -9,35 +10,32 @@ struct SweepPlan: Sendable {
     /// The keys a sweep may vary, in expansion order.
     static let varyKeys = ["init", "activation", "width", "depth", "seed"]
 
-    var base: [String: JSONTree]
-    var vary: [(key: String, values: [JSONTree])]
+    var base: [String: JSONValue]
+    var vary: [(key: String, values: [JSONValue])]
 
     struct Combination: Sendable {
         /// Index into each varied key's list, in `vary` order.
         var indices: [Int]
-        var spec: [String: JSONTree]
+        var spec: [String: JSONValue]
         var label: String
-        var values: [String: JSONTree]
+        var values: [String: JSONValue]
     }
 
-    /// Parses the body; structural errors are field problems with JSON pointers into the body.
-    static func parse(_ body: Data, maxCombinations: Int) throws(SpecRejection) -> SweepPlan {
-        let root: JSONTree
-        do { root = try JSONDecoder().decode(JSONTree.self, from: body) } catch {
-            throw .malformed("the body is not valid JSON")
-        }
-        guard case .object(let object) = root else { throw .invalid([FieldProblem(pointer: "", detail: "must be a JSON object with base and vary")]) }
+    /// Reads the body (already through `JSONParser`); structural errors are field problems with JSON pointers
+    /// into the body.
+    static func parse(_ root: JSONValue, maxCombinations: Int) throws(SpecProblems) -> SweepPlan {
+        guard case .object(let object) = root else { throw SpecProblems(pointer: "", detail: "must be a JSON object with base and vary") }
         var problems: [FieldProblem] = []
         for key in object.keys.sorted() where key != "base" && key != "vary" {
             problems.append(FieldProblem(pointer: "/\(escape(key))", detail: "unknown field; allowed: base, vary"))
         }
-        var base: [String: JSONTree] = [:]
+        var base: [String: JSONValue] = [:]
         switch object["base"] {
         case .object(let value): base = value
         case nil: problems.append(FieldProblem(pointer: "/base", detail: "required: the spec every combination starts from"))
         default: problems.append(FieldProblem(pointer: "/base", detail: "must be an experiment spec object"))
         }
-        var vary: [(key: String, values: [JSONTree])] = []
+        var vary: [(key: String, values: [JSONValue])] = []
         switch object["vary"] {
         case .object(let value):
             for key in value.keys.sorted() where !varyKeys.contains(key) {
@@ -55,12 +53,12 @@ struct SweepPlan: Sendable {
         case nil: problems.append(FieldProblem(pointer: "/vary", detail: "required: arrays of values for \(varyKeys.joined(separator: ", "))"))
         default: problems.append(FieldProblem(pointer: "/vary", detail: "must be an object of arrays"))
         }
-        guard problems.isEmpty else { throw .invalid(problems) }
+        guard problems.isEmpty else { throw SpecProblems(problems) }
         let plan = SweepPlan(base: base, vary: vary)
         let count = plan.combinationCount
         if count > maxCombinations {
             let sizes = vary.map { "\($0.key) \($0.values.count)" }.joined(separator: " × ")
-            throw .invalid([FieldProblem(pointer: "/vary", detail: "\(sizes) = \(count) combinations exceeds the limit of \(maxCombinations)")])
+            throw SpecProblems(pointer: "/vary", detail: "\(sizes) = \(count) combinations exceeds the limit of \(maxCombinations)")
         }
         return plan
     }
@@ -74,7 +72,7 @@ struct SweepPlan: Sendable {
         var indices = [Int](repeating: 0, count: vary.count)
         for _ in 0..<combinationCount {
             var spec = base
-            var values: [String: JSONTree] = [:]
+            var values: [String: JSONValue] = [:]
             var parts: [String] = []
             for (position, entry) in vary.enumerated() {
                 let value = entry.values[indices[position]]
@@ -106,13 +104,14 @@ struct SweepPlan: Sendable {
         return "/base" + pointer
     }
 
-    static func describe(_ value: JSONTree) -> String {
+    static func describe(_ value: JSONValue) -> String {
         switch value {
         case .string(let text): text
-        case .number(let number): NumberText.short(number)
+        case .number(.double(let number)): NumberText.short(number)
+        case .number(let integer): integer.text
         case .object(let object):
             if case .string(let name) = object["name"] { name } else { "{…}" }
-        default: String(decoding: value.encoded(), as: UTF8.self)
+        default: value.serializedString
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import InitLabContract
 
 /// One stored sweep: the request as given and the experiments it created, in combination order. Its coding
 /// keys are the columns of `sweeps` (`members` is a JSON column).
@@ -20,14 +21,14 @@ package struct SweepRecord: Sendable, Equatable, Codable {
         package var experimentID: String
         package var label: String
         /// The varied values of this combination, as JSON with sorted keys.
-        package var values: JSONTree
+        package var values: JSONValue
 
         enum CodingKeys: String, CodingKey {
             case experimentID = "experiment_id"
             case label, values
         }
 
-        package init(experimentID: String, label: String, values: JSONTree) {
+        package init(experimentID: String, label: String, values: JSONValue) {
             self.experimentID = experimentID
             self.label = label
             self.values = values

@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import InitCore
+import InitLabContract
 
 @testable import InitLabService
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import InitLabContract
 
 @testable import InitLabService
 
@@ -16,27 +17,23 @@ final class ScriptedEngine: ExperimentEngine {
 
     func release() { gateOpen.store(true, ordering: .relaxed) }
 
-    func prepare(_ body: Data) throws(SpecRejection) -> PreparedSpec {
-        guard let object = try? JSONSerialization.jsonObject(with: body) else {
-            throw .malformed("unexpected token")
-        }
-        guard let dict = object as? [String: Any] else {
-            throw .invalid([FieldProblem(pointer: "", detail: "must be an object")])
+    func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec {
+        guard case .object(let dict) = body else {
+            throw SpecProblems(pointer: "", detail: "must be an object")
         }
         var errors: [FieldProblem] = []
-        for key in dict.keys where !["depth", "layer_ms", "fail", "seed"].contains(key) {
+        for key in dict.keys.sorted() where !["depth", "layer_ms", "fail", "seed"].contains(key) {
             errors.append(FieldProblem(pointer: "/\(key)", detail: "unknown field"))
         }
-        let depth = dict["depth"] as? Int ?? 0
+        let depth = dict["depth"]?.numberValue?.exactInt64.map { Int($0) } ?? 0
         if !(1...100).contains(depth) {
             errors.append(FieldProblem(pointer: "/depth", detail: "must be an integer 1...100"))
         }
-        guard errors.isEmpty else { throw .invalid(errors) }
+        guard errors.isEmpty else { throw SpecProblems(errors) }
         var canonical = dict
-        canonical["layer_ms"] = dict["layer_ms"] as? Int ?? 0
-        canonical["seed"] = dict["seed"] as? Int ?? 0
-        let data = (try? JSONSerialization.data(withJSONObject: canonical, options: [.sortedKeys])) ?? Data()
-        return PreparedSpec(canonicalJSON: data, layersTotal: depth)
+        canonical["layer_ms"] = dict["layer_ms"] ?? .integer(0)
+        canonical["seed"] = dict["seed"] ?? .integer(0)
+        return PreparedSpec(canonicalJSON: JSONValue.object(canonical).serialized(), layersTotal: depth)
     }
 
     func schemeCatalogJSON() -> Data { Data("{\"activations\":[],\"initializers\":[]}".utf8) }
@@ -63,4 +60,9 @@ final class ScriptedEngine: ExperimentEngine {
         completedRuns.add(1, ordering: .relaxed)
         return Data("{\"depth\":\(depth),\"checksum\":\(depth &* 31 &+ seed)}".utf8)
     }
+}
+
+extension ExperimentEngine {
+    /// Tests: bytes through the strict parser, then `prepare`, as the submit path does.
+    func prepare(bytes: Data) throws -> PreparedSpec { try prepare(JSONParser().parse(bytes)) }
 }

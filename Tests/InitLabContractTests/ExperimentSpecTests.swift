@@ -2,14 +2,15 @@ import TestSupport
 import Foundation
 import Testing
 @testable import InitCore
+import InitLabContract
 
 @Suite("Experiment spec: decoding, validation, canonical form", .offCooperativePool)
 struct ExperimentSpecTests {
-    func decode(_ json: String) throws(SpecValidationError) -> ExperimentSpec {
+    func decode(_ json: String) throws(SpecProblems) -> ExperimentSpec {
         try ExperimentSpec.decodeValidated(from: Data(json.utf8))
     }
 
-    func errors(_ json: String) -> [FieldError] {
+    func errors(_ json: String) -> [FieldProblem] {
         do {
             _ = try decode(json)
             return []

@@ -1,0 +1,61 @@
+import Foundation
+import InitCore
+
+/// Limits a spec must respect. Built once by the executable (from `--max-depth` and friends) and passed down;
+/// every message that names a limit is built from these values, so it never goes stale.
+package struct ExperimentLimits: Sendable, Hashable {
+    /// Default: 10,000 layers (also bounds a residual block_size).
+    package var maxDepth: Int
+    /// Default: 4,096 units (also bounds input_width).
+    package var maxWidth: Int
+    /// Default: 4,096 rows.
+    package var maxBatch: Int
+    /// Peak working memory a run may plan for (see `ExperimentSpec.estimate()`). Default: 1 GiB.
+    package var maxMemoryBytes: Int
+    /// Floating-point operations a run may plan for. Default: 2e12 (about a minute on two cores).
+    package var maxFLOPs: Double
+    /// Histogram bins per statistic. Default: 512.
+    package var maxHistogramBins: Int
+
+    package init(maxDepth: Int = 10_000, maxWidth: Int = 4_096, maxBatch: Int = 4_096,
+                 maxMemoryBytes: Int = 1 << 30, maxFLOPs: Double = 2e12, maxHistogramBins: Int = 512) {
+        self.maxDepth = maxDepth
+        self.maxWidth = maxWidth
+        self.maxBatch = maxBatch
+        self.maxMemoryBytes = maxMemoryBytes
+        self.maxFLOPs = maxFLOPs
+        self.maxHistogramBins = maxHistogramBins
+    }
+
+    package static let `default` = ExperimentLimits()
+
+    // MARK: The texts of the limits
+
+    /// "an integer 1 ... 10000".
+    package static func integer(_ lo: Int, _ hi: Int) -> String { "an integer \(lo) ... \(hi)" }
+    package var depthText: String { Self.integer(1, maxDepth) }
+    package var widthText: String { Self.integer(1, maxWidth) }
+    package var batchText: String { Self.integer(1, maxBatch) }
+    package var binsText: String { Self.integer(1, maxHistogramBins) }
+    package static let seedText = "an integer 0 ... \(UInt64.max)"
+    package var architectureText: String { "\"mlp\", \"residual\" or {\"name\": \"residual\", \"block_size\": 1 ... \(maxDepth)}" }
+    package static var inputText: String {
+        let names = InputSource.datasets.map { "\"\($0)\"" }.joined(separator: " | ")
+        let splits = InputSource.splits.map { "\"\($0)\"" }.joined(separator: " | ")
+        return "\"gaussian\" or {\"dataset\": \(names), \"split\": \(splits), \"sample_seed\": 0 ... \(UInt64.max)}"
+    }
+}
+
+/// Numbers in messages: whole numbers without a fraction, others in %g.
+func formatNumber(_ x: Double) -> String {
+    if x.rounded() == x && abs(x) < 1e15 { return String(Int64(x)) }
+    return String(format: "%g", x)
+}
+
+/// "3.1 GiB", "12.0 MiB", "512 B".
+func formatBytes(_ b: Double) -> String {
+    if b >= Double(1 << 30) { return String(format: "%.1f GiB", b / Double(1 << 30)) }
+    if b >= Double(1 << 20) { return String(format: "%.1f MiB", b / Double(1 << 20)) }
+    if b >= 1024 { return String(format: "%.1f KiB", b / 1024) }
+    return String(format: "%.0f B", b)
+}
