@@ -1,18 +1,18 @@
 import Foundation
 
 /// What a dataset file holds.
-public enum FileRole: String, Sendable, Codable, CaseIterable {
+package enum FileRole: String, Sendable, Codable, CaseIterable {
     case trainImages, trainLabels, testImages, testLabels
 }
 
 /// How a downloaded file is verified before it is renamed into the cache.
-public enum Checksum: Sendable, Equatable, Codable, CustomStringConvertible {
+package enum Checksum: Sendable, Equatable, Codable, CustomStringConvertible {
     /// MD5 of the file exactly as downloaded (the .gz): MNIST's published checksums.
     case md5OfDownload(String)
     /// SHA-256 of the decompressed content: true across mirrors that recompress the same data (Fashion-MNIST).
     case sha256OfContent(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .md5OfDownload(let h): return "md5(download)=\(h)"
         case .sha256OfContent(let h): return "sha256(decompressed)=\(h)"
@@ -20,13 +20,13 @@ public enum Checksum: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 }
 
-public struct DatasetFile: Sendable, Equatable {
+package struct DatasetFile: Sendable, Equatable {
     /// File name on mirrors and in the cache, e.g. `train-images-idx3-ubyte.gz`.
-    public let name: String
-    public let role: FileRole
-    public let checksum: Checksum
+    package let name: String
+    package let role: FileRole
+    package let checksum: Checksum
 
-    public init(name: String, role: FileRole, checksum: Checksum) {
+    package init(name: String, role: FileRole, checksum: Checksum) {
         self.name = name
         self.role = role
         self.checksum = checksum
@@ -34,22 +34,22 @@ public struct DatasetFile: Sendable, Equatable {
 }
 
 /// A dataset in the catalog: four gzip'd IDX files (images and labels for train and test), pinned by checksum.
-public struct DatasetSpec: Sendable, Equatable {
+package struct DatasetSpec: Sendable, Equatable {
     /// Name used on the command line and as the cache sub-folder: `mnist`, `fashion-mnist`.
-    public let id: String
-    public let title: String
-    public let files: [DatasetFile]
+    package let id: String
+    package let title: String
+    package let files: [DatasetFile]
     /// Mirrors tried in order when neither flags nor `mirrorEnvironmentVariable` name any.
-    public let defaultMirrors: [Mirror]
+    package let defaultMirrors: [Mirror]
     /// Environment variable holding a comma-separated list of mirrors that replaces the defaults.
-    public let mirrorEnvironmentVariable: String
-    public let rows: Int
-    public let cols: Int
-    public let classes: Int
+    package let mirrorEnvironmentVariable: String
+    package let rows: Int
+    package let cols: Int
+    package let classes: Int
     /// Expected image counts (train, test) when known: checked when loading.
-    public let expectedCounts: (train: Int, test: Int)?
+    package let expectedCounts: (train: Int, test: Int)?
 
-    public init(
+    package init(
         id: String, title: String, files: [DatasetFile], defaultMirrors: [Mirror], mirrorEnvironmentVariable: String,
         rows: Int = 28, cols: Int = 28, classes: Int = 10, expectedCounts: (train: Int, test: Int)? = nil
     ) {
@@ -64,9 +64,9 @@ public struct DatasetSpec: Sendable, Equatable {
         self.expectedCounts = expectedCounts
     }
 
-    public func file(_ role: FileRole) -> DatasetFile? { files.first { $0.role == role } }
+    package func file(_ role: FileRole) -> DatasetFile? { files.first { $0.role == role } }
 
-    public static func == (a: DatasetSpec, b: DatasetSpec) -> Bool {
+    package static func == (a: DatasetSpec, b: DatasetSpec) -> Bool {
         a.id == b.id && a.title == b.title && a.files == b.files && a.defaultMirrors == b.defaultMirrors
             && a.mirrorEnvironmentVariable == b.mirrorEnvironmentVariable && a.rows == b.rows && a.cols == b.cols
             && a.classes == b.classes && a.expectedCounts?.train == b.expectedCounts?.train
@@ -74,9 +74,9 @@ public struct DatasetSpec: Sendable, Equatable {
     }
 }
 
-public enum DatasetCatalog {
+package enum DatasetCatalog {
     /// MNIST, pinned to the published MD5s of its four .gz files.
-    public static let mnist = DatasetSpec(
+    package static let mnist = DatasetSpec(
         id: "mnist", title: "MNIST handwritten digits",
         files: [
             DatasetFile(name: "train-images-idx3-ubyte.gz", role: .trainImages,
@@ -96,12 +96,12 @@ public enum DatasetCatalog {
         expectedCounts: (60_000, 10_000))
 
     /// Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST (recompressed .gz files).
-    public static let debianFashionMNISTFolder = "/usr/share/datasets/fashion-mnist"
+    package static let debianFashionMNISTFolder = "/usr/share/datasets/fashion-mnist"
 
     /// Fashion-MNIST, pinned to the SHA-256 of its decompressed IDX files (computed from Debian's
     /// `dataset-fashion-mnist`, whose .gz files are recompressed: their MD5s differ from upstream's, the content
     /// does not). The Debian folder is tried first when present (no network needed), then the public mirror.
-    public static let fashionMNIST = DatasetSpec(
+    package static let fashionMNIST = DatasetSpec(
         id: "fashion-mnist", title: "Fashion-MNIST (Zalando)",
         files: [
             DatasetFile(name: "train-images-idx3-ubyte.gz", role: .trainImages,
@@ -119,13 +119,13 @@ public enum DatasetCatalog {
         mirrorEnvironmentVariable: "INITLAB_FASHION_MNIST_MIRROR",
         expectedCounts: (60_000, 10_000))
 
-    public static let all: [DatasetSpec] = [mnist, fashionMNIST]
+    package static let all: [DatasetSpec] = [mnist, fashionMNIST]
 
-    public static func spec(named id: String) -> DatasetSpec? { all.first { $0.id == id.lowercased() } }
+    package static func spec(named id: String) -> DatasetSpec? { all.first { $0.id == id.lowercased() } }
 }
 
 /// Where a dataset's files come from: a base URL (http or https) or a local folder (offline machines).
-public enum Mirror: Sendable, Equatable, Codable, CustomStringConvertible {
+package enum Mirror: Sendable, Equatable, Codable, CustomStringConvertible {
     /// Base URL; the file name is appended (a `/` is added when missing).
     case remote(String)
     /// Absolute folder path; files are copied through the same verify-then-rename path (libcurl's file://).
@@ -133,7 +133,7 @@ public enum Mirror: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Parses a user's mirror: `http://…` or `https://…` → remote; `file://…` or any other string → folder (a
     /// relative path is resolved against `currentDirectory`).
-    public init(parsing text: String, currentDirectory: String = FileManager.default.currentDirectoryPath) {
+    package init(parsing text: String, currentDirectory: String = FileManager.default.currentDirectoryPath) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         let lower = trimmed.lowercased()
         if lower.hasPrefix("http://") || lower.hasPrefix("https://") {
@@ -149,14 +149,14 @@ public enum Mirror: Sendable, Equatable, Codable, CustomStringConvertible {
     }
 
     /// The URL of `file` on this mirror.
-    public func url(for file: String) -> String {
+    package func url(for file: String) -> String {
         switch self {
         case .remote(let base): return base.hasSuffix("/") ? base + file : base + "/" + file
         case .folder(let path): return URL(fileURLWithPath: path).appendingPathComponent(file).absoluteString
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .remote(let base): return base
         case .folder(let path): return path
@@ -165,7 +165,7 @@ public enum Mirror: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Mirrors in force: `flags` when any, else the comma-separated list in the spec's environment variable when
     /// set and non-empty, else the spec's defaults.
-    public static func resolve(
+    package static func resolve(
         for spec: DatasetSpec, flags: [String], environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> [Mirror] {
         if !flags.isEmpty { return flags.map { Mirror(parsing: $0) } }

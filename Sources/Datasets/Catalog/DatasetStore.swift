@@ -1,15 +1,15 @@
 import Foundation
 
 /// One mirror's failure for one file.
-public struct MirrorFailure: Sendable, Equatable, Codable, CustomStringConvertible {
-    public let url: String
+package struct MirrorFailure: Sendable, Equatable, Codable, CustomStringConvertible {
+    package let url: String
     /// Everything known, for the CLI and the server log; it may quote what the server sent (status text, the
     /// digest and size of what arrived).
-    public let reason: String
+    package let reason: String
     /// The same failure in the fetcher's own words, with nothing taken from the server's reply: what API clients
     /// see (a hostile mirror must not learn through us what an internal address answered).
     package let publicReason: String
-    public var description: String { "\(url): \(reason)" }
+    package var description: String { "\(url): \(reason)" }
 
     package init(url: String, reason: String, publicReason: String) {
         self.url = url
@@ -18,7 +18,7 @@ public struct MirrorFailure: Sendable, Equatable, Codable, CustomStringConvertib
     }
 }
 
-public enum DatasetError: Error, Equatable, CustomStringConvertible {
+package enum DatasetError: Error, Equatable, CustomStringConvertible {
     case unknownDataset(String)
     case noMirrors(dataset: String)
     /// Every mirror failed for `file`; each failure is listed in order.
@@ -30,7 +30,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case idx(IDXError)
     case io(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownDataset(let id):
             return "unknown dataset '\(id)' (known: \(DatasetCatalog.all.map(\.id).joined(separator: ", ")))"
@@ -73,7 +73,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
 }
 
 /// What `DatasetStore.fetch` reports as it goes.
-public enum FetchEvent: Sendable {
+package enum FetchEvent: Sendable {
     /// A verified file already in the cache: no network.
     case reused(file: String)
     case started(file: String, url: String, resumingFrom: Int64)
@@ -83,51 +83,51 @@ public enum FetchEvent: Sendable {
 }
 
 /// Per file: where it came from.
-public struct FetchedFile: Sendable, Equatable, Codable {
-    public let name: String
+package struct FetchedFile: Sendable, Equatable, Codable {
+    package let name: String
     /// The URL it was downloaded from, or nil when the verified cache copy was reused.
-    public let source: String?
-    public let bytes: Int64
+    package let source: String?
+    package let bytes: Int64
     /// Requests made (0 when reused).
-    public let attempts: Int
+    package let attempts: Int
 }
 
 /// A dataset loaded from the cache: both splits normalized with the training set's statistics.
-public struct LoadedDataset: Sendable {
-    public let id: String
-    public let train: ImageSet
-    public let test: ImageSet
-    public let stats: NormalizationStats
+package struct LoadedDataset: Sendable {
+    package let id: String
+    package let train: ImageSet
+    package let test: ImageSet
+    package let stats: NormalizationStats
 
-    public func split(_ split: Split) -> ImageSet { split == .train ? train : test }
+    package func split(_ split: Split) -> ImageSet { split == .train ? train : test }
 
     /// A reproducible batch of `size` distinct images of `split` for `seed` (see `BatchSampler`).
-    public func batch(split: Split, size: Int, seed: UInt64) -> Batch { self.split(split).batch(size: size, seed: seed) }
+    package func batch(split: Split, size: Int, seed: UInt64) -> Batch { self.split(split).batch(size: size, seed: seed) }
 }
 
-public struct FileStatus: Sendable, Equatable, Codable {
-    public let name: String
-    public let role: FileRole
+package struct FileStatus: Sendable, Equatable, Codable {
+    package let name: String
+    package let role: FileRole
     /// The verified file is in the cache.
-    public let present: Bool
-    public let bytes: Int64
+    package let present: Bool
+    package let bytes: Int64
     /// Bytes of an interrupted download waiting to be resumed (0 when none).
-    public let partialBytes: Int64
+    package let partialBytes: Int64
     /// Result of re-checking the checksum; nil when not asked for (`verify: false`) or the file is absent.
-    public let checksumMatches: Bool?
+    package let checksumMatches: Bool?
 }
 
 /// What the service reports about a dataset: is it cached, verified, and its statistics.
-public struct DatasetStatus: Sendable, Equatable, Codable {
-    public let dataset: String
-    public let directory: String
-    public let files: [FileStatus]
+package struct DatasetStatus: Sendable, Equatable, Codable {
+    package let dataset: String
+    package let directory: String
+    package let files: [FileStatus]
     /// All four files are in the cache. Files reach the cache only after their checksum matched.
-    public let cached: Bool
+    package let cached: Bool
     /// True when every checksum was re-checked and matched; nil when not re-checked.
-    public let verified: Bool?
+    package let verified: Bool?
     /// Saved by the last load (`statistics.json` in the dataset folder); nil before the first load.
-    public let statistics: NormalizationStats?
+    package let statistics: NormalizationStats?
 }
 
 /// The local cache of datasets: `<cacheDirectory>/<dataset id>/<file name>`.
@@ -136,14 +136,14 @@ public struct DatasetStatus: Sendable, Equatable, Codable {
 /// they came from in `<name>.part.url`) and are renamed only after verification. A transfer failure keeps the
 /// `.part` for a later resume from the same URL; a checksum failure deletes it, so a corrupt download leaves nothing.
 /// `fetch` holds an exclusive `flock` on `<dataset folder>/.lock`, so processes sharing a cache take turns.
-public struct DatasetStore: Sendable {
-    public let cacheDirectory: String
-    public let fetcher: CurlFetcher
+package struct DatasetStore: Sendable {
+    package let cacheDirectory: String
+    package let fetcher: CurlFetcher
 
-    public static let cacheEnvironmentVariable = "INITLAB_CACHE_DIR"
+    package static let cacheEnvironmentVariable = "INITLAB_CACHE_DIR"
 
     /// `$INITLAB_CACHE_DIR` when set and non-empty, else `./.initlab-cache` in the current directory.
-    public static func defaultCacheDirectory(
+    package static func defaultCacheDirectory(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> String {
         if let dir = environment[cacheEnvironmentVariable], !dir.isEmpty { return dir }
@@ -151,16 +151,16 @@ public struct DatasetStore: Sendable {
             .path
     }
 
-    public init(cacheDirectory: String, policy: FetchPolicy = .standard) {
+    package init(cacheDirectory: String, policy: FetchPolicy = .standard) {
         self.cacheDirectory = cacheDirectory
         self.fetcher = CurlFetcher(policy: policy)
     }
 
-    public func directory(for spec: DatasetSpec) -> String {
+    package func directory(for spec: DatasetSpec) -> String {
         URL(fileURLWithPath: cacheDirectory).appendingPathComponent(spec.id).path
     }
 
-    public func path(of file: DatasetFile, in spec: DatasetSpec) -> String {
+    package func path(of file: DatasetFile, in spec: DatasetSpec) -> String {
         URL(fileURLWithPath: directory(for: spec)).appendingPathComponent(file.name).path
     }
 
@@ -169,7 +169,7 @@ public struct DatasetStore: Sendable {
     /// Makes every file of `spec` present and verified in the cache, trying `mirrors` in order per file. Files
     /// already cached are reused without network.
     @discardableResult
-    public func fetch(_ spec: DatasetSpec, mirrors: [Mirror], events: ((FetchEvent) -> Void)? = nil)
+    package func fetch(_ spec: DatasetSpec, mirrors: [Mirror], events: ((FetchEvent) -> Void)? = nil)
         throws(DatasetError) -> [FetchedFile]
     {
         let dir = directory(for: spec)
@@ -265,7 +265,7 @@ public struct DatasetStore: Sendable {
     }
 
     /// Verifies a file against its pinned checksum.
-    public static func check(_ file: DatasetFile, at path: String) -> Result<Void, DatasetError> {
+    package static func check(_ file: DatasetFile, at path: String) -> Result<Void, DatasetError> {
         Result { () throws(DatasetError) in
             let actual: String
             switch file.checksum {
@@ -327,7 +327,7 @@ public struct DatasetStore: Sendable {
 
     /// Decompresses, parses and normalizes a cached dataset, and saves its statistics for `status`. Files in the
     /// cache were verified when stored and are not re-hashed here (see `status(of:verify:)`).
-    public func load(_ spec: DatasetSpec) throws(DatasetError) -> LoadedDataset {
+    package func load(_ spec: DatasetSpec) throws(DatasetError) -> LoadedDataset {
         let missing = spec.files.filter { !FileManager.default.fileExists(atPath: path(of: $0, in: spec)) }
         guard missing.isEmpty else {
             throw .notCached(dataset: spec.id, directory: directory(for: spec), missing: missing.map(\.name))
@@ -338,7 +338,7 @@ public struct DatasetStore: Sendable {
     }
 
     /// Loads from explicit file paths (any folder holding the four .gz files), without checksum verification.
-    public static func load(_ spec: DatasetSpec, paths: (DatasetFile) -> String) throws(DatasetError)
+    package static func load(_ spec: DatasetSpec, paths: (DatasetFile) -> String) throws(DatasetError)
         -> LoadedDataset
     {
         guard let trainImagesFile = spec.file(.trainImages), let trainLabelsFile = spec.file(.trainLabels),
@@ -398,7 +398,7 @@ public struct DatasetStore: Sendable {
 
     /// Cheap by default (file presence, sizes, saved statistics); with `verify`, every cached file's checksum is
     /// recomputed (decompression included for content checksums).
-    public func status(of spec: DatasetSpec, verify: Bool = false) -> DatasetStatus {
+    package func status(of spec: DatasetSpec, verify: Bool = false) -> DatasetStatus {
         var files: [FileStatus] = []
         for file in spec.files {
             let p = path(of: file, in: spec)
@@ -424,13 +424,13 @@ public struct DatasetStore: Sendable {
 
 /// One image file taken through the whole pipeline on its own, for benchmarks: read, gunzip, parse, scale to
 /// [0, 1] and normalize with its own mean and std.
-public struct ImageFileLoad: Sendable {
-    public let dimensions: [Int]
-    public let pixels: [Float]
+package struct ImageFileLoad: Sendable {
+    package let dimensions: [Int]
+    package let pixels: [Float]
     /// Statistics of the pixels scaled to [0, 1] (before normalization).
-    public let raw: PixelStatistics
+    package let raw: PixelStatistics
 
-    public init(path: String) throws(DatasetError) {
+    package init(path: String) throws(DatasetError) {
         let name = URL(fileURLWithPath: path).lastPathComponent
         let compressed = try DatasetStore.readFile(path)
         let inflated: [UInt8]

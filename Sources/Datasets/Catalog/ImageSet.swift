@@ -1,9 +1,9 @@
 /// Mean and population standard deviation of a set of pixel values.
-public struct PixelStatistics: Sendable, Equatable, Codable {
-    public let mean: Double
-    public let std: Double
+package struct PixelStatistics: Sendable, Equatable, Codable {
+    package let mean: Double
+    package let std: Double
 
-    public init(mean: Double, std: Double) {
+    package init(mean: Double, std: Double) {
         self.mean = mean
         self.std = std
     }
@@ -11,33 +11,33 @@ public struct PixelStatistics: Sendable, Equatable, Codable {
 
 /// Statistics of both splits before (pixels scaled to [0, 1]) and after normalization with the training set's mean
 /// and standard deviation.
-public struct NormalizationStats: Sendable, Equatable, Codable {
+package struct NormalizationStats: Sendable, Equatable, Codable {
     /// Training pixels in [0, 1]: the mean and std used to normalize both splits.
-    public let rawTrain: PixelStatistics
-    public let rawTest: PixelStatistics
+    package let rawTrain: PixelStatistics
+    package let rawTest: PixelStatistics
     /// After normalization: mean 0, std 1 for the training set (up to Float rounding); close to that for test.
-    public let normalizedTrain: PixelStatistics
-    public let normalizedTest: PixelStatistics
+    package let normalizedTrain: PixelStatistics
+    package let normalizedTest: PixelStatistics
 }
 
-public enum Split: String, Sendable, Codable, CaseIterable {
+package enum Split: String, Sendable, Codable, CaseIterable {
     case train, test
 }
 
 /// One split of an image dataset, normalized.
-public struct ImageSet: Sendable {
-    public let count: Int
-    public let rows: Int
-    public let cols: Int
+package struct ImageSet: Sendable {
+    package let count: Int
+    package let rows: Int
+    package let cols: Int
     /// `count × rows × cols` values, image after image, row-major: `(pixel / 255 − mean) / std` with the training
     /// set's mean and std.
-    public let pixels: [Float]
+    package let pixels: [Float]
     /// `count` labels.
-    public let labels: [UInt8]
+    package let labels: [UInt8]
 
-    public var pixelsPerImage: Int { rows * cols }
+    package var pixelsPerImage: Int { rows * cols }
 
-    public init(count: Int, rows: Int, cols: Int, pixels: [Float], labels: [UInt8]) {
+    package init(count: Int, rows: Int, cols: Int, pixels: [Float], labels: [UInt8]) {
         precondition(pixels.count == count * rows * cols && labels.count == count, "ImageSet: inconsistent sizes")
         self.count = count
         self.rows = rows
@@ -47,13 +47,13 @@ public struct ImageSet: Sendable {
     }
 
     /// The pixels of one image (`rows × cols` values).
-    public func image(_ index: Int) -> ArraySlice<Float> {
+    package func image(_ index: Int) -> ArraySlice<Float> {
         pixels[index * pixelsPerImage..<(index + 1) * pixelsPerImage]
     }
 
     /// A reproducible batch: `size` distinct indices drawn with `BatchSampler` from `seed`, their pixels
     /// (`size × rows × cols`, row-major, normalized) and labels.
-    public func batch(size: Int, seed: UInt64) -> Batch {
+    package func batch(size: Int, seed: UInt64) -> Batch {
         let indices = BatchSampler.indices(count: count, batchSize: size, seed: seed)
         var out = [Float]()
         out.reserveCapacity(indices.count * pixelsPerImage)
@@ -68,24 +68,24 @@ public struct ImageSet: Sendable {
 }
 
 /// Images drawn from an `ImageSet`.
-public struct Batch: Sendable, Equatable {
-    public let indices: [Int]
-    public let rows: Int
-    public let cols: Int
+package struct Batch: Sendable, Equatable {
+    package let indices: [Int]
+    package let rows: Int
+    package let cols: Int
     /// `indices.count × rows × cols` normalized pixel values, row-major.
-    public let pixels: [Float]
-    public let labels: [UInt8]
-    public var count: Int { indices.count }
+    package let pixels: [Float]
+    package let labels: [UInt8]
+    package var count: Int { indices.count }
 }
 
 /// SplitMix64 (Steele, Lea & Flood 2014; the constants of Vigna's reference `splitmix64.c`): a tiny, fully specified
 /// generator, so a sample seed names the same batch on every machine.
-public struct SplitMix64: Sendable, RandomNumberGenerator {
-    public private(set) var state: UInt64
+package struct SplitMix64: Sendable, RandomNumberGenerator {
+    package private(set) var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -95,7 +95,7 @@ public struct SplitMix64: Sendable, RandomNumberGenerator {
 
     /// Uniform in `0..<bound` by rejection (no modulo bias): draws `x = next()` until `x < 2^64 − (2^64 mod bound)`,
     /// then returns `x mod bound`.
-    public mutating func next(below bound: UInt64) -> UInt64 {
+    package mutating func next(below bound: UInt64) -> UInt64 {
         precondition(bound > 0)
         let limit = UInt64.max - (UInt64.max % bound + 1) % bound  // largest accepted value
         while true {
@@ -108,8 +108,8 @@ public struct SplitMix64: Sendable, RandomNumberGenerator {
 /// Deterministic batch indices: a partial Fisher–Yates shuffle of `0..<count` driven by `SplitMix64(seed)`. For
 /// `i` in `0..<batchSize`: `j = i + next(below: count − i)`, swap positions `i` and `j`, take position `i`. The
 /// indices are distinct; `batchSize` is clamped to `count`.
-public enum BatchSampler {
-    public static func indices(count: Int, batchSize: Int, seed: UInt64) -> [Int] {
+package enum BatchSampler {
+    package static func indices(count: Int, batchSize: Int, seed: UInt64) -> [Int] {
         let size = max(0, min(batchSize, count))
         var rng = SplitMix64(seed: seed)
         var moved: [Int: Int] = [:]  // sparse permutation: position → value where it differs from identity
@@ -129,8 +129,8 @@ public enum BatchSampler {
 
 /// Scaling to [0, 1] and normalization with the training set's statistics. Uses a 256-bin histogram of the raw
 /// bytes, so the means and variances are exact sums accumulated in Double.
-public enum Normalizer {
-    public static func histogram(_ bytes: ArraySlice<UInt8>) -> [Int] {
+package enum Normalizer {
+    package static func histogram(_ bytes: ArraySlice<UInt8>) -> [Int] {
         var counts = [Int](repeating: 0, count: 256)
         counts.withUnsafeMutableBufferPointer { c in
             bytes.withUnsafeBufferPointer { b in
@@ -156,7 +156,7 @@ public enum Normalizer {
     }
 
     /// Normalizes both splits with the training pixels' mean and std and reports statistics before and after.
-    public static func normalize(train: ArraySlice<UInt8>, test: ArraySlice<UInt8>)
+    package static func normalize(train: ArraySlice<UInt8>, test: ArraySlice<UInt8>)
         -> (train: [Float], test: [Float], stats: NormalizationStats)
     {
         let trainCounts = histogram(train)

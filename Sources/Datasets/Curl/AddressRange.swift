@@ -1,6 +1,6 @@
 /// The kind of network an IP address belongs to, for deciding where a mirror's redirect may lead. Public because
 /// `FetchError.redirectRefused` carries one.
-public enum AddressRange: String, Sendable, Equatable, Hashable, CustomStringConvertible {
+package enum AddressRange: String, Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Anything not listed below: reachable across the internet.
     case publicInternet = "public"
     /// 127.0.0.0/8, ::1.
@@ -12,7 +12,7 @@ public enum AddressRange: String, Sendable, Equatable, Hashable, CustomStringCon
     /// 0.0.0.0/8, :: (Linux connects 0.0.0.0 to the local host).
     case unspecified
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// The range of an IPv4 (4 bytes) or IPv6 (16 bytes) address in network byte order; nil for any other length.
     /// An IPv6 address that embeds an IPv4 one (IPv4-mapped ::ffff:a.b.c.d, or NAT64 64:ff9b::a.b.c.d) has the

@@ -2,29 +2,29 @@ import CCurl
 import Foundation
 
 /// How the fetcher behaves: redirects, timeouts, retries with exponential backoff, and a size cap.
-public struct FetchPolicy: Sendable, Equatable {
+package struct FetchPolicy: Sendable, Equatable {
     /// Redirects followed per request (CURLOPT_MAXREDIRS). Only http and https targets are followed.
-    public var maxRedirects: Int
+    package var maxRedirects: Int
     /// Seconds allowed to establish a connection (CURLOPT_CONNECTTIMEOUT_MS).
-    public var connectTimeout: Double
+    package var connectTimeout: Double
     /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` seconds is aborted as a timeout
     /// (CURLOPT_LOW_SPEED_LIMIT / CURLOPT_LOW_SPEED_TIME) and retried.
-    public var lowSpeedLimit: Int
-    public var lowSpeedTime: Int
+    package var lowSpeedLimit: Int
+    package var lowSpeedTime: Int
     /// Total attempts per URL, first included. Only transient failures are retried: timeouts, refused or reset
     /// connections, partial transfers, HTTP 5xx, 408 and 429. Other 4xx are final.
-    public var maxAttempts: Int
+    package var maxAttempts: Int
     /// Sleep before retry n (n ≥ 1) is `min(initialBackoff × backoffMultiplier^(n−1), maxBackoff)` seconds.
-    public var initialBackoff: Double
-    public var backoffMultiplier: Double
-    public var maxBackoff: Double
+    package var initialBackoff: Double
+    package var backoffMultiplier: Double
+    package var maxBackoff: Double
     /// Largest file accepted, in bytes: checked against Content-Length and enforced while writing.
-    public var maxBytes: Int64
-    public var userAgent: String
+    package var maxBytes: Int64
+    package var userAgent: String
     /// Where redirects may lead: by default public addresses, or the non-public range the mirror itself is in.
     package var redirects: RedirectPolicy = .publicOrMirrorRange
 
-    public init(
+    package init(
         maxRedirects: Int = 5, connectTimeout: Double = 20, lowSpeedLimit: Int = 1024, lowSpeedTime: Int = 30,
         maxAttempts: Int = 5, initialBackoff: Double = 0.5, backoffMultiplier: Double = 2, maxBackoff: Double = 16,
         maxBytes: Int64 = 256 << 20, userAgent: String = "initlab-datasets/1 libcurl"
@@ -41,26 +41,26 @@ public struct FetchPolicy: Sendable, Equatable {
         self.userAgent = userAgent
     }
 
-    public static let standard = FetchPolicy()
+    package static let standard = FetchPolicy()
 
     /// The backoff before retry number `retry` (1-based).
-    public func backoff(beforeRetry retry: Int) -> Double {
+    package func backoff(beforeRetry retry: Int) -> Double {
         min(initialBackoff * pow(backoffMultiplier, Double(max(0, retry - 1))), maxBackoff)
     }
 }
 
 /// Progress of one transfer, reported through the progress callback (CURLOPT_XFERINFOFUNCTION).
-public struct FetchProgress: Sendable, Equatable {
-    public let url: String
+package struct FetchProgress: Sendable, Equatable {
+    package let url: String
     /// Bytes in the destination file so far, including any resumed prefix.
-    public let bytes: Int64
+    package let bytes: Int64
     /// Expected final size when the server announced it.
-    public let total: Int64?
+    package let total: Int64?
     /// Average rate of this attempt, bytes per second.
-    public let bytesPerSecond: Double
+    package let bytesPerSecond: Double
 }
 
-public enum FetchError: Error, Equatable, CustomStringConvertible {
+package enum FetchError: Error, Equatable, CustomStringConvertible {
     /// The server answered with an HTTP error status (after retries when the status was transient).
     case http(status: Int, url: String, attempts: Int)
     /// libcurl failed (connection, timeout, TLS, protocol...); `code` is the CURLcode.
@@ -73,7 +73,7 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
     /// The destination file could not be written.
     case localFile(path: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .http(_, let url, _), .transport(_, _, let url, _), .tooLarge(_, let url), .redirectRefused(_, let url):
             return "\(url): \(reason)"
@@ -82,7 +82,7 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
     }
 
     /// The description without the URL or path.
-    public var reason: String {
+    package var reason: String {
         switch self {
         case .http(let status, _, let attempts):
             return "HTTP \(status) (after \(attempts) attempt\(attempts == 1 ? "" : "s"))"
@@ -108,7 +108,7 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
     }
 
     /// Attempts made before giving up (0 when not applicable).
-    public var attempts: Int {
+    package var attempts: Int {
         switch self {
         case .http(_, _, let a), .transport(_, _, _, let a): return a
         default: return 0
@@ -117,33 +117,33 @@ public enum FetchError: Error, Equatable, CustomStringConvertible {
 }
 
 /// What a successful download did.
-public struct FetchReport: Sendable, Equatable {
-    public let url: String
+package struct FetchReport: Sendable, Equatable {
+    package let url: String
     /// Size of the destination file.
-    public let bytes: Int64
+    package let bytes: Int64
     /// Requests made, retries and restarts included.
-    public let attempts: Int
+    package let attempts: Int
     /// Offsets from which a partial file was resumed with a Range request, in order.
-    public let resumedFrom: [Int64]
+    package let resumedFrom: [Int64]
     /// Times a server ignored or refused a Range request and the file was restarted from byte 0.
-    public let restarts: Int
+    package let restarts: Int
 }
 
 /// `curl_global_init` runs once, the first time a fetcher is used (Swift initializes globals exactly once).
 private let curlGlobalInitCode: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
 /// Downloads one URL (http, https or file) into a file with libcurl, resuming and retrying per its policy.
-public struct CurlFetcher: Sendable {
-    public let policy: FetchPolicy
+package struct CurlFetcher: Sendable {
+    package let policy: FetchPolicy
 
-    public init(policy: FetchPolicy = .standard) {
+    package init(policy: FetchPolicy = .standard) {
         self.policy = policy
     }
 
     /// Downloads `url` into `path`. With `resume`, bytes already in `path` are kept and the rest is requested with
     /// a Range request; a server that ignores the range (answers 200) or refuses it (416) restarts the file from
     /// byte 0. On failure `path` keeps whatever arrived, for a later resume; the caller decides what it is worth.
-    public func download(
+    package func download(
         from url: String, to path: String, resume: Bool = true, progress: ((FetchProgress) -> Void)? = nil
     ) throws(FetchError) -> FetchReport {
         guard curlGlobalInitCode == CURLE_OK else {

@@ -1,7 +1,7 @@
 import CZlib
 
 /// What went wrong while inflating a gzip file.
-public enum GzipError: Error, Equatable, CustomStringConvertible {
+package enum GzipError: Error, Equatable, CustomStringConvertible {
     /// The input ended before the end of a gzip member (or was empty).
     case truncated(name: String, consumed: Int)
     /// zlib rejected the data: wrong header, bad CRC or length, invalid deflate stream.
@@ -12,7 +12,7 @@ public enum GzipError: Error, Equatable, CustomStringConvertible {
     case tooLarge(name: String, limit: Int)
     case zlib(name: String, code: Int32)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .truncated(let name, let consumed):
             return "\(name): gzip stream is truncated (input ended after \(consumed) bytes, before the end of the member)"
@@ -27,12 +27,12 @@ public enum GzipError: Error, Equatable, CustomStringConvertible {
 
 /// gzip decompression with zlib: `inflateInit2(16 + MAX_WBITS)`, streamed in chunks, multi-member aware
 /// (concatenated members inflate to the concatenation, as `gzip -d` does).
-public enum Gzip {
+package enum Gzip {
     /// Default cap on the inflated size: 1 GiB (MNIST's largest file is 47 MB).
-    public static let defaultOutputLimit = 1 << 30
+    package static let defaultOutputLimit = 1 << 30
 
     /// Inflates a whole gzip file held in memory. `name` is used in error messages.
-    public static func decompress(_ input: [UInt8], name: String, outputLimit: Int = defaultOutputLimit) throws(GzipError)
+    package static func decompress(_ input: [UInt8], name: String, outputLimit: Int = defaultOutputLimit) throws(GzipError)
         -> [UInt8]
     {
         var result: Result<[UInt8], GzipError> = .success([])
@@ -44,7 +44,7 @@ public enum Gzip {
         return try result.get()
     }
 
-    public static func decompress(_ input: UnsafeRawBufferPointer, name: String, outputLimit: Int = defaultOutputLimit)
+    package static func decompress(_ input: UnsafeRawBufferPointer, name: String, outputLimit: Int = defaultOutputLimit)
         throws(GzipError) -> [UInt8]
     {
         // The gzip trailer's ISIZE (last 4 bytes, little-endian) is the size mod 2^32 of the last member: a good
@@ -134,7 +134,7 @@ public enum Gzip {
     }
 
     /// Compresses with zlib into a single gzip member (used by tests and tools to make fixtures).
-    public static func compress(_ input: [UInt8], level: Int32 = 6) throws(GzipError) -> [UInt8] {
+    package static func compress(_ input: [UInt8], level: Int32 = 6) throws(GzipError) -> [UInt8] {
         var stream = z_stream()
         let initCode = deflateInit2_(
             &stream, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY, zlibVersion(),

@@ -1,8 +1,8 @@
 /// IDX element types (LeCun's format description: the third magic byte).
-public enum IDXElementType: UInt8, Sendable, Codable {
+package enum IDXElementType: UInt8, Sendable, Codable {
     case ubyte = 0x08, sbyte = 0x09, short = 0x0B, int = 0x0C, float = 0x0D, double = 0x0E
 
-    public var size: Int {
+    package var size: Int {
         switch self {
         case .ubyte, .sbyte: return 1
         case .short: return 2
@@ -12,7 +12,7 @@ public enum IDXElementType: UInt8, Sendable, Codable {
     }
 }
 
-public enum IDXError: Error, Equatable, CustomStringConvertible {
+package enum IDXError: Error, Equatable, CustomStringConvertible {
     case tooShort(name: String, length: Int, needed: Int)
     case badMagic(name: String, bytes: [UInt8])
     case unknownElementType(name: String, code: UInt8)
@@ -23,7 +23,7 @@ public enum IDXError: Error, Equatable, CustomStringConvertible {
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case labelOutOfRange(name: String, index: Int, value: UInt8, classes: Int)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .tooShort(let name, let length, let needed):
             return "\(name): IDX file is \(length) bytes, shorter than its \(needed)-byte header"
@@ -50,16 +50,16 @@ public enum IDXError: Error, Equatable, CustomStringConvertible {
 }
 
 /// A parsed IDX file: header plus the offset of its data in the original bytes (no copy).
-public struct IDXHeader: Sendable, Equatable {
-    public let elementType: IDXElementType
-    public let dimensions: [Int]
+package struct IDXHeader: Sendable, Equatable {
+    package let elementType: IDXElementType
+    package let dimensions: [Int]
     /// Offset of the first data byte (4 + 4 × number of dimensions).
-    public let dataOffset: Int
-    public var elementCount: Int { dimensions.reduce(1, *) }
+    package let dataOffset: Int
+    package var elementCount: Int { dimensions.reduce(1, *) }
 
     /// Parses and validates strictly: magic `00 00 type ndims`, big-endian UInt32 dimensions, and a data length
     /// that is exactly product(dimensions) × element size — neither short nor with trailing bytes.
-    public init(parsing bytes: UnsafeRawBufferPointer, name: String) throws(IDXError) {
+    package init(parsing bytes: UnsafeRawBufferPointer, name: String) throws(IDXError) {
         guard bytes.count >= 4 else { throw .tooShort(name: name, length: bytes.count, needed: 4) }
         guard bytes[0] == 0, bytes[1] == 0, bytes[3] >= 1 else {
             throw .badMagic(name: name, bytes: Array(bytes[0..<4]))
@@ -90,10 +90,10 @@ public struct IDXHeader: Sendable, Equatable {
     }
 }
 
-public enum IDX {
+package enum IDX {
     /// Parses an IDX file of unsigned bytes with `dimensionCount` dimensions (3 for images, 1 for labels).
     /// Returns the header and the data bytes.
-    public static func parseUBytes(_ bytes: [UInt8], name: String, dimensionCount: Int) throws(IDXError)
+    package static func parseUBytes(_ bytes: [UInt8], name: String, dimensionCount: Int) throws(IDXError)
         -> (header: IDXHeader, data: ArraySlice<UInt8>)
     {
         var parsed: Result<IDXHeader, IDXError> = .failure(.tooShort(name: name, length: 0, needed: 4))
@@ -111,7 +111,7 @@ public enum IDX {
     }
 
     /// Encodes unsigned bytes as an IDX file (for tests and fixtures).
-    public static func encodeUBytes(_ data: [UInt8], dimensions: [Int]) -> [UInt8] {
+    package static func encodeUBytes(_ data: [UInt8], dimensions: [Int]) -> [UInt8] {
         var out: [UInt8] = [0, 0, IDXElementType.ubyte.rawValue, UInt8(truncatingIfNeeded: dimensions.count)]
         for d in dimensions {
             let v = UInt32(truncatingIfNeeded: d)

@@ -3,17 +3,17 @@ import HTTPServer
 import InitLabContract
 
 /// Settings of the visualization routes, with documented defaults; built once by the executable.
-public struct VisualizationConfiguration: Sendable {
+package struct VisualizationConfiguration: Sendable {
     /// Interval of the SSE heartbeat comment on an idle stream. Default: `--sse-heartbeat`'s (15 s).
-    public var heartbeat: Duration = ServiceConfiguration().sseHeartbeat
+    package var heartbeat: Duration = ServiceConfiguration().sseHeartbeat
     /// The `retry:` reconnection delay sent to EventSource clients. Default: 2,000 ms.
-    public var reconnectMilliseconds: Int = 2000
+    package var reconnectMilliseconds: Int = 2000
     /// Most experiments one sweep may create. Default: 64.
-    public var maxSweepCombinations: Int = 64
+    package var maxSweepCombinations: Int = 64
     /// Total estimated floating-point operations of all a sweep's experiments. Default: 2e13 (ten full budgets).
-    public var maxSweepFLOPs: Double = 2e13
+    package var maxSweepFLOPs: Double = 2e13
 
-    public init() {}
+    package init() {}
 }
 
 /// One Server-Sent Event frame (HTML Living Standard §9.2.6): `id:`, `event:`, one `data:` line per line.
@@ -50,15 +50,15 @@ struct SSEFrame: Equatable {
 /// every stream (a snapshot: queued/running/…); a heartbeat comment is sent after `heartbeat` of silence.
 /// The stream ends after `done`; clients should close their EventSource on it (else it reconnects, gets the
 /// snapshot and an immediately ended stream).
-public struct ExperimentEventStream: Sendable {
+package struct ExperimentEventStream: Sendable {
     let service: ExperimentService
-    public let id: String
-    public let lastEventID: Int
+    package let id: String
+    package let lastEventID: Int
     let configuration: VisualizationConfiguration
 
     /// Writes the stream through `write` (one call per frame) until `done`; throws when the writer does
     /// (client gone).
-    public func run(write: @Sendable (String) async throws -> Void) async throws {
+    package func run(write: @Sendable (String) async throws -> Void) async throws {
         var sent = lastEventID
         var lastStatus: JobStatus?
         var first = true

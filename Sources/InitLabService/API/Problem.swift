@@ -5,15 +5,15 @@ import InitLabContract
 /// A problem the service raises (RFC 9457). It carries the service's own members — field errors as JSON
 /// pointers (RFC 6901) and related links — and is rendered, like every other problem, by the server's one
 /// `ProblemRenderer` (`type` is `urn:initlab:problem:<code>`, see `InitLabServer`).
-public struct Problem: HTTPProblem {
-    public var statusCode: Int
-    public var code: String
-    public var title: String
-    public var detail: String
+package struct Problem: HTTPProblem {
+    package var statusCode: Int
+    package var code: String
+    package var title: String
+    package var detail: String
     package var errors: [FieldProblem] = []
-    public var extraHeaders: [(String, String)] = []
+    package var extraHeaders: [(String, String)] = []
     /// Related resources by name (e.g. `fetch` for `dataset_not_cached`); omitted when empty.
-    public var links: [String: String] = [:]
+    package var links: [String: String] = [:]
 
     package init(
         status: Int, code: String, title: String, detail: String, errors: [FieldProblem] = [],
@@ -28,11 +28,11 @@ public struct Problem: HTTPProblem {
         self.links = links
     }
 
-    public var status: HTTPStatus { HTTPStatus(code: statusCode) }
+    package var status: HTTPStatus { HTTPStatus(code: statusCode) }
 
-    public var headers: HTTPHeaders { HTTPHeaders(extraHeaders) }
+    package var headers: HTTPHeaders { HTTPHeaders(extraHeaders) }
 
-    public var extraFields: [String: ProblemValue] {
+    package var extraFields: [String: ProblemValue] {
         var fields: [String: ProblemValue] = [:]
         if !errors.isEmpty {
             fields["errors"] = .array(errors.map { .object(["pointer": .string($0.pointer), "detail": .string($0.detail)]) })

@@ -2,77 +2,77 @@ import Foundation
 import Logging
 
 /// Limits on what one experiment may ask for, checked when a spec is submitted (422 when exceeded).
-public struct ExperimentBudget: Sendable, Equatable {
+package struct ExperimentBudget: Sendable, Equatable {
     /// Default: 10,000 layers.
-    public var maxDepth: Int = 10_000
+    package var maxDepth: Int = 10_000
     /// Default: 4,096 units.
-    public var maxWidth: Int = 4_096
+    package var maxWidth: Int = 4_096
     /// Default: 4,096 samples.
-    public var maxBatch: Int = 4_096
+    package var maxBatch: Int = 4_096
     /// Estimated peak memory of one run. Default: 1 GiB.
-    public var maxMemoryBytes: Int64 = 1 << 30
+    package var maxMemoryBytes: Int64 = 1 << 30
     /// Estimated floating-point operations of one run. Default: 2e12.
-    public var maxFLOPs: Double = 2e12
+    package var maxFLOPs: Double = 2e12
 
-    public init() {}
+    package init() {}
 }
 
 /// Everything `initlab serve` can be told, built once in the executable from flags and environment variables
 /// (flags win) and passed down. Defaults are what an unconfigured `initlab serve` uses.
-public struct ServiceConfiguration: Sendable {
+package struct ServiceConfiguration: Sendable {
     /// Default: 127.0.0.1. Any other address requires `token`.
-    public var host: String = "127.0.0.1"
+    package var host: String = "127.0.0.1"
     /// Default: 8080. 0 picks a free port (tests).
-    public var port: Int = 8080
+    package var port: Int = 8080
     /// Default: ./initlab.sqlite in the working folder.
-    public var databasePath: String = "initlab.sqlite"
+    package var databasePath: String = "initlab.sqlite"
     /// Worker threads running experiments. Default: 1 (one experiment already uses every core).
-    public var workers: Int = 1
+    package var workers: Int = 1
     /// Queued jobs accepted before POST answers 503 with Retry-After. Default: 100.
-    public var queueCapacity: Int = 100
-    public var budget = ExperimentBudget()
+    package var queueCapacity: Int = 100
+    package var budget = ExperimentBudget()
     /// Largest request body; larger is 413 before it is read. Default: 64 KiB (a spec is well under 1 KiB).
-    public var maxBodyBytes: Int = 64 * 1024
+    package var maxBodyBytes: Int = 64 * 1024
     /// How long finished jobs and their results are kept. Default: 7 days.
-    public var retention: Duration = .seconds(7 * 24 * 3600)
+    package var retention: Duration = .seconds(7 * 24 * 3600)
     /// How often the pruning task runs. Default: 1 hour.
-    public var pruneInterval: Duration = .seconds(3600)
+    package var pruneInterval: Duration = .seconds(3600)
     /// Origins allowed by CORS (exact match, or "*"). Default: none.
-    public var corsOrigins: [String] = []
+    package var corsOrigins: [String] = []
     /// Bearer token that every mutating request must carry. Default: none (only allowed on loopback).
-    public var token: String? = nil
+    package var token: String? = nil
     /// Wall-clock limit of one run attempt; exceeded → failed with error "time limit". Default: 1 hour.
-    public var jobTimeout: Duration = .seconds(3600)
+    package var jobTimeout: Duration = .seconds(3600)
     /// Runs a job may start before a crash-interrupted job is failed instead of re-queued. Default: 3.
-    public var maxAttempts: Int = 3
+    package var maxAttempts: Int = 3
     /// Longest long-poll (`?wait=`) in seconds. Default: 60.
-    public var maxWaitSeconds: Int = 60
+    package var maxWaitSeconds: Int = 60
     /// Minimum interval between progress writes of one job. Default: 250 ms (≤ 4 writes/s).
-    public var progressWriteInterval: Duration = .milliseconds(250)
+    package var progressWriteInterval: Duration = .milliseconds(250)
     /// Dataset cache folder, shared with `initlab fetch` and `initlab run`. Default: ./.initlab-cache.
-    public var cacheDirectory: String = ".initlab-cache"
+    package var cacheDirectory: String = ".initlab-cache"
     /// Mirrors for `POST /v1/datasets/{name}/fetch`: `NAME=URL-or-folder` for one dataset, a bare URL or folder
     /// for every dataset. Empty: each dataset's INITLAB_*_MIRROR variable, else its default mirrors.
-    public var datasetMirrors: [String] = []
+    package var datasetMirrors: [String] = []
     /// Silence on an event stream after which a heartbeat comment is sent. Default: 15 s (under common proxy idle
     /// timeouts).
-    public var sseHeartbeat: Duration = .seconds(15)
+    package var sseHeartbeat: Duration = .seconds(15)
     /// Least severe log message written. Default: info.
-    public var logLevel: Logger.Level = .info
+    package var logLevel: Logger.Level = .info
 
-    public init() {}
+    package init() {}
 
     /// Idempotency keys are kept at least 24 h, and as long as the jobs they point at.
-    public var idempotencyRetention: Duration { max(retention, .seconds(24 * 3600)) }
+    package var idempotencyRetention: Duration { max(retention, .seconds(24 * 3600)) }
 
     /// True for 127.0.0.0/8, ::1 and "localhost".
-    public var bindsLoopbackOnly: Bool {
+    package var bindsLoopbackOnly: Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     /// Checks each setting's limits and the combination of settings; the message names the flag and its
     /// environment variable.
-    public func validate() throws(ConfigurationError) {
+    package func validate() throws(ConfigurationError) {
         typealias S = ConfigurationSetting
         func fail(_ message: String) throws(ConfigurationError) { throw ConfigurationError(message: message) }
         func require(_ ok: Bool, _ setting: Setting<some SettingValue>, _ limit: String, _ value: Any) throws(ConfigurationError) {
@@ -122,9 +122,9 @@ public struct ServiceConfiguration: Sendable {
 }
 
 /// A configuration that cannot start; `message` names the setting.
-public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var description: String { message }
+package struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package var description: String { message }
 }
 
 extension Duration {

@@ -4,7 +4,7 @@ import InitCore
 import Synchronization
 
 /// Why a dataset input could not be built. `description` is what a failed job or the CLI shows.
-public enum DatasetInputError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum DatasetInputError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The name is not in the catalog (`DatasetCatalog.all`).
     case unknownDataset(String)
     case unknownSplit(String)
@@ -18,7 +18,7 @@ public enum DatasetInputError: Error, Sendable, Equatable, CustomStringConvertib
     /// The loaded images are not 28×28 (784 pixels), or a batch came out malformed.
     case wrongShape(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .unknownDataset(let name):
             return "unknown dataset '\(name)' (known: \(DatasetCatalog.all.map(\.id).joined(separator: ", ")))"
@@ -42,43 +42,43 @@ public enum DatasetInputError: Error, Sendable, Equatable, CustomStringConvertib
 ///
 /// Thread-safe: loaded datasets live behind a `Mutex`; loads are serialized by a second one, so two workers
 /// asking for the same dataset load it once.
-public final class DatasetInputs: Sendable {
-    public let store: DatasetStore
+package final class DatasetInputs: Sendable {
+    package let store: DatasetStore
     /// Pixels per image an input row holds (28 × 28).
-    public static let pixelsPerImage = 784
+    package static let pixelsPerImage = 784
 
     private let loaded = Mutex<[String: LoadedDataset]>([:])
     private let loading = Mutex<Void>(())
 
-    public init(store: DatasetStore) {
+    package init(store: DatasetStore) {
         self.store = store
     }
 
     /// The catalog entry for a spec's dataset name (exact, lowercase).
-    public static func catalogSpec(named name: String) throws(DatasetInputError) -> DatasetSpec {
+    package static func catalogSpec(named name: String) throws(DatasetInputError) -> DatasetSpec {
         guard let spec = DatasetCatalog.all.first(where: { $0.id == name }) else { throw .unknownDataset(name) }
         return spec
     }
 
     /// Images in a split as the catalog announces it (nil when the catalog does not pin the counts).
-    public static func expectedCount(of spec: DatasetSpec, split: Split) -> Int? {
+    package static func expectedCount(of spec: DatasetSpec, split: Split) -> Int? {
         guard let counts = spec.expectedCounts else { return nil }
         return split == .train ? counts.train : counts.test
     }
 
     /// Already loaded in this process.
-    public func isLoaded(_ name: String) -> Bool { loaded.withLock { $0[name] != nil } }
+    package func isLoaded(_ name: String) -> Bool { loaded.withLock { $0[name] != nil } }
 
     /// Loaded in this process, or every file present in the cache: an experiment on it can run.
-    public func isAvailable(_ spec: DatasetSpec) -> Bool {
+    package func isAvailable(_ spec: DatasetSpec) -> Bool {
         isLoaded(spec.id) || store.status(of: spec).cached
     }
 
     /// Forgets a loaded dataset (tests; a re-fetch never changes the bytes, which are pinned by checksum).
-    public func unload(_ name: String) { _ = loaded.withLock { $0.removeValue(forKey: name) } }
+    package func unload(_ name: String) { _ = loaded.withLock { $0.removeValue(forKey: name) } }
 
     /// The dataset, loaded from the cache on first use.
-    public func dataset(_ spec: DatasetSpec) throws(DatasetInputError) -> LoadedDataset {
+    package func dataset(_ spec: DatasetSpec) throws(DatasetInputError) -> LoadedDataset {
         if let data = loaded.withLock({ $0[spec.id] }) { return data }
         return try loading.withLock { _ throws(DatasetInputError) -> LoadedDataset in
             if let data = loaded.withLock({ $0[spec.id] }) { return data }
@@ -100,7 +100,7 @@ public final class DatasetInputs: Sendable {
     }
 
     /// The input batch of a dataset spec; nil for Gaussian input (the runner draws it itself).
-    public func inputBatch(for spec: ExperimentSpec) throws(DatasetInputError) -> InputBatch? {
+    package func inputBatch(for spec: ExperimentSpec) throws(DatasetInputError) -> InputBatch? {
         guard case .dataset(let name, let splitName, let sampleSeed) = spec.input else { return nil }
         let catalogSpec = try Self.catalogSpec(named: name)
         guard let split = Split(rawValue: splitName) else { throw .unknownSplit(splitName) }

@@ -6,26 +6,26 @@ import Synchronization
 
 /// Where a dataset stands in this process: `fetching` while a fetch thread runs; `failed` when the last fetch
 /// failed; `ready` when every file is in the cache (and no failure is outstanding); `idle` otherwise.
-public enum DatasetFetchState: String, Sendable, Codable {
+package enum DatasetFetchState: String, Sendable, Codable {
     case idle, fetching, failed, ready
 }
 
 /// Progress of a running fetch: files finished of four, and the bytes of the file in transfer.
-public struct DatasetFetchProgress: Sendable, Equatable, Codable {
-    public var filesDone: Int
-    public var filesTotal: Int
+package struct DatasetFetchProgress: Sendable, Equatable, Codable {
+    package var filesDone: Int
+    package var filesTotal: Int
     /// The file being transferred or verified; nil before the first and after the last.
-    public var file: String?
+    package var file: String?
     /// Bytes of `file` on disk so far (a resumed prefix included).
-    public var bytes: Int64
+    package var bytes: Int64
     /// `file`'s size when the mirror announced it.
-    public var bytesTotal: Int64?
+    package var bytesTotal: Int64?
 
     enum CodingKeys: String, CodingKey {
         case filesDone = "files_done", filesTotal = "files_total", file, bytes, bytesTotal = "bytes_total"
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(filesDone, forKey: .filesDone)
         try c.encode(filesTotal, forKey: .filesTotal)
@@ -41,8 +41,8 @@ public struct DatasetFetchProgress: Sendable, Equatable, Codable {
 /// A fetch runs on its own `Thread` (never on a connection queue or the cooperative pool): download or copy
 /// and verify the four files, then load them (which also records the statistics). At most one fetch per
 /// dataset runs at a time; asking again while one runs returns the running one.
-public final class DatasetRegistry: Sendable {
-    public let inputs: DatasetInputs
+package final class DatasetRegistry: Sendable {
+    package let inputs: DatasetInputs
     /// Mirror flags per dataset id (`--dataset-mirror`); empty → the dataset's environment variable or defaults.
     let mirrorFlags: [String: [String]]
     let environment: [String: String]
@@ -60,13 +60,13 @@ public final class DatasetRegistry: Sendable {
 
     private let records = Mutex<[String: Record]>([:])
 
-    public var store: DatasetStore { inputs.store }
+    package var store: DatasetStore { inputs.store }
 
     /// Dataset names the service knows (`DatasetCatalog.all`).
-    public static var knownDatasets: [String] { DatasetCatalog.all.map(\.id) }
+    package static var knownDatasets: [String] { DatasetCatalog.all.map(\.id) }
 
     /// Built from the service configuration (`--cache-dir`, `--dataset-mirror`).
-    public convenience init(
+    package convenience init(
         configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger, beforeFetch: @escaping @Sendable (DatasetSpec) -> Void = { _ in }
     ) {
@@ -77,7 +77,7 @@ public final class DatasetRegistry: Sendable {
 
     /// `mirrors` are `--dataset-mirror` values: `NAME=URL-or-folder` targets one dataset, a bare URL or folder
     /// applies to every dataset.
-    public init(
+    package init(
         cacheDirectory: String, mirrors: [String] = [], policy: FetchPolicy = .standard,
         environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
         beforeFetch: @escaping @Sendable (DatasetSpec) -> Void = { _ in }
@@ -105,7 +105,7 @@ public final class DatasetRegistry: Sendable {
     }
 
     /// The mirrors a fetch of `spec` tries, in order.
-    public func mirrors(for spec: DatasetSpec) -> [Mirror] {
+    package func mirrors(for spec: DatasetSpec) -> [Mirror] {
         Mirror.resolve(for: spec, flags: mirrorFlags[spec.id] ?? [], environment: environment)
     }
 
@@ -116,20 +116,20 @@ public final class DatasetRegistry: Sendable {
 
     // MARK: State
 
-    public struct Snapshot: Sendable {
-        public var spec: DatasetSpec
-        public var status: DatasetStatus
-        public var loaded: Bool
-        public var state: DatasetFetchState
-        public var progress: DatasetFetchProgress?
-        public var error: String?
-        public var startedAt: Date?
-        public var finishedAt: Date?
+    package struct Snapshot: Sendable {
+        package var spec: DatasetSpec
+        package var status: DatasetStatus
+        package var loaded: Bool
+        package var state: DatasetFetchState
+        package var progress: DatasetFetchProgress?
+        package var error: String?
+        package var startedAt: Date?
+        package var finishedAt: Date?
     }
 
     /// The cache status (with `verify`, every checksum is recomputed: about a second per dataset) and the
     /// fetch state.
-    public func snapshot(_ spec: DatasetSpec, verify: Bool = false) -> Snapshot {
+    package func snapshot(_ spec: DatasetSpec, verify: Bool = false) -> Snapshot {
         let record = records.withLock { $0[spec.id] } ?? Record()
         let status = store.status(of: spec, verify: verify)
         let state: DatasetFetchState
@@ -150,7 +150,7 @@ public final class DatasetRegistry: Sendable {
 
     // MARK: Fetch
 
-    public enum FetchStart: Sendable, Equatable {
+    package enum FetchStart: Sendable, Equatable {
         /// A new fetch thread was started.
         case started
         /// A fetch of this dataset is already running.
@@ -161,7 +161,7 @@ public final class DatasetRegistry: Sendable {
 
     /// Starts a background fetch of `spec` unless one runs or the dataset is ready.
     @discardableResult
-    public func startFetch(_ spec: DatasetSpec) -> FetchStart {
+    package func startFetch(_ spec: DatasetSpec) -> FetchStart {
         let cached = store.status(of: spec).cached
         let outcome = records.withLock { records -> FetchStart in
             var record = records[spec.id] ?? Record()

@@ -3,17 +3,17 @@ import InitLabContract
 
 /// A spec the engine accepted (decoded and validated once, against the configured limits): what the service
 /// stores and what it needs to decide about it, so nothing downstream parses the spec again.
-public struct PreparedSpec: Sendable, Equatable {
+package struct PreparedSpec: Sendable, Equatable {
     /// The canonical JSON: stored, fingerprinted (Idempotency-Key) and echoed; the worker runs it.
-    public var canonicalJSON: Data
+    package var canonicalJSON: Data
     /// Layer steps a run reports (forward plus backward).
-    public var layersTotal: Int
+    package var layersTotal: Int
     /// Planned floating-point operations (a sweep's total budget). Default 0 (an engine without estimates).
-    public var estimatedFLOPs: Double
+    package var estimatedFLOPs: Double
     /// The dataset the input comes from, if any: checked for availability before the job is stored.
-    public var dataset: DatasetInputRequest?
+    package var dataset: DatasetInputRequest?
 
-    public init(canonicalJSON: Data, layersTotal: Int, estimatedFLOPs: Double = 0, dataset: DatasetInputRequest? = nil) {
+    package init(canonicalJSON: Data, layersTotal: Int, estimatedFLOPs: Double = 0, dataset: DatasetInputRequest? = nil) {
         self.canonicalJSON = canonicalJSON
         self.layersTotal = layersTotal
         self.estimatedFLOPs = estimatedFLOPs
@@ -22,12 +22,12 @@ public struct PreparedSpec: Sendable, Equatable {
 }
 
 /// A spec's dataset input as the submit path needs it: name, split and how many images the batch draws.
-public struct DatasetInputRequest: Sendable, Equatable {
-    public var name: String
-    public var split: String
-    public var batch: Int
+package struct DatasetInputRequest: Sendable, Equatable {
+    package var name: String
+    package var split: String
+    package var batch: Int
 
-    public init(name: String, split: String, batch: Int) {
+    package init(name: String, split: String, batch: Int) {
         self.name = name
         self.split = split
         self.batch = batch
@@ -35,7 +35,7 @@ public struct DatasetInputRequest: Sendable, Equatable {
 }
 
 /// How a run ended when it did not produce a result.
-public enum RunFailure: Error, Sendable, Equatable {
+package enum RunFailure: Error, Sendable, Equatable {
     /// `isCancelled` returned true at a layer boundary.
     case cancelled
     case failed(String)
@@ -43,18 +43,18 @@ public enum RunFailure: Error, Sendable, Equatable {
 
 /// One layer boundary of a run: layer steps done of `total` (forward plus backward), the pass, and the layer
 /// just finished as the JSON object it has in the result (same encoder, sorted keys), when the engine has one.
-public struct EngineProgress: Sendable, Equatable {
-    public var done: Int
-    public var total: Int
+package struct EngineProgress: Sendable, Equatable {
+    package var done: Int
+    package var total: Int
     /// "forward" or "backward".
-    public var phase: String
+    package var phase: String
     /// The finished layer (1-based `index` inside); during the forward pass of a backward run its `backward`
     /// is null. nil when the engine reports counts only.
-    public var layerJSON: Data?
+    package var layerJSON: Data?
     /// The layer's 1-based index (nil without `layerJSON`).
-    public var layerIndex: Int?
+    package var layerIndex: Int?
 
-    public init(done: Int, total: Int, phase: String = "forward", layerIndex: Int? = nil, layerJSON: Data? = nil) {
+    package init(done: Int, total: Int, phase: String = "forward", layerIndex: Int? = nil, layerJSON: Data? = nil) {
         self.done = done
         self.total = total
         self.phase = phase

@@ -6,13 +6,13 @@ import InitLabContract
 package struct InitCoreEngine: ExperimentEngine {
     /// Loads the input batch of a dataset spec (nil for Gaussian input). Without one, dataset specs fail at run
     /// time with a message saying so.
-    public typealias InputProvider = @Sendable (ExperimentSpec) throws -> InputBatch?
+    package typealias InputProvider = @Sendable (ExperimentSpec) throws -> InputBatch?
 
     package let limits: ExperimentLimits
     let runner: ExperimentRunner
     let inputProvider: InputProvider?
 
-    public init(budget: ExperimentBudget, runner: ExperimentRunner = ExperimentRunner(), inputProvider: InputProvider? = nil) {
+    package init(budget: ExperimentBudget, runner: ExperimentRunner = ExperimentRunner(), inputProvider: InputProvider? = nil) {
         self.inputProvider = inputProvider
         limits = ExperimentLimits(
             maxDepth: budget.maxDepth, maxWidth: budget.maxWidth, maxBatch: budget.maxBatch,
@@ -33,11 +33,11 @@ package struct InitCoreEngine: ExperimentEngine {
             estimatedFLOPs: spec.estimate().flops, dataset: dataset)
     }
 
-    public func schemeCatalogJSON() -> Data { SchemeCatalogJSON.encoded() }
+    package func schemeCatalogJSON() -> Data { SchemeCatalogJSON.encoded() }
 
     /// Runs a stored canonical spec. It was validated when it was accepted, so it is decoded, not validated
     /// again (`ValidatedSpec(trustedCanonicalJSON:)`), and handed to the runner as it is.
-    public func run(
+    package func run(
         canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void,
         isCancelled: @escaping @Sendable () -> Bool
     ) throws(RunFailure) -> Data {

@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// Each job has a generation counter; `wait(id:generation:timeout:)` returns at once if the counter already moved
 /// past the generation the caller read, which closes the race between reading the job and starting to wait.
-public final class JobChangeNotifier: Sendable {
+package final class JobChangeNotifier: Sendable {
     private struct Waiter {
         var generation: UInt64
         var continuation: CheckedContinuation<Void, Never>
@@ -25,15 +25,15 @@ public final class JobChangeNotifier: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
     /// The current generation of a job (0 if it never changed in this process).
-    public func generation(of id: String) -> UInt64 {
+    package func generation(of id: String) -> UInt64 {
         state.withLock { $0.generations[id] ?? 0 }
     }
 
     /// Records a change and resumes everyone waiting on the job.
-    public func notify(_ id: String) {
+    package func notify(_ id: String) {
         let woken: [CheckedContinuation<Void, Never>] = state.withLock { state in
             state.generations[id, default: 0] += 1
             let waiters = state.waiters.removeValue(forKey: id) ?? [:]
@@ -44,7 +44,7 @@ public final class JobChangeNotifier: Sendable {
     }
 
     /// Suspends until the job changes after `generation`, the timeout passes, or the task is cancelled.
-    public func wait(id: String, generation: UInt64, timeout: Duration) async {
+    package func wait(id: String, generation: UInt64, timeout: Duration) async {
         let token = state.withLock { state -> UInt64 in
             state.nextToken += 1
             return state.nextToken
@@ -86,7 +86,7 @@ public final class JobChangeNotifier: Sendable {
     }
 
     /// Number of requests currently waiting (for tests and metrics).
-    public var waiterCount: Int {
+    package var waiterCount: Int {
         state.withLock { $0.parkedCount }
     }
 

@@ -15,9 +15,9 @@ import Synchronization
 /// Job counts by status and the queue depth are read from the store at scrape time (they survive restarts) and
 /// set on their gauges just before rendering, as are the other gauges; the counters and the histogram are
 /// process-local and start from zero.
-public final class ServiceMetrics: Sendable {
+package final class ServiceMetrics: Sendable {
     /// Upper bounds, in seconds, of the experiment run-time histogram.
-    public static let runTimeBuckets: [Double] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
+    package static let runTimeBuckets: [Double] = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
 
     /// Each family's name (`initlab_` + metric name + unit) and HELP text. Computed: the library's descriptor
     /// type is not `Sendable`.
@@ -66,7 +66,7 @@ public final class ServiceMetrics: Sendable {
     /// add (the registry would validate the name and labels again on every call).
     private let requestCounters = Mutex<[RequestKey: Counter]>([:])
 
-    public init() {
+    package init() {
         var jobs: [JobStatus: Gauge] = [:]
         for status in JobStatus.allCases {
             jobs[status] = registry.makeGauge(descriptor: Family.jobs, labels: [("status", status.rawValue)])
@@ -82,7 +82,7 @@ public final class ServiceMetrics: Sendable {
 
     /// Counts one finished HTTP request. `route` is the matched pattern (never the raw path, to bound the
     /// label set); unmatched paths count as "unmatched".
-    public func recordRequest(method: String, route: String, status: Int) {
+    package func recordRequest(method: String, route: String, status: Int) {
         let key = RequestKey(method: method, route: route, status: status)
         let counter = requestCounters.withLock { counters in
             if let counter = counters[key] { return counter }
@@ -95,7 +95,7 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// Records how long one attempt ran and how it ended.
-    public func recordRun(seconds: Double, outcome: String) {
+    package func recordRun(seconds: Double, outcome: String) {
         runSeconds.record(seconds)
         registry.makeCounter(descriptor: Family.runs, labels: [("outcome", outcome)]).increment()
     }

@@ -3,7 +3,7 @@
 /// CRLF; a field holding a comma, a double quote, CR or LF is quoted with inner quotes doubled. A non-finite
 /// statistic (JSON null) is an empty field; numbers use Swift's shortest round-trip form (`1e-05`, `0.5838`),
 /// which spreadsheets and `Double(_:)` read back exactly.
-public enum CSVExport {
+package enum CSVExport {
     static let tensors = ["preactivation", "activation", "activation_grad", "weight_grad"]
     static let theoryColumns = [
         "theory_q", "theory_predicted_preactivation_std", "theory_predicted_activation_std",
@@ -11,13 +11,13 @@ public enum CSVExport {
     ]
 
     /// The header row's field names, in order.
-    public static var header: [String] {
+    package static var header: [String] {
         ["layer", "fan_in", "fan_out"]
             + tensors.flatMap { tensor in ChartResult.Stats.columnNames.map { "\(tensor)_\($0)" } }
             + theoryColumns + ["lsuv_iterations"]
     }
 
-    public static func render(_ result: ChartResult) -> String {
+    package static func render(_ result: ChartResult) -> String {
         var out = line(header)
         let missing = [Double?](repeating: nil, count: ChartResult.Stats.columnNames.count)
         for layer in result.layers {
@@ -44,7 +44,7 @@ public enum CSVExport {
     }
 
     /// One RFC 4180 field: quoted when it holds a comma, a double quote, CR or LF.
-    public static func field(_ text: String) -> String {
+    package static func field(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -1,28 +1,28 @@
 /// What a chart shows: which statistic, of which pass, on which scale. Parsed from query parameters
 /// (`metric`, `pass`, `scale`), which are user input: every value is checked against its allowed list.
-public struct ChartOptions: Sendable, Equatable, Hashable {
-    public enum Metric: String, Sendable, CaseIterable {
+package struct ChartOptions: Sendable, Equatable, Hashable {
+    package enum Metric: String, Sendable, CaseIterable {
         case std, mean
         case deadFraction = "dead_fraction"
         case histogram
     }
 
-    public enum Pass: String, Sendable, CaseIterable {
+    package enum Pass: String, Sendable, CaseIterable {
         case forward, backward
     }
 
-    public enum Scale: String, Sendable, CaseIterable {
+    package enum Scale: String, Sendable, CaseIterable {
         case log, linear
     }
 
-    public var metric: Metric
-    public var pass: Pass
-    public var scale: Scale
+    package var metric: Metric
+    package var pass: Pass
+    package var scale: Scale
 
     /// Defaults: the lesson's picture, forward std on a log scale. `scale` defaults to `log` for `std` and to
     /// `linear` otherwise; on a log scale, values ≤ 0 (a mean can be negative, a dead fraction zero) are gaps.
     /// A histogram ignores `scale` (its colour is always log count).
-    public init(metric: Metric = .std, pass: Pass = .forward, scale: Scale? = nil) {
+    package init(metric: Metric = .std, pass: Pass = .forward, scale: Scale? = nil) {
         self.metric = metric
         self.pass = pass
         self.scale = scale ?? (metric == .std ? .log : .linear)
@@ -31,7 +31,7 @@ public struct ChartOptions: Sendable, Equatable, Hashable {
     /// Parses `metric`, `pass` and `scale` from query parameters; any other parameter, a repeated one, or a
     /// value outside the allowed list is an error naming the parameter and its allowed values.
     /// - Parameter allowedMetrics: narrows `metric` (a sweep overlay has no single histogram).
-    public static func parse(
+    package static func parse(
         query: [(name: String, value: String)], allowedMetrics: [Metric] = Metric.allCases
     ) throws(ChartQueryError) -> ChartOptions {
         var seen: Set<String> = []
@@ -64,11 +64,11 @@ public struct ChartOptions: Sendable, Equatable, Hashable {
 }
 
 /// A rejected chart query parameter: becomes a 400 problem whose detail names the parameter and what it allows.
-public struct ChartQueryError: Error, Sendable, Equatable {
-    public var parameter: String
-    public var detail: String
+package struct ChartQueryError: Error, Sendable, Equatable {
+    package var parameter: String
+    package var detail: String
 
-    public init(parameter: String, detail: String) {
+    package init(parameter: String, detail: String) {
         self.parameter = parameter
         self.detail = detail
     }

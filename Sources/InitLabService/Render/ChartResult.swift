@@ -4,32 +4,32 @@ import Foundation
 /// of the experiment contract (`GET /v1/experiments/{id}/result`), so that charts and CSV depend on the wire
 /// format only, not on the compute core's Swift types. Every statistic the contract allows to be `null`
 /// (a non-finite value) is an optional here; unknown keys are ignored so the contract can grow.
-public struct ChartResult: Decodable, Sendable, Equatable {
-    public var spec: Spec
-    public var layers: [Layer]
-    public var summary: Summary
+package struct ChartResult: Decodable, Sendable, Equatable {
+    package var spec: Spec
+    package var layers: [Layer]
+    package var summary: Summary
 
-    public init(spec: Spec, layers: [Layer], summary: Summary) {
+    package init(spec: Spec, layers: [Layer], summary: Summary) {
         self.spec = spec
         self.layers = layers
         self.summary = summary
     }
 
     /// Decodes the contract's result JSON.
-    public static func decode(_ data: Data) throws -> ChartResult {
+    package static func decode(_ data: Data) throws -> ChartResult {
         try JSONDecoder().decode(ChartResult.self, from: data)
     }
 
     /// The fields of the canonical spec a chart names in titles and legends.
-    public struct Spec: Decodable, Sendable, Equatable {
-        public var depth: Int
-        public var width: Int
-        public var batch: Int?
-        public var seed: UInt64?
-        public var initializer: Named
-        public var activation: Named
+    package struct Spec: Decodable, Sendable, Equatable {
+        package var depth: Int
+        package var width: Int
+        package var batch: Int?
+        package var seed: UInt64?
+        package var initializer: Named
+        package var activation: Named
 
-        public init(depth: Int, width: Int, batch: Int? = nil, seed: UInt64? = nil, initializer: Named, activation: Named) {
+        package init(depth: Int, width: Int, batch: Int? = nil, seed: UInt64? = nil, initializer: Named, activation: Named) {
             self.depth = depth
             self.width = width
             self.batch = batch
@@ -46,17 +46,17 @@ public struct ChartResult: Decodable, Sendable, Equatable {
     }
 
     /// A scheme as the contract writes it: a bare name or `{"name": ..., params...}`.
-    public struct Named: Decodable, Sendable, Equatable {
-        public var name: String
+    package struct Named: Decodable, Sendable, Equatable {
+        package var name: String
         /// Numeric and string parameters, rendered as text (`"fan_out"`, `"0.1"`), sorted by key.
-        public var params: [(String, String)]
+        package var params: [(String, String)]
 
-        public init(name: String, params: [(String, String)] = []) {
+        package init(name: String, params: [(String, String)] = []) {
             self.name = name
             self.params = params
         }
 
-        public static func == (a: Named, b: Named) -> Bool {
+        package static func == (a: Named, b: Named) -> Bool {
             a.name == b.name && a.params.map(\.0) == b.params.map(\.0) && a.params.map(\.1) == b.params.map(\.1)
         }
 
@@ -67,7 +67,7 @@ public struct ChartResult: Decodable, Sendable, Equatable {
             init?(intValue: Int) { nil }
         }
 
-        public init(from decoder: any Decoder) throws {
+        package init(from decoder: any Decoder) throws {
             if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
                 self.init(name: name)
                 return
@@ -87,17 +87,17 @@ public struct ChartResult: Decodable, Sendable, Equatable {
 
         /// `kaiming_normal(mode=fan_out)`-style text; parameters left at their usual defaults still show,
         /// since the canonical spec resolves them all: callers that want brevity use `name`.
-        public var text: String {
+        package var text: String {
             params.isEmpty ? name : "\(name)(" + params.map { "\($0.0)=\($0.1)" }.joined(separator: ", ") + ")"
         }
     }
 
-    public struct Histogram: Decodable, Sendable, Equatable {
-        public var low: Double?
-        public var high: Double?
-        public var counts: [Int]
+    package struct Histogram: Decodable, Sendable, Equatable {
+        package var low: Double?
+        package var high: Double?
+        package var counts: [Int]
 
-        public init(low: Double?, high: Double?, counts: [Int]) {
+        package init(low: Double?, high: Double?, counts: [Int]) {
             self.low = low
             self.high = high
             self.counts = counts
@@ -105,22 +105,22 @@ public struct ChartResult: Decodable, Sendable, Equatable {
     }
 
     /// One tensor's statistics; `nil` is a non-finite value (the contract encodes them as JSON null).
-    public struct Stats: Decodable, Sendable, Equatable {
-        public var count: Int?
-        public var mean: Double?
-        public var std: Double?
-        public var min: Double?
-        public var max: Double?
-        public var meanAbs: Double?
-        public var zeroFraction: Double?
-        public var deadFraction: Double?
-        public var nonfiniteFraction: Double?
-        public var p1: Double?
-        public var p50: Double?
-        public var p99: Double?
-        public var histogram: Histogram?
+    package struct Stats: Decodable, Sendable, Equatable {
+        package var count: Int?
+        package var mean: Double?
+        package var std: Double?
+        package var min: Double?
+        package var max: Double?
+        package var meanAbs: Double?
+        package var zeroFraction: Double?
+        package var deadFraction: Double?
+        package var nonfiniteFraction: Double?
+        package var p1: Double?
+        package var p50: Double?
+        package var p99: Double?
+        package var histogram: Histogram?
 
-        public init(
+        package init(
             count: Int? = nil, mean: Double? = nil, std: Double? = nil, min: Double? = nil, max: Double? = nil,
             meanAbs: Double? = nil, zeroFraction: Double? = nil, deadFraction: Double? = nil,
             nonfiniteFraction: Double? = nil, p1: Double? = nil, p50: Double? = nil, p99: Double? = nil,
@@ -151,30 +151,30 @@ public struct ChartResult: Decodable, Sendable, Equatable {
         }
 
         /// The CSV columns for one tensor, in order, with the contract's key names.
-        public static let columnNames = [
+        package static let columnNames = [
             "count", "mean", "std", "min", "max", "mean_abs", "zero_fraction", "dead_fraction",
             "nonfinite_fraction", "p1", "p50", "p99",
         ]
 
         /// The values matching `columnNames`.
-        public var columnValues: [Double?] {
+        package var columnValues: [Double?] {
             [count.map(Double.init), mean, std, min, max, meanAbs, zeroFraction, deadFraction, nonfiniteFraction, p1, p50, p99]
         }
     }
 
-    public struct Forward: Decodable, Sendable, Equatable {
-        public var preactivation: Stats
-        public var activation: Stats
-        public init(preactivation: Stats, activation: Stats) {
+    package struct Forward: Decodable, Sendable, Equatable {
+        package var preactivation: Stats
+        package var activation: Stats
+        package init(preactivation: Stats, activation: Stats) {
             self.preactivation = preactivation
             self.activation = activation
         }
     }
 
-    public struct Backward: Decodable, Sendable, Equatable {
-        public var activationGrad: Stats
-        public var weightGrad: Stats
-        public init(activationGrad: Stats, weightGrad: Stats) {
+    package struct Backward: Decodable, Sendable, Equatable {
+        package var activationGrad: Stats
+        package var weightGrad: Stats
+        package init(activationGrad: Stats, weightGrad: Stats) {
             self.activationGrad = activationGrad
             self.weightGrad = weightGrad
         }
@@ -184,12 +184,12 @@ public struct ChartResult: Decodable, Sendable, Equatable {
         }
     }
 
-    public struct Theory: Decodable, Sendable, Equatable {
-        public var q: Double?
-        public var predictedPreactivationStd: Double?
-        public var predictedActivationStd: Double?
-        public var predictedActivationGradStd: Double?
-        public init(q: Double? = nil, predictedPreactivationStd: Double? = nil, predictedActivationStd: Double? = nil, predictedActivationGradStd: Double? = nil) {
+    package struct Theory: Decodable, Sendable, Equatable {
+        package var q: Double?
+        package var predictedPreactivationStd: Double?
+        package var predictedActivationStd: Double?
+        package var predictedActivationGradStd: Double?
+        package init(q: Double? = nil, predictedPreactivationStd: Double? = nil, predictedActivationStd: Double? = nil, predictedActivationGradStd: Double? = nil) {
             self.q = q
             self.predictedPreactivationStd = predictedPreactivationStd
             self.predictedActivationStd = predictedActivationStd
@@ -203,16 +203,16 @@ public struct ChartResult: Decodable, Sendable, Equatable {
         }
     }
 
-    public struct Layer: Decodable, Sendable, Equatable {
-        public var index: Int
-        public var fanIn: Int
-        public var fanOut: Int
-        public var forward: Forward
-        public var backward: Backward?
-        public var theory: Theory?
-        public var lsuvIterations: Int?
+    package struct Layer: Decodable, Sendable, Equatable {
+        package var index: Int
+        package var fanIn: Int
+        package var fanOut: Int
+        package var forward: Forward
+        package var backward: Backward?
+        package var theory: Theory?
+        package var lsuvIterations: Int?
 
-        public init(index: Int, fanIn: Int, fanOut: Int, forward: Forward, backward: Backward?, theory: Theory?, lsuvIterations: Int? = nil) {
+        package init(index: Int, fanIn: Int, fanOut: Int, forward: Forward, backward: Backward?, theory: Theory?, lsuvIterations: Int? = nil) {
             self.index = index
             self.fanIn = fanIn
             self.fanOut = fanOut
@@ -231,15 +231,15 @@ public struct ChartResult: Decodable, Sendable, Equatable {
         }
     }
 
-    public struct Summary: Decodable, Sendable, Equatable {
-        public var firstNonfiniteLayer: Int?
-        public var firstVanishedLayer: Int?
-        public var forwardGrowthFactor: Double?
-        public var backwardGrowthFactor: Double?
-        public var forwardVerdict: String?
-        public var backwardVerdict: String?
+    package struct Summary: Decodable, Sendable, Equatable {
+        package var firstNonfiniteLayer: Int?
+        package var firstVanishedLayer: Int?
+        package var forwardGrowthFactor: Double?
+        package var backwardGrowthFactor: Double?
+        package var forwardVerdict: String?
+        package var backwardVerdict: String?
 
-        public init(firstNonfiniteLayer: Int? = nil, firstVanishedLayer: Int? = nil, forwardGrowthFactor: Double? = nil, backwardGrowthFactor: Double? = nil, forwardVerdict: String? = nil, backwardVerdict: String? = nil) {
+        package init(firstNonfiniteLayer: Int? = nil, firstVanishedLayer: Int? = nil, forwardGrowthFactor: Double? = nil, backwardGrowthFactor: Double? = nil, forwardVerdict: String? = nil, backwardVerdict: String? = nil) {
             self.firstNonfiniteLayer = firstNonfiniteLayer
             self.firstVanishedLayer = firstVanishedLayer
             self.forwardGrowthFactor = forwardGrowthFactor
@@ -259,7 +259,7 @@ public struct ChartResult: Decodable, Sendable, Equatable {
     }
 
     /// A short legend label: `kaiming_normal · relu`.
-    public var label: String { "\(spec.initializer.name) · \(spec.activation.name)" }
+    package var label: String { "\(spec.initializer.name) · \(spec.activation.name)" }
 }
 
 /// Number formatting shared by the renderers: short, locale-free, round-trippable where it matters.

@@ -1,19 +1,19 @@
 /// The numbers one chart line is drawn from: one optional value per layer (`nil` = non-finite or absent).
-public struct ChartSeries: Sendable, Equatable {
-    public enum Kind: String, Sendable {
+package struct ChartSeries: Sendable, Equatable {
+    package enum Kind: String, Sendable {
         case measured, theory
     }
 
-    public var label: String
-    public var kind: Kind
+    package var label: String
+    package var kind: Kind
     /// Index into the palette: a run's measured and theory lines share a colour.
-    public var colorIndex: Int
+    package var colorIndex: Int
     /// `(layer index, value)`; layer indices are 1-based as in the contract.
-    public var points: [(layer: Int, value: Double?)]
+    package var points: [(layer: Int, value: Double?)]
     /// The first layer whose tensor held inf/NaN, marked on the chart ("inf/NaN from layer N").
-    public var firstNonfiniteLayer: Int?
+    package var firstNonfiniteLayer: Int?
 
-    public init(label: String, kind: Kind, colorIndex: Int, points: [(layer: Int, value: Double?)], firstNonfiniteLayer: Int? = nil) {
+    package init(label: String, kind: Kind, colorIndex: Int, points: [(layer: Int, value: Double?)], firstNonfiniteLayer: Int? = nil) {
         self.label = label
         self.kind = kind
         self.colorIndex = colorIndex
@@ -21,7 +21,7 @@ public struct ChartSeries: Sendable, Equatable {
         self.firstNonfiniteLayer = firstNonfiniteLayer
     }
 
-    public static func == (a: ChartSeries, b: ChartSeries) -> Bool {
+    package static func == (a: ChartSeries, b: ChartSeries) -> Bool {
         a.label == b.label && a.kind == b.kind && a.colorIndex == b.colorIndex
             && a.firstNonfiniteLayer == b.firstNonfiniteLayer
             && a.points.map(\.layer) == b.points.map(\.layer) && a.points.map(\.value) == b.points.map(\.value)
@@ -30,7 +30,7 @@ public struct ChartSeries: Sendable, Equatable {
 
 extension ChartResult {
     /// The tensor a pass is summarized by: the post-activation output forward, the activation gradient backward.
-    public func stats(of layer: Layer, pass: ChartOptions.Pass) -> Stats? {
+    package func stats(of layer: Layer, pass: ChartOptions.Pass) -> Stats? {
         switch pass {
         case .forward: layer.forward.activation
         case .backward: layer.backward?.activationGrad
@@ -38,7 +38,7 @@ extension ChartResult {
     }
 
     /// The measured line for a metric (not `histogram`), with its first non-finite layer.
-    public func measuredSeries(_ options: ChartOptions, label: String, colorIndex: Int) -> ChartSeries {
+    package func measuredSeries(_ options: ChartOptions, label: String, colorIndex: Int) -> ChartSeries {
         var firstNonfinite: Int?
         let points: [(layer: Int, value: Double?)] = layers.map { layer in
             let stats = self.stats(of: layer, pass: options.pass)
@@ -59,7 +59,7 @@ extension ChartResult {
 
     /// The mean-field prediction for `std` (post-activation forward, activation gradient backward); `nil` when
     /// the result carries no prediction for this pass or the metric has none.
-    public func theorySeries(_ options: ChartOptions, label: String, colorIndex: Int) -> ChartSeries? {
+    package func theorySeries(_ options: ChartOptions, label: String, colorIndex: Int) -> ChartSeries? {
         guard options.metric == .std else { return nil }
         let points: [(layer: Int, value: Double?)] = layers.map { layer in
             let value: Double? =

@@ -1,7 +1,7 @@
 /// Strong entity tags for rendered representations (RFC 9110 §8.8.3): FNV-1a 64 over the exact bytes sent,
 /// so a client's `If-None-Match` can skip re-downloading a chart that has not changed.
-public enum ContentTag {
-    public static func strong(_ bytes: some Sequence<UInt8>) -> String {
+package enum ContentTag {
+    package static func strong(_ bytes: some Sequence<UInt8>) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)
@@ -12,7 +12,7 @@ public enum ContentTag {
     }
 
     /// Whether an `If-None-Match` header value matches `tag` (weak comparison, `*` matches anything).
-    public static func matches(ifNoneMatch header: String, tag: String) -> Bool {
+    package static func matches(ifNoneMatch header: String, tag: String) -> Bool {
         let candidates = header.split(separator: ",").map { $0.trimmingSpaces() }
         let bare = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
         return candidates.contains { candidate in

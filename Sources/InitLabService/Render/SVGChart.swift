@@ -4,19 +4,19 @@ import Foundation
 /// theory's prediction dashed in the same colour) or a per-layer histogram heat map. Pure: results in,
 /// string out. Sized by a `viewBox` so it scales; fonts stay readable at half size. Colours are the
 /// Okabe–Ito palette (distinguishable with the common colour-vision deficiencies); the heat map uses viridis.
-public enum SVGChart {
+package enum SVGChart {
     /// A run to draw and the name its legend gives it.
-    public struct Run: Sendable {
-        public var label: String
-        public var result: ChartResult
-        public init(label: String, result: ChartResult) {
+    package struct Run: Sendable {
+        package var label: String
+        package var result: ChartResult
+        package init(label: String, result: ChartResult) {
             self.label = label
             self.result = result
         }
     }
 
     /// Okabe–Ito, reordered so the first two (the usual comparison) contrast most.
-    public static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933"]
+    package static let palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933"]
 
     static let width = 640.0
     static let plotTop = 44.0
@@ -25,11 +25,11 @@ public enum SVGChart {
     static let marginRight = 20.0
 
     /// Theory lines are drawn for at most this many runs; past it they would double the clutter.
-    public static let maxRunsWithTheory = 4
+    package static let maxRunsWithTheory = 4
 
     /// Renders `runs` with `options`. A histogram draws the first run only (a heat map cannot overlay).
     /// `title` replaces the default heading; `note` is appended to it (e.g. "5 of 6 finished").
-    public static func render(_ runs: [Run], options: ChartOptions, title: String? = nil, note: String? = nil) -> String {
+    package static func render(_ runs: [Run], options: ChartOptions, title: String? = nil, note: String? = nil) -> String {
         if options.metric == .histogram, let first = runs.first {
             return renderHeatMap(first, pass: options.pass, title: title, note: note)
         }
@@ -171,7 +171,7 @@ public enum SVGChart {
     // MARK: Heat map
 
     /// At most this many columns: deeper nets show every k-th layer (the description says which).
-    public static let maxHeatMapColumns = 200
+    package static let maxHeatMapColumns = 200
 
     static func renderHeatMap(_ run: Run, pass: ChartOptions.Pass, title: String?, note: String?) -> String {
         let layers = run.result.layers
