@@ -1,5 +1,6 @@
 import TestSupport
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 @testable import InitCore
@@ -7,7 +8,7 @@ import Testing
 @Suite("ComputePool: the core's parallel loop", .offCooperativePool)
 struct ComputePoolTests {
     /// Every iteration runs exactly once, whatever the thread count, over many back-to-back rounds (helpers
-    /// reused while they poll) and after a pause longer than the helpers' polling budget (helpers restarted).
+    /// reused while they poll) and after a pause longer than the helpers' polling budget (helpers parked and woken).
     @Test func everyIterationExactlyOnce() {
         let pool = ComputePool()
         for threads in [1, 2, 3, 8] {
@@ -42,7 +43,7 @@ struct ComputePoolTests {
     }
 
     /// Several callers at once (the service runs experiments concurrently): one owns the pool, the others
-    /// fall back to `concurrentPerform`; nested calls from inside a body fall back too. All complete.
+    /// run serially on their own threads; nested calls from inside a body do too. All complete.
     @Test func concurrentAndNestedCallers() {
         let pool = ComputePool()
         let totals = (0..<6).map { _ in Counter() }
@@ -59,6 +60,37 @@ struct ComputePoolTests {
         #expect(totals.allSatisfy { $0.value.load(ordering: .relaxed) == expected })
     }
 
+    /// The helpers are the pool's own threads, not Dispatch workers: on Linux those share one core-wide pool with
+    /// Swift's cooperative executor, which a long computation would starve. Two iterations that wait for each
+    /// other force the helper to take one, and it runs on a thread named `initlab-compute`.
+    @Test func helpersAreThePoolsOwnThreads() {
+        let pool = ComputePool()
+        let arrived = Atomic<Int>(0)
+        let names = Names()
+        pool.run(iterations: 2, threads: 2) { i in
+            names.record(i, currentThreadName())
+            arrived.wrappingAdd(1, ordering: .relaxed)
+            let deadline = DispatchTime.now().uptimeNanoseconds + 10_000_000_000
+            while arrived.load(ordering: .relaxed) < 2, DispatchTime.now().uptimeNanoseconds < deadline {}
+        }
+        #expect(arrived.load(ordering: .relaxed) == 2)
+        let helperNames = names.all.filter { $0 != currentThreadName() }
+        #expect(helperNames == [ComputePool.threadName])
+    }
+
+    /// The calling thread's name as the kernel has it.
+    func currentThreadName() -> String {
+        let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "?"
+        return comm.trimmingCharacters(in: .newlines)
+    }
+
+    final class Names: @unchecked Sendable {
+        private let lock = NSLock()
+        private var names: [Int: String] = [:]
+        func record(_ i: Int, _ name: String) { lock.lock(); names[i] = name; lock.unlock() }
+        var all: [String] { lock.lock(); defer { lock.unlock() }; return names.keys.sorted().compactMap { names[$0] } }
+    }
+
     final class Counter: Sendable {
         let value = Atomic<Int>(0)
     }
@@ -69,4 +101,10 @@ struct ComputePoolTests {
         DispatchQueue.global().asyncAfter(deadline: deadline) { done.signal() }
         done.wait()
     }
+}
+
+/// Carries a non-Sendable pointer into a round's iterations, which write disjoint memory.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -89,9 +89,6 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
 }
 
 @Suite struct LiveLayerEventTests {
-    // Waits are 60 s: in a full debug run other suites run synchronous experiments on the 2-thread cooperative
-    // pool, and the 10 s default once expired before the stream task was even scheduled. They bound liveness,
-    // not speed.
     /// Forward-only run held after layer 5 of 8: layers 1…5 arrive while it runs, identical to the result's
     /// layer objects; after release the rest and `done` follow with no id twice.
     @Test func layersStreamWhileRunning() async throws {
@@ -101,7 +98,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         let collector = Collector()
         let task = try await harness.follow(id, into: collector)
 
-        let live = await eventually(timeout: .seconds(60)) { numbered(collector).filter { $0.event == "layer" }.count >= 5 }
+        let live = await eventually { numbered(collector).filter { $0.event == "layer" }.count >= 5 }
         #expect(live, "layer events while running: \(collector.text.withLock { $0 })")
         #expect(await harness.status(id) == "running")
         #expect(!numbered(collector).contains { $0.event == "done" })
@@ -133,7 +130,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         let id = try await harness.submit(spec(depth: 6, backward: true))
         let first = Collector()
         let task = try await harness.follow(id, into: first)
-        #expect(await eventually(timeout: .seconds(60)) { numbered(first).filter { $0.event == "layer" }.count >= 6 })
+        #expect(await eventually { numbered(first).filter { $0.event == "layer" }.count >= 6 })
         task.cancel()
         await task.value
         #expect(await harness.status(id) == "running")
@@ -145,7 +142,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
         // Resume after layer 3 (id 15) while still running: 16, 17, 18 live, then done after release.
         let second = Collector()
         let resumed = try await harness.follow(id, lastEventID: 15, into: second)
-        #expect(await eventually(timeout: .seconds(60)) { numbered(second).filter { $0.event == "layer" }.count >= 3 })
+        #expect(await eventually { numbered(second).filter { $0.event == "layer" }.count >= 3 })
         #expect(!numbered(second).contains { $0.event == "done" })
         harness.engine.release()
         await resumed.value

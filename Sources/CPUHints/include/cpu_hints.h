@@ -21,4 +21,8 @@ static inline void initlab_prefetch_write(const void *p) {
     __builtin_prefetch(p, 1, 3);
 }
 
+/// Names the calling thread (Linux keeps 15 characters), so that `top -H`, `perf` and debuggers show the compute
+/// pool's helpers as such. Glibc's `pthread_setname_np` needs _GNU_SOURCE, which Swift's Glibc module lacks.
+void initlab_set_thread_name(const char *name);
+
 #endif

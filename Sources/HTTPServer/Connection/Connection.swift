@@ -425,6 +425,14 @@ final class Connection: @unchecked Sendable {
             finalClose()
             return
         }
+        // Input already in the kernel's buffer counts before the deadline does: on a loaded machine the timer and
+        // the read source can become ready together, and a request that has arrived must not be dropped as a
+        // silent connection because the timer's handler happened to run first. (A non-blocking read: EAGAIN
+        // changes nothing.)
+        if !readSuspended {
+            readable()
+            guard !closed else { return }
+        }
         perform(machine.deadlineFired(now: monotonicNow()))
     }
 

@@ -441,10 +441,3 @@ public struct StatsComputer: Sendable {
 @inline(__always) func simdMin(_ a: SIMD8<UInt32>, _ b: SIMD8<UInt32>) -> SIMD8<UInt32> {
     a.replacing(with: b, where: b .< a)
 }
-
-/// Carries a non-Sendable closure into `concurrentPerform` (`ComputePool`'s fallback), which runs it only before returning; each
-/// iteration writes disjoint memory.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
