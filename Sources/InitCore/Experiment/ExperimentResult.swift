@@ -196,12 +196,16 @@ public struct ExperimentResult: Sendable, Hashable {
     public var conventions: Conventions
     public var layers: [LayerResult]
     public var summary: ExperimentSummary
+    /// A training run's measurements (`spec.train`); nil for an init-time experiment.
+    public var training: TrainingResult?
 
-    public init(spec: ExperimentSpec, conventions: Conventions, layers: [LayerResult], summary: ExperimentSummary) {
+    public init(spec: ExperimentSpec, conventions: Conventions, layers: [LayerResult], summary: ExperimentSummary,
+                training: TrainingResult? = nil) {
         self.spec = spec
         self.conventions = conventions
         self.layers = layers
         self.summary = summary
+        self.training = training
     }
 }
 

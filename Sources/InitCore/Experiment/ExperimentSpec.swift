@@ -73,12 +73,14 @@ public struct ExperimentSpec: Sendable, Equatable, Hashable {
     public var histogramBins: Int
     public var input: InputSource
     public var loss: LossKind
+    /// Train the network (see `TrainSpec`); nil: an init-time experiment.
+    public var train: TrainSpec?
 
     public init(
         depth: Int, width: Int, batch: Int, inputWidth: Int? = nil, seed: UInt64 = 0, backward: Bool = true,
         initializer: InitScheme, activation: ActivationSpec, biasInit: InitScheme = InitScheme(name: "zeros"),
         weights: WeightSharing = .perLayer, architecture: Architecture = .mlp, histogramBins: Int = 50,
-        input: InputSource = .gaussian, loss: LossKind = .none
+        input: InputSource = .gaussian, loss: LossKind = .none, train: TrainSpec? = nil
     ) {
         self.depth = depth
         self.width = width
@@ -94,6 +96,7 @@ public struct ExperimentSpec: Sendable, Equatable, Hashable {
         self.histogramBins = histogramBins
         self.input = input
         self.loss = loss
+        self.train = train
     }
 
     /// The effective input width.

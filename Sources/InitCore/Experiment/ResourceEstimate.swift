@@ -84,8 +84,36 @@ extension ExperimentSpec {
         if weights == .shared { draws = 2 / L }
         let drawCost = orthogonal ? 2 * maxW * maxW * min(n, n0) + 20 * n * n0 : 20 * n * (n * (L - 1) + n0) / L
         let stats = 40 * (2 * B * n + (backward ? B * n + n * maxW : 0))
-        let flops = L * (matmul + draws * drawCost + stats)
+        var flops = L * (matmul + draws * drawCost + stats)
+        if let train { (memory, flops) = trainingEstimate(train, initMemory: memory, initFLOPs: flops) }
         let bytes = memory < 9e18 ? Int(memory) : Int.max
         return ResourceEstimate(memoryBytes: bytes, flops: flops)
+    }
+
+    /// A training run: the init-time analysis (on the first batch) and then the steps. Kept at once: every layer's
+    /// weights, gradient and optimizer state, one batch's pre-activations and activations, one evaluation chunk,
+    /// and the dataset (both splits, as Float).
+    func trainingEstimate(_ t: TrainSpec, initMemory: Double, initFLOPs: Double) -> (memory: Double, flops: Double) {
+        let L = Double(max(1, depth)), B = Double(max(1, t.batch)), n = Double(max(1, width))
+        let n0 = Double(max(1, resolvedInputWidth)), C = Double(TrainSpec.classes)
+        let parameters = n0 * n + (L - 1) * n * n + n * C + L * n + C
+        let states: Double = switch t.optimizer.kind {
+        case .sgd: t.optimizer.momentum > 0 ? 1 : 0
+        case .adam, .adamw: 2
+        }
+        let perParameter = (3 + states) * 4  // weight, gradient, initial-std bookkeeping's update copy, states
+        let activations = 2 * L * B * n * 4 + 4 * B * max(n, n0) * 4
+        let evalChunk = 2 * Double(Trainer.evalChunk) * max(n, n0) * 4
+        let validation = Double(t.validationSize ?? 10_000)
+        let data = t.dataset == .teacher ? validation * (n0 + 1) * 4 + n0 * C * 4 : 70_000 * (784 + 1) * 4
+        let stepsRecorded = Double(t.steps) * 16
+        let snapshots = (Double(t.steps) / Double(max(1, t.statsEvery)) + 2) * (L + 1) * (4 * (Double(histogramBins) * 8 + 400))
+        let memory = max(initMemory, parameters * perParameter + activations + evalChunk + data + stepsRecorded + snapshots + 8 * 1024 * 1024)
+        let stepMACs = B * parameters
+        let evals = Double(t.steps) / Double(max(1, t.evalEvery)) + 1
+        let statsSteps = Double(t.steps) / Double(max(1, t.statsEvery)) + 2
+        let flops = initFLOPs + Double(t.steps) * (6 * stepMACs + 20 * parameters) + evals * 2 * validation * parameters
+            + statsSteps * 80 * (L + 1) * B * n
+        return (memory, flops)
     }
 }

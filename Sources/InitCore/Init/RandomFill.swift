@@ -6,6 +6,11 @@ enum RandomStream {
     static let input: UInt64 = 2 << 32
     static let outputGradient: UInt64 = 3 << 32
     static let targets: UInt64 = 4 << 32
+    /// Training: the teacher task's matrix, its validation examples, step t's examples, epoch e's order.
+    static let teacher: UInt64 = 5 << 32
+    static let teacherValidation: UInt64 = 6 << 32
+    static func teacherBatch(_ step: Int) -> UInt64 { 7 << 32 | UInt64(step) }
+    static func shuffle(_ epoch: Int) -> UInt64 { 8 << 32 | UInt64(epoch) }
 }
 
 /// The one place the runner draws random numbers: Philox's vectorized fills, element i a function of

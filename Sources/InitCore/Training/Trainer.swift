@@ -1,0 +1,609 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The examples a training run reads: the training split and the validation split (MNIST's or Fashion-MNIST's
+/// test images; the trainer uses the first `validationSize`). The teacher task makes its own.
+public struct TrainingData: Sendable {
+    public var train: LabeledExamples
+    public var validation: LabeledExamples
+
+    public init(train: LabeledExamples, validation: LabeledExamples) {
+        self.train = train
+        self.validation = validation
+    }
+}
+
+/// Trains a spec's network (see `TrainSpec`) with mini-batch gradient descent on the matmul core, and measures
+/// what the lesson is about: the training loss of every step, the validation loss and accuracy every
+/// `evalEvery` steps, per-layer statistics every `statsEvery` steps, and a verdict that sits next to the
+/// init-time analysis of the same network (the result's `layers` and `summary`, measured on the first batch).
+///
+/// Conventions: as the runner's (`ExperimentRunner`); the classifier is layer depth + 1, drawn from Philox stream
+/// depth + 1 by the same initializer (Fixup: zeros, as in the paper), its bias by `bias_init`. The loss is the
+/// mean softmax cross-entropy over the batch (PyTorch's `CrossEntropyLoss`). Every reduction runs in a fixed
+/// order, and the matmul does not depend on the thread count, so results are bit-identical for any `threads`.
+/// A run stops early when its loss becomes non-finite (the verdict is then "diverged at step N").
+public struct Trainer: Sendable {
+    public var matmul: Matmul
+
+    /// Validation rows per forward pass during an evaluation.
+    static let evalChunk = 1_000
+
+    public init(matmul: Matmul = Matmul()) {
+        self.matmul = matmul
+    }
+
+    /// Trains `spec` (its `train` must be set). `data` is required for MNIST and Fashion-MNIST, ignored for the
+    /// teacher task. `progress` is called after every step, where `isCancelled` is checked too.
+    public func run(
+        _ spec: ExperimentSpec, data: TrainingData?,
+        progress: @Sendable (TrainingProgress) -> Void = { _ in },
+        isCancelled: @Sendable () -> Bool = { false }
+    ) throws(ExperimentError) -> ExperimentResult {
+        let engine = try TrainEngine(spec: spec, data: data, matmul: matmul)
+        return try engine.run(progress: progress, isCancelled: isCancelled)
+    }
+}
+
+/// One dense layer's trainable tensors and their optimizer state.
+final class TrainableLayer {
+    let rows: Int, cols: Int
+    let w: FloatBuffer, b: FloatBuffer
+    let dW: FloatBuffer, db: FloatBuffer
+    /// Momentum (SGD) or first moment (Adam), and Adam's second moment; empty when unused.
+    let wState1: FloatBuffer, bState1: FloatBuffer, wState2: FloatBuffer, bState2: FloatBuffer
+    var initialStd = 0.0
+
+    init(rows: Int, cols: Int, states: Int) {
+        self.rows = rows
+        self.cols = cols
+        w = FloatBuffer(rows * cols)
+        b = FloatBuffer(rows)
+        dW = FloatBuffer(rows * cols)
+        db = FloatBuffer(rows)
+        wState1 = FloatBuffer(states >= 1 ? rows * cols : 0)
+        bState1 = FloatBuffer(states >= 1 ? rows : 0)
+        wState2 = FloatBuffer(states >= 2 ? rows * cols : 0)
+        bState2 = FloatBuffer(states >= 2 ? rows : 0)
+    }
+}
+
+/// A training run's state. Not shared across threads.
+final class TrainEngine {
+    let spec: ExperimentSpec
+    let t: TrainSpec
+    let matmul: Matmul
+    let stats: StatsComputer
+    let activation: Activation
+    let B: Int, n: Int, n0: Int, depth: Int, m: Int
+    let C = TrainSpec.classes
+    let residual: Bool
+    let layers: [TrainableLayer]
+    /// Per hidden layer (0-based l − 1): the step's pre-activations and activations, batch × width.
+    let h: [FloatBuffer], a: [FloatBuffer]
+    let x: FloatBuffer
+    var labels: [Int]
+    let logits: FloatBuffer, probabilities: FloatBuffer
+    var delta: FloatBuffer, deltaNext: FloatBuffer
+    let pending: FloatBuffer
+    let data: TrainingData?
+    let validation: LabeledExamples
+    /// The teacher task's n0 × 10 matrix.
+    let teacher: FloatBuffer
+    /// The current epoch's order of the training examples.
+    var epochOrder: [Int] = []
+    var epochLoaded = -1
+
+    init(spec: ExperimentSpec, data: TrainingData?, matmul: Matmul) throws(ExperimentError) {
+        guard let t = spec.train else { throw .unsupported("spec.train is not set: nothing to train") }
+        self.spec = spec
+        self.t = t
+        self.matmul = matmul
+        stats = StatsComputer(threads: matmul.threads)
+        guard let act = Activation(spec.activation) else { throw .unsupported("unknown activation \(spec.activation.name)") }
+        activation = act
+        B = t.batch
+        n = spec.width
+        depth = spec.depth
+        m = spec.architecture.blockSize
+        residual = spec.architecture.isResidual
+        let states = switch t.optimizer.kind {
+        case .sgd: t.optimizer.momentum > 0 ? 1 : 0
+        case .adam, .adamw: 2
+        }
+        if t.dataset == .teacher {
+            n0 = spec.resolvedInputWidth
+            self.data = nil
+            teacher = FloatBuffer(n0 * TrainSpec.classes)
+            RandomFill.normal(Philox(seed: t.seed, stream: RandomStream.teacher), teacher.buffer, mean: 0, std: 1, threads: matmul.threads)
+            let count = t.validationSize ?? TrainSpec.teacherValidationSize
+            validation = TrainEngine.teacherExamples(count: count, features: n0, teacher: teacher, seed: t.seed,
+                                                     stream: RandomStream.teacherValidation, matmul: matmul)
+        } else {
+            guard let data else { throw .missingInput("training on \(t.dataset.rawValue) needs its examples (TrainingData)") }
+            guard data.train.count > 0, data.validation.count > 0, data.train.features == data.validation.features else {
+                throw .missingInput("training data: empty split, or splits of different widths")
+            }
+            guard spec.inputWidth == nil || spec.inputWidth == data.train.features else {
+                throw .missingInput("input_width \(spec.resolvedInputWidth) differs from the dataset's \(data.train.features) features")
+            }
+            n0 = data.train.features
+            self.data = data
+            teacher = FloatBuffer(0)
+            let count = min(t.validationSize ?? data.validation.count, data.validation.count)
+            validation = count == data.validation.count ? data.validation
+                : LabeledExamples(count: count, features: n0, values: Array(data.validation.values[0..<(count * n0)]),
+                                  labels: Array(data.validation.labels[0..<count]))
+        }
+        if residual && n0 != n { throw .unsupported("a residual net needs input_width == width (\(n0) ≠ \(n))") }
+        var layers: [TrainableLayer] = []
+        for l in 1...depth { layers.append(TrainableLayer(rows: n, cols: l == 1 ? n0 : n, states: states)) }
+        layers.append(TrainableLayer(rows: TrainSpec.classes, cols: n, states: states))
+        self.layers = layers
+        h = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
+        a = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
+        x = FloatBuffer(t.batch * n0)
+        labels = Array(repeating: 0, count: t.batch)
+        logits = FloatBuffer(t.batch * TrainSpec.classes)
+        probabilities = FloatBuffer(t.batch * TrainSpec.classes)
+        // ∂L/∂logits (batch × 10) lives here too, and a net may be narrower than its 10 classes.
+        delta = FloatBuffer(t.batch * max(spec.width, n0, TrainSpec.classes))
+        deltaNext = FloatBuffer(t.batch * max(spec.width, n0, TrainSpec.classes))
+        pending = FloatBuffer(residual ? t.batch * spec.width : 0)
+    }
+
+    func fanIn(_ l: Int) -> Int { l == 1 ? n0 : n }
+    func isBlockEnd(_ l: Int) -> Bool { residual && l % m == 0 }
+
+    // MARK: The run
+
+    func run(progress: (TrainingProgress) -> Void, isCancelled: () -> Bool) throws(ExperimentError) -> ExperimentResult {
+        loadBatch(step: 0)
+        let initResult = try initialize(isCancelled: isCancelled)
+        var trainLoss: [Double] = [], rates: [Double] = [], evals: [EvalPoint] = [], snapshots: [TrainingSnapshot] = []
+        trainLoss.reserveCapacity(t.steps)
+        rates.reserveCapacity(t.steps)
+        var divergedAt: Int? = nil
+        var step = 0
+        while step < t.steps {
+            if isCancelled() { throw .cancelled }
+            if step > 0 { loadBatch(step: step) }
+            let lr = t.schedule.rate(step: step, of: t.steps)
+            forward(rows: B, input: x.pointer, hs: h, as: a, logits: logits.pointer)
+            let loss = crossEntropy(rows: B, logits: logits.pointer, labels: labels, gradient: true)
+            trainLoss.append(loss)
+            rates.append(lr)
+            let snapshotDue = step % t.statsEvery == 0 || step == t.steps - 1
+            var snapshot: TrainingSnapshot? = nil
+            step += 1
+            if !loss.isFinite {
+                divergedAt = step
+                let e = evaluate(step: step)
+                evals.append(e)
+                progress(TrainingProgress(step: step, steps: t.steps, trainLoss: loss, eval: e, snapshot: nil))
+                break
+            }
+            backward()
+            let gradNorms = clipGradients()
+            let layerForward = snapshotDue ? forwardStats() : []
+            let moved = update(lr: lr, step: step, measure: snapshotDue)
+            if snapshotDue {
+                let s = TrainingSnapshot(step: step - 1, layers: (0...depth).map { i in
+                    TrainingLayerStats(index: i + 1, forward: layerForward[i], weightGradNorm: gradNorms[i],
+                                       updateRatio: moved[i].ratio, weightStd: moved[i].std,
+                                       weightStdDrift: layers[i].initialStd > 0 ? moved[i].std / layers[i].initialStd : 1)
+                })
+                snapshots.append(s)
+                snapshot = s
+            }
+            var eval: EvalPoint? = nil
+            if step % t.evalEvery == 0 || step == t.steps {
+                let e = evaluate(step: step)
+                evals.append(e)
+                eval = e
+            }
+            progress(TrainingProgress(step: step, steps: t.steps, trainLoss: loss, eval: eval, snapshot: snapshot))
+        }
+        let summary = summarize(trainLoss: trainLoss, evals: evals, divergedAt: divergedAt, initial: initResult.summary)
+        let training = TrainingResult(steps: trainLoss.count, trainLoss: trainLoss, learningRate: rates, evals: evals,
+                                      snapshots: snapshots, summary: summary)
+        return ExperimentResult(spec: spec, conventions: initResult.conventions, layers: initResult.layers,
+                                summary: initResult.summary, training: training)
+    }
+
+    // MARK: Initialization
+
+    /// The init-time analysis of the hidden stack on the first batch (the runner's, unchanged: the same weights,
+    /// LSUV calibrated on this batch, the unit-Gaussian backward pass and the theory), then the weights it drew
+    /// become the trainable ones, and the classifier is drawn.
+    func initialize(isCancelled: () -> Bool) throws(ExperimentError) -> ExperimentResult {
+        var initSpec = spec
+        initSpec.train = nil
+        initSpec.batch = B
+        initSpec.inputWidth = n0
+        initSpec.input = .dataset(name: t.dataset.rawValue, split: "train", sampleSeed: t.seed)
+        initSpec.loss = .none
+        initSpec.backward = true
+        let batch = InputBatch(x: Matrix(rows: B, cols: n0, storage: Array(UnsafeBufferPointer(start: x.pointer, count: B * n0))), labels: nil)
+        let engine = try RunEngine(spec: initSpec, matmul: matmul, input: batch)
+        let result = try engine.run(progress: { _ in }, isCancelled: isCancelled)
+        for l in 1...depth {
+            let layer = layers[l - 1]
+            engine.drawWeights(l, into: layer.w)
+            _ = engine.drawBias(l, into: layer.b)
+        }
+        let head = layers[depth]
+        let distribution: WeightDistribution = spec.initializer.name == "fixup"
+            ? .constant(0)
+            : engine.initializer.distribution(layer: depth + 1, fanIn: n, fanOut: C)
+        distribution.fill(head.w.buffer, rows: C, cols: n, philox: Philox(seed: spec.seed, stream: RandomStream.weights(depth + 1)),
+                          threads: matmul.threads)
+        if case .constant(let c) = engine.biasDistribution, c == 0 {} else {
+            engine.biasDistribution.fill(head.b.buffer, rows: 1, cols: C, philox: Philox(seed: spec.seed, stream: RandomStream.bias(depth + 1)), threads: 1)
+        }
+        for layer in layers { layer.initialStd = Self.std(layer.w.pointer, count: layer.rows * layer.cols) }
+        return result
+    }
+
+    // MARK: Data
+
+    /// Step `step`'s mini-batch into `x` and `labels`: for a dataset, positions step·B … step·B + B − 1 of the
+    /// concatenated shuffled epochs; for the teacher task, fresh examples from Philox stream (teacher batch, step).
+    func loadBatch(step: Int) {
+        guard let data else {
+            let examples = Self.teacherExamples(count: B, features: n0, teacher: teacher, seed: t.seed,
+                                                stream: RandomStream.teacherBatch(step), matmul: matmul)
+            examples.values.withUnsafeBufferPointer { src in
+                if let s = src.baseAddress { x.pointer.update(from: s, count: B * n0) }
+            }
+            labels = examples.labels.map(Int.init)
+            return
+        }
+        let train = data.train
+        for r in 0..<B {
+            let position = step * B + r
+            let epoch = position / train.count
+            if epoch != epochLoaded {
+                epochOrder = Self.permutation(train.count, seed: t.seed, stream: RandomStream.shuffle(epoch))
+                epochLoaded = epoch
+            }
+            let index = epochOrder[position % train.count]
+            train.values.withUnsafeBufferPointer { src in
+                if let s = src.baseAddress { (x.pointer + r * n0).update(from: s + index * n0, count: n0) }
+            }
+            labels[r] = Int(train.labels[index])
+        }
+    }
+
+    /// A Fisher–Yates shuffle of 0..<count driven by Philox(seed, stream): draw i takes word i of the stream, and
+    /// j = ⌊word · (i + 1) / 2³²⌋.
+    static func permutation(_ count: Int, seed: UInt64, stream: UInt64) -> [Int] {
+        var order = Array(0..<count)
+        let philox = Philox(seed: seed, stream: stream)
+        var block = (UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        var draw = 0
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            if draw % 4 == 0 { block = philox.block(UInt64(draw / 4)) }
+            let word: UInt32 = switch draw % 4 { case 0: block.0; case 1: block.1; case 2: block.2; default: block.3 }
+            draw += 1
+            let j = Int((UInt64(word) * UInt64(i + 1)) >> 32)
+            order.swapAt(i, j)
+        }
+        return order
+    }
+
+    /// `count` teacher examples: x ~ N(0, 1) from Philox(seed, stream), label = argmax over the classes of x · T.
+    static func teacherExamples(count: Int, features: Int, teacher: FloatBuffer, seed: UInt64, stream: UInt64, matmul: Matmul) -> LabeledExamples {
+        let xs = FloatBuffer(count * features)
+        RandomFill.normal(Philox(seed: seed, stream: stream), xs.buffer, mean: 0, std: 1, threads: matmul.threads)
+        let scores = FloatBuffer(count * TrainSpec.classes)
+        matmul.multiply(.nn, m: count, n: TrainSpec.classes, k: features, a: xs.pointer, b: teacher.pointer, c: scores.pointer)
+        var labels = [UInt8](repeating: 0, count: count)
+        for r in 0..<count { labels[r] = UInt8(argmax(scores.pointer + r * TrainSpec.classes, TrainSpec.classes)) }
+        return LabeledExamples(count: count, features: features, values: Array(xs.buffer), labels: labels)
+    }
+
+    // MARK: Forward and loss
+
+    /// The network on `rows` examples: hidden pre-activations and activations into `hs`/`as`, the logits.
+    func forward(rows: Int, input: UnsafePointer<Float>, hs: [FloatBuffer], as acts: [FloatBuffer], logits: UnsafeMutablePointer<Float>) {
+        var aPrev = input
+        var blockInput = input
+        for l in 1...depth {
+            let layer = layers[l - 1]
+            let hl = hs[l - 1].pointer
+            matmul.multiply(.nt, m: rows, n: n, k: fanIn(l), a: aPrev, b: layer.w.pointer, c: hl)
+            addBias(hl, rows: rows, cols: n, bias: layer.b.pointer)
+            if isBlockEnd(l) { for i in 0..<(rows * n) { hl[i] += blockInput[i] } }
+            applyActivation(hl, acts[l - 1].pointer, count: rows * n)
+            aPrev = UnsafePointer(acts[l - 1].pointer)
+            if isBlockEnd(l) { blockInput = aPrev }
+        }
+        let head = layers[depth]
+        matmul.multiply(.nt, m: rows, n: C, k: n, a: aPrev, b: head.w.pointer, c: logits)
+        addBias(logits, rows: rows, cols: C, bias: head.b.pointer)
+    }
+
+    func addBias(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let row = p + r * cols
+            for j in 0..<cols { row[j] += bias[j] }
+        }
+    }
+
+    /// Mean softmax cross-entropy of the logits against `labels` (in double, row by row in order). With `gradient`,
+    /// also ∂L/∂logits = (softmax − one-hot) / rows into `delta` and the probabilities into `probabilities`.
+    func crossEntropy(rows: Int, logits z: UnsafePointer<Float>, labels: [Int], gradient: Bool) -> Double {
+        var total = 0.0
+        for r in 0..<rows {
+            let row = z + r * C
+            var mx = -Double.infinity
+            for j in 0..<C { mx = max(mx, Double(row[j])) }
+            var sum = 0.0
+            for j in 0..<C { sum += exp(Double(row[j]) - mx) }
+            let logSum = mx + log(sum)
+            total += logSum - Double(row[labels[r]])
+            if gradient {
+                for j in 0..<C {
+                    let p = exp(Double(row[j]) - logSum)
+                    probabilities.pointer[r * C + j] = Float(p)
+                    delta.pointer[r * C + j] = Float((p - (j == labels[r] ? 1 : 0)) / Double(rows))
+                }
+            }
+        }
+        return total / Double(rows)
+    }
+
+    // MARK: Backward
+
+    /// Gradients of every weight and bias from ∂L/∂logits (in `delta`).
+    func backward() {
+        let head = layers[depth]
+        let aL = a[depth - 1].pointer
+        matmul.multiply(.tn, m: C, n: n, k: B, a: delta.pointer, b: aL, c: head.dW.pointer)
+        columnSums(delta.pointer, rows: B, cols: C, into: head.db.pointer)
+        matmul.multiply(.nn, m: B, n: n, k: C, a: delta.pointer, b: head.w.pointer, c: deltaNext.pointer)
+        swap(&delta, &deltaNext)  // delta = ∂L/∂a_L
+        var pendingIndex = -1
+        for l in stride(from: depth, through: 1, by: -1) {
+            let layer = layers[l - 1]
+            let fi = fanIn(l)
+            multiplyActivationDerivative(h[l - 1].pointer, delta.pointer, count: B * n)  // ∂L/∂h_l
+            let aIn: UnsafePointer<Float> = l == 1 ? UnsafePointer(x.pointer) : UnsafePointer(a[l - 2].pointer)
+            matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
+            columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
+            if isBlockEnd(l) && l - m > 0 {
+                pending.copy(from: delta, count: B * n)
+                pendingIndex = l - m
+            }
+            if l > 1 {
+                matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer)
+                if l - 1 == pendingIndex {
+                    for i in 0..<(B * n) { deltaNext.pointer[i] += pending.pointer[i] }
+                    pendingIndex = -1
+                }
+                swap(&delta, &deltaNext)
+            }
+        }
+    }
+
+    func columnSums(_ p: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(repeating: 0, count: cols)
+        for r in 0..<rows {
+            let row = p + r * cols
+            for j in 0..<cols { out[j] += row[j] }
+        }
+    }
+
+    /// Clips the global L2 norm of every gradient to `gradientClip` (as `clip_grad_norm_`: scaled by
+    /// clip / (norm + 1e-6) when norm > clip). Returns each layer's weight-gradient norm after clipping.
+    func clipGradients() -> [Double] {
+        var squares: [Double] = []
+        var total = 0.0
+        for layer in layers {
+            let sw = Self.sumOfSquares(layer.dW.pointer, count: layer.rows * layer.cols)
+            squares.append(sw)
+            total += sw + Self.sumOfSquares(layer.db.pointer, count: layer.rows)
+        }
+        var scale = 1.0
+        if let clip = t.optimizer.gradientClip {
+            let norm = total.squareRoot()
+            if norm > clip {
+                scale = clip / (norm + 1e-6)
+                let f = Float(scale)
+                for layer in layers {
+                    for i in 0..<(layer.rows * layer.cols) { layer.dW.pointer[i] *= f }
+                    for i in 0..<layer.rows { layer.db.pointer[i] *= f }
+                }
+            }
+        }
+        return squares.map { $0.squareRoot() * scale }
+    }
+
+    // MARK: Update
+
+    /// One optimizer step (`step` is 1-based, for Adam's bias correction). With `measure`, returns each layer's
+    /// weight std before the step and ‖ΔW‖/‖W‖ of the step.
+    func update(lr: Double, step: Int, measure: Bool) -> [(std: Double, ratio: Double)] {
+        var measured: [(std: Double, ratio: Double)] = []
+        for layer in layers {
+            let count = layer.rows * layer.cols
+            var before = 0.0, std = 0.0
+            var old: [Float] = []
+            if measure {
+                before = Self.sumOfSquares(layer.w.pointer, count: count)
+                std = Self.std(layer.w.pointer, count: count)
+                old = Array(UnsafeBufferPointer(start: layer.w.pointer, count: count))
+            }
+            apply(lr: lr, step: step, w: layer.w.pointer, g: layer.dW.pointer, s1: layer.wState1.pointer, s2: layer.wState2.pointer, count: count)
+            apply(lr: lr, step: step, w: layer.b.pointer, g: layer.db.pointer, s1: layer.bState1.pointer, s2: layer.bState2.pointer, count: layer.rows)
+            if measure {
+                var moved = 0.0
+                for i in 0..<count { let d = Double(layer.w.pointer[i]) - Double(old[i]); moved += d * d }
+                measured.append((std, before > 0 ? (moved / before).squareRoot() : 0))
+            }
+        }
+        return measured
+    }
+
+    /// PyTorch's update rules (`torch.optim.SGD`, `Adam`, `AdamW`, single-tensor forms) on one tensor, in Float
+    /// with the hyper-parameters rounded to Float, as PyTorch computes on float32 parameters.
+    func apply(lr: Double, step: Int, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
+               s1: UnsafeMutablePointer<Float>, s2: UnsafeMutablePointer<Float>, count: Int) {
+        let o = t.optimizer
+        let wd = Float(o.weightDecay), rate = Float(lr)
+        switch o.kind {
+        case .sgd:
+            let mu = Float(o.momentum)
+            for i in 0..<count {
+                var d = g[i] + wd * w[i]
+                if o.momentum > 0 {
+                    // PyTorch starts the buffer at the first gradient; from zeros, μ·0 + d is the same value.
+                    s1[i] = mu * s1[i] + d
+                    d = o.nesterov ? d + mu * s1[i] : s1[i]
+                }
+                w[i] -= rate * d
+            }
+        case .adam, .adamw:
+            let b1 = Float(o.beta1), b2 = Float(o.beta2), eps = Float(o.epsilon)
+            let c1 = Float(1 - pow(o.beta1, Double(step))), c2 = Float(1 - pow(o.beta2, Double(step)))
+            let stepSize = rate / c1
+            let c2Root = c2.squareRoot()
+            let decoupled = o.kind == .adamw
+            for i in 0..<count {
+                var d = g[i]
+                if decoupled { w[i] *= 1 - rate * wd } else { d += wd * w[i] }
+                s1[i] = b1 * s1[i] + (1 - b1) * d
+                s2[i] = b2 * s2[i] + (1 - b2) * d * d
+                let denominator = s2[i].squareRoot() / c2Root + eps
+                w[i] -= stepSize * s1[i] / denominator
+            }
+        }
+    }
+
+    // MARK: Measurements
+
+    /// The step's forward statistics: every hidden layer (pre-activation, activation), then the classifier
+    /// (logits, softmax probabilities).
+    func forwardStats() -> [ForwardStats] {
+        let bins = spec.histogramBins
+        var out: [ForwardStats] = []
+        for l in 0..<depth {
+            let pre = stats.compute(h[l].prefix(B * n), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            let post = stats.compute(a[l].prefix(B * n), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            out.append(ForwardStats(preactivation: pre, activation: post))
+        }
+        let z = stats.compute(logits.prefix(B * C), rows: B, cols: C, bins: bins, dead: .nonPositiveColumns)
+        let p = stats.compute(probabilities.prefix(B * C), rows: B, cols: C, bins: bins, dead: .nonPositiveColumns)
+        out.append(ForwardStats(preactivation: z, activation: p))
+        return out
+    }
+
+    /// Validation loss and accuracy, in chunks of `Trainer.evalChunk` rows, in order.
+    func evaluate(step: Int) -> EvalPoint {
+        let chunk = min(Trainer.evalChunk, validation.count)
+        let hs = (0..<depth).map { _ in FloatBuffer(chunk * n) }
+        let acts = (0..<depth).map { _ in FloatBuffer(chunk * n) }
+        let z = FloatBuffer(chunk * C)
+        var lossSum = 0.0
+        var correct = 0
+        var start = 0
+        while start < validation.count {
+            let rows = min(chunk, validation.count - start)
+            let chunkLabels = (start..<(start + rows)).map { Int(validation.labels[$0]) }
+            validation.values.withUnsafeBufferPointer { values in
+                if let base = values.baseAddress { forward(rows: rows, input: base + start * n0, hs: hs, as: acts, logits: z.pointer) }
+            }
+            lossSum += crossEntropy(rows: rows, logits: z.pointer, labels: chunkLabels, gradient: false) * Double(rows)
+            for r in 0..<rows where Self.argmax(z.pointer + r * C, C) == chunkLabels[r] { correct += 1 }
+            start += rows
+        }
+        return EvalPoint(step: step, loss: lossSum / Double(validation.count), accuracy: Double(correct) / Double(validation.count))
+    }
+
+    /// The summary and the verdict, next to the init-time analysis.
+    func summarize(trainLoss: [Double], evals: [EvalPoint], divergedAt: Int?, initial: ExperimentSummary) -> TrainingSummary {
+        let chance = log(Double(C))
+        let last = evals.last ?? EvalPoint(step: 0, loss: .nan, accuracy: 0)
+        var best = EvalPoint(step: 0, loss: .nan, accuracy: -1)
+        for e in evals where e.accuracy > best.accuracy { best = e }
+        let targets = t.targets.map { target in TargetReached(accuracy: target, step: evals.first { $0.accuracy >= target }?.step) }
+        let window = Array(trainLoss.suffix(Self.stuckWindow(trainLoss.count)))
+        let meanLoss = window.reduce(0, +) / Double(max(1, window.count))
+        let stuck = divergedAt == nil && !window.isEmpty && abs(meanLoss - chance) <= 0.01 * chance
+        let verdict: TrainingVerdict = divergedAt != nil ? .diverged : (stuck ? .stuckAtChance : .learns)
+        let atInit = "at init the forward signal was \(initial.forwardVerdict.rawValue) (activation std ×\(Self.format(initial.forwardGrowthFactor)) over \(depth) layers"
+            + (initial.backwardVerdict.map { "; gradients \($0.rawValue), ×\(Self.format(initial.backwardGrowthFactor ?? .nan))" } ?? "")
+            + (initial.firstNonfiniteLayer.map { "; non-finite from layer \($0)" } ?? "")
+            + (initial.firstVanishedLayer.map { "; vanished from layer \($0)" } ?? "") + ")"
+        let explanation: String
+        switch verdict {
+        case .diverged:
+            explanation = "diverged at step \(divergedAt ?? 0): the training loss became non-finite (step 1's loss: \(Self.format(trainLoss.first ?? .nan))); " + atInit
+        case .stuckAtChance:
+            explanation = "stuck at chance: the training loss over the last \(window.count) steps averaged \(Self.format(meanLoss)), within 1% of ln \(C) = \(Self.format(chance)); validation accuracy \(Self.format(last.accuracy)); " + atInit
+        case .learns:
+            explanation = "learns: validation accuracy \(Self.format(last.accuracy)) after \(last.step) steps (best \(Self.format(best.accuracy)) at step \(best.step)), training loss \(Self.format(trainLoss.first ?? .nan)) → \(Self.format(meanLoss)); " + atInit
+        }
+        return TrainingSummary(finalAccuracy: last.accuracy, finalLoss: last.loss, bestAccuracy: max(0, best.accuracy), bestStep: best.step,
+                               stepsToTarget: targets, divergedAtStep: divergedAt, chanceLoss: chance, stuckAtChance: stuck,
+                               verdict: verdict, explanation: explanation)
+    }
+
+    /// Steps whose mean training loss decides "stuck at chance": the last tenth of the run, at least 10 (or all).
+    static func stuckWindow(_ steps: Int) -> Int { min(steps, max(10, steps / 10)) }
+
+    static func format(_ x: Double) -> String {
+        guard x.isFinite else { return x.isNaN ? "nan" : (x > 0 ? "inf" : "-inf") }
+        if x != 0 && (abs(x) >= 1e5 || abs(x) < 1e-3) {
+            let e = Int(floor(log10(abs(x))))
+            let mantissa = (x / pow(10, Double(e)) * 100).rounded() / 100
+            return "\(mantissa)e\(e)"
+        }
+        return "\((x * 1000).rounded() / 1000)"
+    }
+
+    // MARK: Elementwise helpers
+
+    func applyActivation(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
+        let chunks = elementwiseChunks(count, threads: matmul.threads)
+        let act = activation
+        parallelFor(iterations: chunks, threads: matmul.threads) { c in
+            let start = count * c / chunks
+            act.apply(h + start, a + start, count: count * (c + 1) / chunks - start)
+        }
+    }
+
+    func multiplyActivationDerivative(_ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
+        let chunks = elementwiseChunks(count, threads: matmul.threads)
+        let act = activation
+        parallelFor(iterations: chunks, threads: matmul.threads) { c in
+            let start = count * c / chunks
+            act.multiplyDerivative(h + start, g + start, count: count * (c + 1) / chunks - start)
+        }
+    }
+
+    static func argmax(_ p: UnsafePointer<Float>, _ count: Int) -> Int {
+        var best = 0
+        for j in 1..<count where p[j] > p[best] { best = j }
+        return best
+    }
+
+    static func sumOfSquares(_ p: UnsafePointer<Float>, count: Int) -> Double {
+        var s = 0.0
+        for i in 0..<count { let v = Double(p[i]); s += v * v }
+        return s
+    }
+
+    /// Population std, in double.
+    static func std(_ p: UnsafePointer<Float>, count: Int) -> Double {
+        guard count > 0 else { return 0 }
+        var s = 0.0, ss = 0.0
+        for i in 0..<count { let v = Double(p[i]); s += v; ss += v * v }
+        let mean = s / Double(count)
+        return max(0, ss / Double(count) - mean * mean).squareRoot()
+    }
+}
