@@ -221,6 +221,23 @@ extension JobRecord: FetchableRecord, PersistableRecord {
         static let error = Column(CodingKeys.error)
     }
 
+    /// Reads the row column by column with GRDB's throwing decoders instead of the Decodable path (a keyed decoder
+    /// over the row, which GRDB's documentation advises against on hot paths): `GET /v1/experiments/{id}` reads one
+    /// row per request.
+    package init(row: Row) throws {
+        func date(_ column: CodingKeys) throws -> Date? {
+            try row.decode(Double?.self, forColumn: column.rawValue).map(Date.init(timeIntervalSince1970:))
+        }
+        self.init(
+            id: try row.decode(forColumn: CodingKeys.id.rawValue), sequence: try row.decode(forColumn: CodingKeys.sequence.rawValue),
+            status: try row.decode(forColumn: CodingKeys.status.rawValue), spec: try row.decode(forColumn: CodingKeys.spec.rawValue),
+            layersDone: try row.decode(forColumn: CodingKeys.layersDone.rawValue),
+            layersTotal: try row.decode(forColumn: CodingKeys.layersTotal.rawValue),
+            attempt: try row.decode(forColumn: CodingKeys.attempt.rawValue), version: try row.decode(forColumn: CodingKeys.version.rawValue),
+            createdAt: Date(timeIntervalSince1970: try row.decode(forColumn: CodingKeys.createdAt.rawValue)),
+            startedAt: try date(.startedAt), finishedAt: try date(.finishedAt), error: try row.decode(forColumn: CodingKeys.error.rawValue))
+    }
+
     package static func databaseDateDecodingStrategy(for column: String) -> DatabaseDateDecodingStrategy {
         .timeIntervalSince1970
     }
