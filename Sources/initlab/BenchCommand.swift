@@ -8,8 +8,8 @@ import InitCore
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark the compute core: matmul GFLOP/s and random numbers per second.",
-        subcommands: [BenchMatmul.self, BenchRNG.self, BenchStats.self]
+        abstract: "Benchmark the compute core: matmul GFLOP/s, random numbers per second, training steps per second.",
+        subcommands: [BenchMatmul.self, BenchRNG.self, BenchStats.self, BenchTrain.self]
     )
 }
 
@@ -90,6 +90,10 @@ struct BenchRow: Codable {
     var seconds: Double
     var gflops: Double?
     var samplesPerSecond: Double?
+    var depth: Int?
+    var width: Int?
+    var batch: Int?
+    var stepsPerSecond: Double?
 }
 
 func emit(_ row: BenchRow, json: Bool) {
@@ -107,6 +111,10 @@ func emit(_ row: BenchRow, json: Bool) {
             "matmul \(layout.padding(toLength: 3, withPad: " ", startingAt: 0)) "
                 + "\(shape.padding(toLength: 16, withPad: " ", startingAt: 0)) threads \(row.threads)  "
                 + String(format: "%8.2f GFLOP/s  (%.3f ms)", gflops, row.seconds * 1e3))
+    } else if let rate = row.stepsPerSecond, let depth = row.depth, let width = row.width, let batch = row.batch {
+        print(
+            "train depth \(depth) width \(width) batch \(batch) threads \(row.threads)  "
+                + String(format: "%8.1f steps/s  (%.3f ms/step)", rate, row.seconds * 1e3))
     } else if row.bench.hasPrefix("stats"), let rate = row.samplesPerSecond, let count = row.count {
         print(
             "\(row.bench.padding(toLength: 20, withPad: " ", startingAt: 0)) count \(count) threads \(row.threads)  "
@@ -288,6 +296,55 @@ struct BenchStats: ParsableCommand {
                 emit(BenchRow(bench: name + suffix, count: count, threads: t, seconds: secs, samplesPerSecond: Double(count) / secs),
                      json: options.json)
             }
+        }
+    }
+}
+
+/// `initlab bench train`: training steps per second of an MLP (ReLU, Kaiming init, SGD) on one fixed mini-batch,
+/// as `Benchmarks/bench_train.py` runs PyTorch on the same net.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training steps per second (forward, backward, SGD update) of a depth × width ReLU MLP with a 10-class head.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Hidden layers.")
+    var depth: Int = 20
+
+    @Option(help: "Units per hidden layer.")
+    var width: Int = 256
+
+    @Option(help: "Examples per step.")
+    var batch: Int = 64
+
+    @Option(help: "Input features.")
+    var inputWidth: Int = 784
+
+    @Option(help: "Timed steps per repetition.")
+    var steps: Int = 100
+
+    func validate() throws {
+        for (name, value) in [("--depth", depth), ("--width", width), ("--batch", batch), ("--input-width", inputWidth), ("--steps", steps)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+    }
+
+    func run() throws {
+        let train = TrainSpec(dataset: .teacher, steps: steps, batch: batch, optimizer: OptimizerSpec(kind: .sgd),
+                              schedule: LearningRateSchedule(lr: 0.01), evalEvery: steps, statsEvery: steps)
+        let spec = ExperimentSpec(depth: depth, width: width, batch: batch, inputWidth: inputWidth, seed: 0,
+                                  initializer: InitScheme(name: "kaiming_normal"), activation: ActivationSpec(name: "relu"), train: train)
+        for threads in try options.threadCounts() {
+            var samples: [Double] = []
+            for _ in 0..<options.repeats {
+                samples.append(try TrainingBenchmark.secondsPerStep(spec, steps: steps, matmul: Matmul(threads: threads)))
+            }
+            samples.sort()
+            let median = samples[samples.count / 2]
+            emit(BenchRow(bench: "train", threads: threads, seconds: median, depth: depth, width: width, batch: batch,
+                          stepsPerSecond: 1 / median), json: options.json)
         }
     }
 }

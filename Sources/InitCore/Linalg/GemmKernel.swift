@@ -28,9 +28,10 @@ enum GemmBlocking {
     static let nc = 2016
     /// Below this many multiply-adds per thread, extra threads cost more than they save (two
     /// parallel rounds per k-slice (`ComputePool`) cost µs when its helpers are awake, tens of µs when they
-    /// must be woken; measured with `concurrentPerform`: 64×128×128 and 16×512×512 were
-    /// slower on 2 threads than on 1 with a threshold of 48³).
-    static let minWorkPerThread = 1 << 22
+    /// must be woken). Measured on 2 cores (`initlab bench matmul --shape …`): at 2²⁰, 64×256×256 (a training
+    /// step's products at width 256, batch 64) runs 0.074 ms on 2 threads against 0.108 ms on 1, while
+    /// 32×128×128 is still faster on one; the earlier 2²² kept the former single-threaded.
+    static let minWorkPerThread = 1 << 20
 }
 
 /// The operands of one product. Raw pointers make it non-Sendable; it is shared read-only with the worker

@@ -187,7 +187,7 @@ final class TrainEngine {
                 break
             }
             backward()
-            let gradNorms = clipGradients()
+            let gradNorms = clipGradients(measure: snapshotDue)
             let layerForward = snapshotDue ? forwardStats() : []
             let moved = update(lr: lr, step: step, measure: snapshotDue)
             if snapshotDue {
@@ -399,8 +399,10 @@ final class TrainEngine {
     }
 
     /// Clips the global L2 norm of every gradient to `gradientClip` (as `clip_grad_norm_`: scaled by
-    /// clip / (norm + 1e-6) when norm > clip). Returns each layer's weight-gradient norm after clipping.
-    func clipGradients() -> [Double] {
+    /// clip / (norm + 1e-6) when norm > clip). Returns each layer's weight-gradient norm after clipping when
+    /// `measure` (a snapshot) or clipping asks for the norms; otherwise skips them (a pass over every gradient).
+    func clipGradients(measure: Bool = true) -> [Double] {
+        guard measure || t.optimizer.gradientClip != nil else { return [] }
         var squares: [Double] = []
         var total = 0.0
         for layer in layers {
@@ -438,7 +440,15 @@ final class TrainEngine {
                 std = Self.std(layer.w.pointer, count: count)
                 old = Array(UnsafeBufferPointer(start: layer.w.pointer, count: count))
             }
-            apply(lr: lr, step: step, w: layer.w.pointer, g: layer.dW.pointer, s1: layer.wState1.pointer, s2: layer.wState2.pointer, count: count)
+            // Elementwise, so the split over threads changes nothing.
+            let chunks = elementwiseChunks(count, threads: matmul.threads)
+            let w = layer.w.pointer, g = layer.dW.pointer, s1 = layer.wState1.pointer, s2 = layer.wState2.pointer
+            let hasFirst = layer.wState1.count > 0, hasSecond = layer.wState2.count > 0
+            parallelFor(iterations: chunks, threads: matmul.threads) { c in
+                let start = count * c / chunks, length = count * (c + 1) / chunks - start
+                apply(lr: lr, step: step, w: w + start, g: g + start, s1: hasFirst ? s1 + start : s1,
+                      s2: hasSecond ? s2 + start : s2, count: length)
+            }
             apply(lr: lr, step: step, w: layer.b.pointer, g: layer.db.pointer, s1: layer.bState1.pointer, s2: layer.bState2.pointer, count: layer.rows)
             if measure {
                 var moved = 0.0
@@ -605,5 +615,35 @@ final class TrainEngine {
         for i in 0..<count { let v = Double(p[i]); s += v; ss += v * v }
         let mean = s / Double(count)
         return max(0, ss / Double(count) - mean * mean).squareRoot()
+    }
+}
+
+/// Times training steps alone, the figure `Benchmarks/bench_train.py` compares with PyTorch: forward, loss,
+/// backward, clipping and the optimizer's update on one fixed mini-batch of the teacher task, with no evaluation
+/// and no snapshot (what a framework's bare training loop does).
+public enum TrainingBenchmark {
+    /// Seconds per step over `steps` steps, after `warmup` untimed ones. `spec.train` must be set; its dataset is
+    /// replaced by the teacher task (input width: the spec's).
+    public static func secondsPerStep(_ spec: ExperimentSpec, steps: Int, warmup: Int = 5, matmul: Matmul) throws(ExperimentError) -> Double {
+        guard var train = spec.train else { throw .unsupported("spec.train is not set: nothing to train") }
+        train.dataset = .teacher
+        train.validationSize = 1
+        var teacherSpec = spec
+        teacherSpec.train = train
+        let engine = try TrainEngine(spec: teacherSpec, data: nil, matmul: matmul)
+        engine.loadBatch(step: 0)
+        _ = try engine.initialize(isCancelled: { false })
+        func step(_ k: Int) {
+            engine.forward(rows: engine.B, input: engine.x.pointer, hs: engine.h, as: engine.a, logits: engine.logits.pointer)
+            _ = engine.crossEntropy(rows: engine.B, logits: engine.logits.pointer, labels: engine.labels, gradient: true)
+            engine.backward()
+            _ = engine.clipGradients(measure: false)
+            _ = engine.update(lr: train.schedule.rate(step: k, of: steps), step: k + 1, measure: false)
+        }
+        for k in 0..<warmup { step(k) }
+        let clock = ContinuousClock()
+        let elapsed = clock.measure { for k in 0..<steps { step(warmup + k) } }
+        let (s, atto) = elapsed.components
+        return (Double(s) + Double(atto) * 1e-18) / Double(max(1, steps))
     }
 }
