@@ -35,7 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$WORK" && "$OURS_BIN" serve --port 0 --database "$WORK/initlab.sqlite" >"$WORK/ours.stdout" 2>"$WORK/ours.stderr") &
+(cd "$WORK" && exec "$OURS_BIN" serve --port 0 --database "$WORK/initlab.sqlite" >"$WORK/ours.stdout" 2>"$WORK/ours.stderr") &
 OURS_PID=$!
 OURS_PORT=""
 for _ in $(seq 1 200); do
