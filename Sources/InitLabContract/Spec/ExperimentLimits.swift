@@ -16,15 +16,19 @@ package struct ExperimentLimits: Sendable, Hashable {
     package var maxFLOPs: Double
     /// Histogram bins per statistic. Default: 512.
     package var maxHistogramBins: Int
+    /// Optimizer steps of a training run (`train.steps`). Default: 100,000.
+    package var maxTrainSteps: Int
 
     package init(maxDepth: Int = 10_000, maxWidth: Int = 4_096, maxBatch: Int = 4_096,
-                 maxMemoryBytes: Int = 1 << 30, maxFLOPs: Double = 2e12, maxHistogramBins: Int = 512) {
+                 maxMemoryBytes: Int = 1 << 30, maxFLOPs: Double = 2e12, maxHistogramBins: Int = 512,
+                 maxTrainSteps: Int = 100_000) {
         self.maxDepth = maxDepth
         self.maxWidth = maxWidth
         self.maxBatch = maxBatch
         self.maxMemoryBytes = maxMemoryBytes
         self.maxFLOPs = maxFLOPs
         self.maxHistogramBins = maxHistogramBins
+        self.maxTrainSteps = maxTrainSteps
     }
 
     package static let `default` = ExperimentLimits()
@@ -38,6 +42,29 @@ package struct ExperimentLimits: Sendable, Hashable {
     package var batchText: String { Self.integer(1, maxBatch) }
     package var binsText: String { Self.integer(1, maxHistogramBins) }
     package static let seedText = "an integer 0 ... \(UInt64.max)"
+    package var stepsText: String { Self.integer(1, maxTrainSteps) }
+
+    // Training (`train`): fixed limits, stated once here.
+
+    /// Validation examples: at most the 10,000 test images of MNIST and Fashion-MNIST.
+    package static let maxValidationSize = 10_000
+    /// Images in the training split of MNIST and Fashion-MNIST (a batch draws distinct images).
+    package static let trainSplitImages = 60_000
+    /// Target accuracies a summary reports.
+    package static let maxTargets = 16
+    package static let positiveText = "a finite number > 0"
+    package static let nonNegativeText = "a finite number ≥ 0"
+    /// Momentum and Adam's betas.
+    package static let fractionText = "a number 0 ≤ x < 1"
+    /// A target accuracy, and the schedule's gamma.
+    package static let accuracyText = "a number 0 < x ≤ 1"
+    /// one_cycle's pct_start.
+    package static let openFractionText = "a number 0 < x < 1"
+    /// one_cycle's div and final_div.
+    package static let divisorText = "a finite number ≥ 1"
+    package static var datasetText: String { TrainDataset.allCases.map(\.rawValue).joined(separator: ", ") }
+    package static var optimizerText: String { OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ") }
+    package static let scheduleNames = ["constant", "step", "cosine", "one_cycle"]
     package var architectureText: String { "\"mlp\", \"residual\" or {\"name\": \"residual\", \"block_size\": 1 ... \(maxDepth)}" }
     package static var inputText: String {
         let names = InputSource.datasets.map { "\"\($0)\"" }.joined(separator: " | ")

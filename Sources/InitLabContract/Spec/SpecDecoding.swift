@@ -9,7 +9,7 @@ struct SpecDecoder {
 
     static let keys = [
         "depth", "width", "batch", "input_width", "seed", "backward", "init", "activation", "bias_init", "weights",
-        "architecture", "histogram_bins", "input", "loss",
+        "architecture", "histogram_bins", "input", "loss", "train",
     ]
 
     init(limits: ExperimentLimits) { self.limits = limits }
@@ -23,7 +23,7 @@ struct SpecDecoder {
         }
         var depth: Int?, width: Int?, batch: Int?, inputWidth: Int?, seed: UInt64?, backward: Bool?, bins: Int?
         var initializer: InitScheme?, activation: ActivationSpec?, biasInit: InitScheme?
-        var weights: WeightSharing?, architecture: Architecture?, input: InputSource?, loss: LossKind?
+        var weights: WeightSharing?, architecture: Architecture?, input: InputSource?, loss: LossKind?, train: TrainSpec?
         if let v = member(object, "depth", required: true, expected: limits.depthText) { depth = int(v, "/depth", limits.depthText) }
         if let v = member(object, "width", required: true, expected: limits.widthText) { width = int(v, "/width", limits.widthText) }
         if let v = member(object, "batch", required: true, expected: limits.batchText) { batch = int(v, "/batch", limits.batchText) }
@@ -42,6 +42,7 @@ struct SpecDecoder {
         if let v = member(object, "histogram_bins", required: false, expected: "") { bins = int(v, "/histogram_bins", limits.binsText) }
         if let v = member(object, "input", required: false, expected: "") { input = self.input(v) }
         if let v = member(object, "loss", required: false, expected: "") { loss = choice(v, "/loss", LossKind.self) }
+        if let v = member(object, "train", required: false, expected: "") { train = self.train(v, specBatch: batch) }
         guard errors.isEmpty, let depth, let width, let batch, let initializer, let activation else {
             throw SpecProblems(errors)
         }
@@ -49,17 +50,19 @@ struct SpecDecoder {
             depth: depth, width: width, batch: batch, inputWidth: inputWidth, seed: seed ?? 0, backward: backward ?? true,
             initializer: initializer, activation: activation, biasInit: biasInit ?? InitScheme(name: "zeros"),
             weights: weights ?? .perLayer, architecture: architecture ?? .mlp, histogramBins: bins ?? 50,
-            input: input ?? .gaussian, loss: loss ?? .none)
+            input: input ?? .gaussian, loss: loss ?? .none, train: train)
     }
 
-    /// The member `key`, or nil when it is absent or null (a problem when `required`).
-    mutating func member(_ object: [String: JSONValue], _ key: String, required: Bool, expected: String) -> JSONValue? {
+    /// The member `key` of the object at pointer `parent`, or nil when it is absent or null (a problem when
+    /// `required`).
+    mutating func member(_ object: [String: JSONValue], _ key: String, required: Bool, expected: String, at parent: String = "") -> JSONValue? {
+        let pointer = parent + "/" + JSONPointer.escape(key)
         guard let value = object[key] else {
-            if required { errors.append(FieldProblem(pointer: "/" + key, detail: "is required: \(expected)")) }
+            if required { errors.append(FieldProblem(pointer: pointer, detail: "is required: \(expected)")) }
             return nil
         }
         if value == .null {
-            if required { errors.append(FieldProblem(pointer: "/" + key, detail: "must not be null: \(expected)")) }
+            if required { errors.append(FieldProblem(pointer: pointer, detail: "must not be null: \(expected)")) }
             return nil
         }
         return value

@@ -39,8 +39,10 @@ package struct ValidatedSpec: Sendable, Hashable {
         self.canonicalJSON = data
     }
 
-    /// Layer steps a run reports (forward plus backward).
-    package var layersTotal: Int { spec.layersTotal }
+    /// The units a run reports progress in, and how many: optimizer steps for a training run, else layer steps
+    /// (forward plus backward).
+    package var progressUnit: ProgressUnit { spec.train == nil ? .layers : .steps }
+    package var layersTotal: Int { spec.train?.steps ?? spec.layersTotal }
 
     static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
@@ -69,6 +71,11 @@ package struct ValidatedSpec: Sendable, Hashable {
             }
             if let w = draft.inputWidth, w != 784 {
                 errors.append(FieldProblem(pointer: "/input_width", detail: "must be 784 (28×28 pixels) for dataset input, got \(w)"))
+            }
+            spec.inputWidth = 784
+        } else if let train = draft.train, train.dataset.needsDownload {
+            if let w = draft.inputWidth, w != 784 {
+                errors.append(FieldProblem(pointer: "/input_width", detail: "must be 784 (28×28 pixels) for train.dataset \(train.dataset.rawValue), got \(w)"))
             }
             spec.inputWidth = 784
         } else {
@@ -107,13 +114,15 @@ package struct ValidatedSpec: Sendable, Hashable {
             if draft.weights == .shared { errors.append(FieldProblem(pointer: "/weights", detail: "must be per_layer for lsuv (it rescales each layer's own matrix)")) }
         default: break
         }
-        if draft.loss == .crossEntropy {
+        if let train = draft.train {
+            validateTrain(train, of: draft, limits: limits, errors: &errors)
+        } else if draft.loss == .crossEntropy {
             if !draft.input.isDataset {
                 errors.append(FieldProblem(pointer: "/loss", detail: "cross_entropy needs labels: use a dataset input, or one of none, mse"))
             }
             if width < 10 { errors.append(FieldProblem(pointer: "/width", detail: "must be ≥ 10 for cross_entropy (the last layer's units are the 10 class logits), got \(width)")) }
         }
-        if draft.loss == .mse && draft.input.isDataset && width < 10 {
+        if draft.train == nil && draft.loss == .mse && draft.input.isDataset && width < 10 {
             errors.append(FieldProblem(pointer: "/width", detail: "must be ≥ 10 for mse on dataset input (the targets are one-hot labels of 10 classes), got \(width)"))
         }
         guard errors.isEmpty else { throw SpecProblems(errors) }
@@ -164,6 +173,21 @@ package struct ValidatedSpec: Sendable, Hashable {
         }
         return S(name: scheme.name, params: params)
     }
+}
+
+/// What a job's progress counts: layer steps of an init-time experiment, or optimizer steps of a training run.
+package enum ProgressUnit: String, Sendable {
+    case layers, steps
+
+    /// The unit of a stored canonical spec: steps when it has a `train` block. Read on every job rendering, so
+    /// it is a byte search, not a parse: in the canonical form (`ValidatedSpec.encoder`) the bytes `"train":`
+    /// occur only as the top-level key (no other key is named train, and a string value `"train"`, the split, is
+    /// followed by `,` or `}`).
+    package init(canonicalSpec data: Data) {
+        self = data.range(of: Self.trainKey) == nil ? .layers : .steps
+    }
+
+    private static let trainKey = Data(#""train":"#.utf8)
 }
 
 extension ExperimentSpec {

@@ -190,7 +190,8 @@ extension ExperimentResult: Codable {
             spec: try c.decode(ExperimentSpec.self, forKey: AnyKey("spec")),
             conventions: try c.decode(Conventions.self, forKey: AnyKey("conventions")),
             layers: try c.decode([LayerResult].self, forKey: AnyKey("layers")),
-            summary: try c.decode(ExperimentSummary.self, forKey: AnyKey("summary")))
+            summary: try c.decode(ExperimentSummary.self, forKey: AnyKey("summary")),
+            training: try c.decodeIfPresent(TrainingResult.self, forKey: AnyKey("training")))
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyKey.self)
@@ -198,6 +199,7 @@ extension ExperimentResult: Codable {
         try c.encode(conventions, forKey: AnyKey("conventions"))
         try c.encode(layers, forKey: AnyKey("layers"))
         try c.encode(summary, forKey: AnyKey("summary"))
+        try c.encodeIfPresent(training, forKey: AnyKey("training"))  // absent for an init-time experiment
     }
 }
 

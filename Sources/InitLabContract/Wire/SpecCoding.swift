@@ -35,8 +35,13 @@ extension ExperimentSpec: Codable {
         try c.encode(weights.rawValue, forKey: AnyKey("weights"))
         try c.encode(architecture, forKey: AnyKey("architecture"))
         try c.encode(histogramBins, forKey: AnyKey("histogram_bins"))
-        try c.encode(input, forKey: AnyKey("input"))
-        try c.encode(loss.rawValue, forKey: AnyKey("loss"))
+        if let train {
+            // A training run's data and loss come from `train`: `input` and `loss` are not part of it.
+            try c.encode(train, forKey: AnyKey("train"))
+        } else {
+            try c.encode(input, forKey: AnyKey("input"))
+            try c.encode(loss.rawValue, forKey: AnyKey("loss"))
+        }
     }
 }
 
@@ -97,7 +102,8 @@ extension InputSource: Encodable {
 extension ValidatedSpec {
     /// Limits that accept everything (decoding a trusted, stored spec).
     static let unbounded = ExperimentLimits(
-        maxDepth: .max, maxWidth: .max, maxBatch: .max, maxMemoryBytes: .max, maxFLOPs: .infinity, maxHistogramBins: .max)
+        maxDepth: .max, maxWidth: .max, maxBatch: .max, maxMemoryBytes: .max, maxFLOPs: .infinity, maxHistogramBins: .max,
+        maxTrainSteps: .max)
 }
 
 // MARK: - The scheme catalog (GET /v1/schemes, `initlab schemes`)
