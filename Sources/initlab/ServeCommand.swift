@@ -36,7 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
         let datasets = DatasetRegistry(configuration: configuration, logger: logger)
         let service = ExperimentService(
             configuration: configuration, store: store,
-            engine: InitCoreEngine(budget: configuration.budget, inputProvider: datasets.inputProvider),
+            engine: InitCoreEngine(
+                budget: configuration.budget, inputProvider: datasets.inputProvider,
+                trainingData: datasets.trainingDataProvider),
             datasets: datasets, logger: logger)
         // Dashboard, charts, CSV, live events and sweeps on the same router.
         var visualization = VisualizationConfiguration()

@@ -18,6 +18,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong(S.maxBatch.flag), help: optionHelp(S.maxBatch)) var maxBatch: Int?
     @Option(name: .customLong(S.maxMemory.flag), help: optionHelp(S.maxMemory)) var maxMemory: ByteSize?
     @Option(name: .customLong(S.maxFLOPs.flag), help: optionHelp(S.maxFLOPs)) var maxFLOPs: Double?
+    @Option(name: .customLong(S.maxSteps.flag), help: optionHelp(S.maxSteps)) var maxSteps: Int?
     @Option(name: .customLong(S.maxBody.flag), help: optionHelp(S.maxBody)) var maxBody: ByteSize?
     @Option(name: .customLong(S.retention.flag), help: optionHelp(S.retention)) var retention: TimeSpan?
     @Option(name: .customLong(S.pruneInterval.flag), help: optionHelp(S.pruneInterval)) var pruneInterval: TimeSpan?
@@ -44,6 +45,7 @@ struct ServeOptions: ParsableArguments {
         flags.set(S.maxBatch, maxBatch)
         flags.set(S.maxMemory, maxMemory)
         flags.set(S.maxFLOPs, maxFLOPs)
+        flags.set(S.maxSteps, maxSteps)
         flags.set(S.maxBody, maxBody)
         flags.set(S.retention, retention)
         flags.set(S.pruneInterval, pruneInterval)

@@ -50,6 +50,14 @@ struct SSEFrame: Equatable {
 /// every stream (a snapshot: queued/running/…); a heartbeat comment is sent after `heartbeat` of silence.
 /// The stream ends after `done`; clients should close their EventSource on it (else it reconnects, gets the
 /// snapshot and an immediately ended stream).
+///
+/// A training run (a spec with `train`) counts steps instead of layers: total = train.steps, and the status and
+/// progress payloads carry `steps_done`/`steps_total`. Its evaluations and statistics snapshots stream as `eval`
+/// and `snapshot` events (the objects of the result's `training.evals` and `training.snapshots`) in the order the
+/// run made them (at each step boundary the snapshot first), the k-th with id total + k; then the init-time
+/// layers (`layer`, id total + K + index, K the run's count of such events) from the stored result, and `done`
+/// with id total + K + depth + 1 (3·total + 1 when the run did not succeed, above any id a live stream may have
+/// sent: a run makes at most one snapshot and one evaluation per step).
 package struct ExperimentEventStream: Sendable {
     let service: ExperimentService
     package let id: String
@@ -62,6 +70,7 @@ package struct ExperimentEventStream: Sendable {
         var sent = lastEventID
         var lastStatus: JobStatus?
         var first = true
+        var unit = ProgressUnit.layers
         /// Layers done as the last `progress` event (or the opening snapshot) said.
         var progressShown = 0
         while !Task.isCancelled {
@@ -71,9 +80,10 @@ package struct ExperimentEventStream: Sendable {
                 try await write(SSEFrame(id: nil, event: "done", data: #"{"status":"gone"}"#).text)
                 return
             }
+            if first { unit = ProgressUnit(canonicalSpec: job.spec) }
             let total = job.layersTotal
             if job.status != lastStatus {
-                let snapshot = #"{"status":"\#(job.status.rawValue)","layers_done":\#(job.layersDone),"layers_total":\#(total)}"#
+                let snapshot = #"{"status":"\#(job.status.rawValue)",\#(progressFields(unit, job.layersDone, total))}"#
                 try await write(SSEFrame(id: nil, event: "status", data: snapshot, retry: first ? configuration.reconnectMilliseconds : nil).text)
                 lastStatus = job.status
                 if first { progressShown = lastEventID <= total ? lastEventID : job.layersDone }
@@ -82,15 +92,23 @@ package struct ExperimentEventStream: Sendable {
             let done = job.status == .succeeded ? total : job.layersDone
             if done <= total, job.status != .queued {
                 if done > sent {
-                    try await write(SSEFrame(id: done, event: "progress", data: progressData(done, total, job.status)).text)
+                    try await write(SSEFrame(id: done, event: "progress", data: progressData(unit, done, total, job.status)).text)
                     sent = done
                     progressShown = done
                 } else if sent > total, done > progressShown {
-                    try await write(SSEFrame(id: nil, event: "progress", data: progressData(done, total, job.status)).text)
+                    try await write(SSEFrame(id: nil, event: "progress", data: progressData(unit, done, total, job.status)).text)
                     progressShown = done
                 }
             }
-            if job.status == .running {
+            if job.status == .running, unit == .steps {
+                // Evaluations and snapshots the run made since the last one sent (ids total + k, in order).
+                for item in service.workers.liveLayers.trainingEvents(of: id, after: max(sent - total, 0)) {
+                    let eventID = total + item.number
+                    guard eventID > sent else { continue }
+                    try await write(SSEFrame(id: eventID, event: item.event.name, data: String(decoding: item.event.json, as: UTF8.self)).text)
+                    sent = eventID
+                }
+            } else if job.status == .running {
                 // Layers the worker finished since the last one sent (ids total + index, in order, no gaps).
                 for layer in service.workers.liveLayers.layers(of: id, after: max(sent - total, 0)) {
                     let eventID = total + layer.index
@@ -100,17 +118,26 @@ package struct ExperimentEventStream: Sendable {
                 }
             }
             if job.status.isTerminal {
-                var depth = 0
+                var depth = 0, trainingCount = 0
                 if job.status == .succeeded, let data = try await service.store.result(id: id) {
-                    let layers = (try JSONParser().parse(data))["layers"]?.array ?? []
-                    depth = layers.count
-                    for (offset, layer) in layers.enumerated() where total + offset + 1 > sent {
+                    let result = try JSONParser().parse(data)
+                    let training = trainingEvents(in: result)
+                    trainingCount = training.count
+                    for (offset, event) in training.enumerated() where total + offset + 1 > sent {
                         let eventID = total + offset + 1
+                        try await write(SSEFrame(id: eventID, event: event.name, data: String(decoding: event.json.serialized(), as: UTF8.self)).text)
+                        sent = eventID
+                    }
+                    let layers = result["layers"]?.array ?? []
+                    depth = layers.count
+                    for (offset, layer) in layers.enumerated() where total + trainingCount + offset + 1 > sent {
+                        let eventID = total + trainingCount + offset + 1
                         try await write(SSEFrame(id: eventID, event: "layer", data: String(decoding: layer.serialized(), as: UTF8.self)).text)
                         sent = eventID
                     }
                 }
-                let doneID = job.status == .succeeded ? total + depth + 1 : 2 * total + 1
+                let failedID = unit == .steps ? 3 * total + 1 : 2 * total + 1
+                let doneID = job.status == .succeeded ? total + trainingCount + depth + 1 : failedID
                 if doneID > sent {
                     var body: [String: JSONValue] = ["status": .string(job.status.rawValue)]
                     if job.status == .succeeded { body["result"] = .string("/v1/experiments/\(id)/result") }
@@ -127,8 +154,34 @@ package struct ExperimentEventStream: Sendable {
     }
 }
 
-private func progressData(_ done: Int, _ total: Int, _ status: JobStatus) -> String {
-    #"{"layers_done":\#(done),"layers_total":\#(total),"status":"\#(status.rawValue)"}"#
+private func progressData(_ unit: ProgressUnit, _ done: Int, _ total: Int, _ status: JobStatus) -> String {
+    #"{\#(progressFields(unit, done, total)),"status":"\#(status.rawValue)"}"#
+}
+
+/// `"layers_done":d,"layers_total":t`, or `"steps_done":d,"steps_total":t` for a training run.
+func progressFields(_ unit: ProgressUnit, _ done: Int, _ total: Int) -> String {
+    #""\#(unit.rawValue)_done":\#(done),"\#(unit.rawValue)_total":\#(total)"#
+}
+
+/// A stored result's evaluations and snapshots in the order the run made them, as live events: snapshot k is
+/// measured during step k (0-based) and reported at boundary k + 1, evaluation k after k steps; at one boundary
+/// the snapshot comes first. Empty for an init-time result.
+func trainingEvents(in result: JSONValue) -> [(name: String, json: JSONValue)] {
+    guard let training = result["training"] else { return [] }
+    var events: [(boundary: Int, order: Int, name: String, json: JSONValue)] = []
+    for snapshot in training["snapshots"]?.array ?? [] {
+        let step = Int(snapshot["step"]?.numberValue?.exactInt64 ?? 0)
+        events.append((step + 1, 0, "snapshot", snapshot))
+    }
+    for eval in training["evals"]?.array ?? [] {
+        let step = Int(eval["step"]?.numberValue?.exactInt64 ?? 0)
+        events.append((step, 1, "eval", eval))
+    }
+    // Both lists are in step order already; a stable merge by (boundary, order).
+    let ordered = events.enumerated().sorted {
+        ($0.element.boundary, $0.element.order, $0.offset) < ($1.element.boundary, $1.element.order, $1.offset)
+    }
+    return ordered.map { ($0.element.name, $0.element.json) }
 }
 
 extension ExperimentService {

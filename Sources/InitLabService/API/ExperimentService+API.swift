@@ -251,7 +251,7 @@ extension ExperimentService {
         case .queued, .running:
             throw Problem(
                 status: 409, code: "not_finished", title: "Not finished",
-                detail: "The experiment is \(job.status.rawValue) (\(job.layersDone)/\(job.layersTotal) layers); "
+                detail: "The experiment is \(job.status.rawValue) (\(job.layersDone)/\(job.layersTotal) \(ProgressUnit(canonicalSpec: job.spec).rawValue)); "
                     + "poll /v1/experiments/\(id) until it succeeds.",
                 headers: retryAfter(job))
         case .failed:

@@ -1,10 +1,12 @@
 import Foundation
+import InitLabContract
 
 /// The job JSON of the API, written by hand around the stored canonical spec bytes so the echoed spec is
 /// exactly what was fingerprinted (re-encoding a `UInt64` seed through Foundation could change it).
 ///
 /// `{"attempt","created_at","error"?,"finished_at"?,"id","progress":{"layers_done","layers_total"},
-/// "result_url"?,"spec","started_at"?,"status"}` — keys sorted, optional keys absent rather than null.
+/// "result_url"?,"spec","started_at"?,"status"}` — keys sorted, optional keys absent rather than null. A training
+/// run's progress counts optimizer steps: `{"steps_done","steps_total"}`.
 enum JobRepresentation {
     static func json(_ job: JobRecord) -> Data {
         var out = "{"
@@ -13,7 +15,7 @@ enum JobRepresentation {
         if let error = job.error { out += ",\"error\":\(quote(error))" }
         if let finished = job.finishedAt { out += ",\"finished_at\":\"\(Timestamp.rfc3339(finished))\"" }
         out += ",\"id\":\"\(job.id)\""
-        out += ",\"progress\":{\"layers_done\":\(job.layersDone),\"layers_total\":\(job.layersTotal)}"
+        out += ",\"progress\":{\(progressFields(ProgressUnit(canonicalSpec: job.spec), job.layersDone, job.layersTotal))}"
         if job.status == .succeeded { out += ",\"result_url\":\"/v1/experiments/\(job.id)/result\"" }
         var data = Data(out.utf8)
         data.append(contentsOf: Array(",\"spec\":".utf8))

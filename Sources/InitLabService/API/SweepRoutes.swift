@@ -114,7 +114,7 @@ extension VisualizationAPI {
         return record
     }
 
-    /// `{id, created_at, status, counts, base, vary, experiments: [{id, label, values, status, layers_done,
+    /// `{id, created_at, status, counts, base, vary, experiments: [{id, label, values, status, layers_done (steps_done),
     /// layers_total, summary}], plot}`; `status` is `running` while any experiment is queued or running,
     /// else `done`.
     func representation(_ record: SweepRecord) async throws -> Data {
@@ -127,8 +127,9 @@ extension VisualizationAPI {
             if let job = try await service.store.job(id: member.experimentID) {
                 counts[job.status.rawValue, default: 0] += 1
                 entry["status"] = .string(job.status.rawValue)
-                entry["layers_done"] = .integer(job.layersDone)
-                entry["layers_total"] = .integer(job.layersTotal)
+                let unit = ProgressUnit(canonicalSpec: job.spec).rawValue  // steps for a training run
+                entry["\(unit)_done"] = .integer(job.layersDone)
+                entry["\(unit)_total"] = .integer(job.layersTotal)
                 if job.status == .succeeded, let data = try await service.store.result(id: member.experimentID) {
                     entry["summary"] = (try? JSONParser().parse(data))?["summary"] ?? .null
                 }

@@ -101,7 +101,7 @@ extension ExperimentService {
                 title: job.status.isTerminal ? "Experiment \(job.status.rawValue)" : "Not finished",
                 detail: job.status.isTerminal
                     ? "The experiment \(job.status.rawValue) and has no result to draw."
-                    : "The experiment is \(job.status.rawValue) (\(job.layersDone)/\(job.layersTotal) layers); follow /v1/experiments/\(id)/events until it is done.",
+                    : "The experiment is \(job.status.rawValue) (\(job.layersDone)/\(job.layersTotal) \(ProgressUnit(canonicalSpec: job.spec).rawValue)); follow /v1/experiments/\(id)/events until it is done.",
                 headers: job.status.isTerminal ? [] : [("Retry-After", "1")])
         }
         guard let data = try await store.result(id: id) else { throw StoreError.inconsistent("succeeded job \(id) has no result") }

@@ -41,6 +41,8 @@ package struct ConfigurationSetting: Sendable {
         "max-memory", "INITLAB_MAX_MEMORY", "Memory budget of one experiment (estimate)", "1GiB") { $0.budget.maxMemoryBytes = $1.bytes }
     package static let maxFLOPs = Setting<Double>(
         "max-flops", "INITLAB_MAX_FLOPS", "Compute budget of one experiment (estimated FLOPs)", "2e12") { $0.budget.maxFLOPs = $1 }
+    package static let maxSteps = Setting<Int>(
+        "max-steps", "INITLAB_MAX_STEPS", "Most optimizer steps of a training run (train.steps)", "100000") { $0.budget.maxTrainSteps = $1 }
     package static let maxBody = Setting<ByteSize>(
         "max-body", "INITLAB_MAX_BODY", "Largest request body (413 above, before reading it)", "64KiB") {
             $0.maxBodyBytes = Int(clamping: $1.bytes)
@@ -84,7 +86,7 @@ package struct ConfigurationSetting: Sendable {
 
     package static let all: [ConfigurationSetting] = [
         host.erased, port.erased, database.erased, workers.erased, queueSize.erased, maxDepth.erased, maxWidth.erased,
-        maxBatch.erased, maxMemory.erased, maxFLOPs.erased, maxBody.erased, retention.erased, pruneInterval.erased,
+        maxBatch.erased, maxMemory.erased, maxFLOPs.erased, maxSteps.erased, maxBody.erased, retention.erased, pruneInterval.erased,
         corsOrigin.erased, token.erased, jobTimeout.erased, maxAttempts.erased, maxWait.erased, cacheDir.erased,
         datasetMirror.erased, sseHeartbeat.erased, logLevel.erased,
     ]

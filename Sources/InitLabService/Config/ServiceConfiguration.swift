@@ -13,6 +13,8 @@ package struct ExperimentBudget: Sendable, Equatable {
     package var maxMemoryBytes: Int64 = 1 << 30
     /// Estimated floating-point operations of one run. Default: 2e12.
     package var maxFLOPs: Double = 2e12
+    /// Optimizer steps of one training run (`train.steps`). Default: 100,000.
+    package var maxTrainSteps: Int = 100_000
 
     package init() {}
 }
@@ -95,6 +97,7 @@ package struct ServiceConfiguration: Sendable {
         try require(budget.maxBatch >= 1, S.maxBatch, "at least 1", budget.maxBatch)
         try require(budget.maxMemoryBytes >= 1, S.maxMemory, "positive", budget.maxMemoryBytes)
         try require(budget.maxFLOPs > 0, S.maxFLOPs, "positive", budget.maxFLOPs)
+        try require(budget.maxTrainSteps >= 1, S.maxSteps, "at least 1", budget.maxTrainSteps)
         try require(maxWaitSeconds >= 0, S.maxWait, "at least 0", maxWaitSeconds)
         try require(jobTimeout > .zero, S.jobTimeout, "positive", jobTimeout)
         try require(retention > .zero, S.retention, "positive", retention)

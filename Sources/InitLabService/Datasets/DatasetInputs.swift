@@ -99,6 +99,18 @@ package final class DatasetInputs: Sendable {
         }
     }
 
+    /// A training run's examples: the whole training split and the whole test split (the trainer validates on
+    /// the first `validation_size`), as loaded; nil for the teacher task, which makes its own. No copy: the
+    /// examples share the loaded arrays.
+    package func trainingData(for dataset: TrainDataset) throws(DatasetInputError) -> TrainingData? {
+        guard dataset.needsDownload else { return nil }
+        let data = try self.dataset(try Self.catalogSpec(named: dataset.rawValue))
+        func examples(_ set: ImageSet) -> LabeledExamples {
+            LabeledExamples(count: set.count, features: set.pixelsPerImage, values: set.pixels, labels: set.labels)
+        }
+        return TrainingData(train: examples(data.train), validation: examples(data.test))
+    }
+
     /// The input batch of a dataset spec; nil for Gaussian input (the runner draws it itself).
     package func inputBatch(for spec: ExperimentSpec) throws(DatasetInputError) -> InputBatch? {
         guard case .dataset(let name, let splitName, let sampleSeed) = spec.input else { return nil }

@@ -114,6 +114,11 @@ package final class DatasetRegistry: Sendable {
         { [inputs] spec in try inputs.inputBatch(for: spec) }
     }
 
+    /// The engine's training-data provider: loads (once) a training run's dataset, both splits.
+    package var trainingDataProvider: InitCoreEngine.TrainingDataProvider {
+        { [inputs] dataset in try inputs.trainingData(for: dataset) }
+    }
+
     // MARK: State
 
     package struct Snapshot: Sendable {

@@ -6,7 +6,7 @@ import InitLabContract
 package struct PreparedSpec: Sendable, Equatable {
     /// The canonical JSON: stored, fingerprinted (Idempotency-Key) and echoed; the worker runs it.
     package var canonicalJSON: Data
-    /// Layer steps a run reports (forward plus backward).
+    /// Progress units a run reports: layer steps (forward plus backward), or a training run's optimizer steps.
     package var layersTotal: Int
     /// Planned floating-point operations (a sweep's total budget). Default 0 (an engine without estimates).
     package var estimatedFLOPs: Double
@@ -36,18 +36,23 @@ package struct DatasetInputRequest: Sendable, Equatable {
 
 /// How a run ended when it did not produce a result.
 package enum RunFailure: Error, Sendable, Equatable {
-    /// `isCancelled` returned true at a layer boundary.
+    /// `isCancelled` returned true at a layer (or step) boundary.
     case cancelled
     case failed(String)
 }
 
 /// One layer boundary of a run: layer steps done of `total` (forward plus backward), the pass, and the layer
 /// just finished as the JSON object it has in the result (same encoder, sorted keys), when the engine has one.
+/// A training run reports step boundaries instead: optimizer steps done of `total`, phase "train", and the
+/// evaluation and the statistics snapshot made at this boundary, if any (`trainingEvents`).
 package struct EngineProgress: Sendable, Equatable {
     package var done: Int
     package var total: Int
-    /// "forward" or "backward".
+    /// "forward", "backward" or "train".
     package var phase: String
+    /// A training run's `snapshot` and `eval` made at this step boundary, in that order, each as the JSON object
+    /// it has in the result's `training.snapshots` / `training.evals`.
+    package var trainingEvents: [TrainingEvent] = []
     /// The finished layer (1-based `index` inside); during the forward pass of a backward run its `backward`
     /// is null. nil when the engine reports counts only.
     package var layerJSON: Data?
@@ -60,6 +65,18 @@ package struct EngineProgress: Sendable, Equatable {
         self.phase = phase
         self.layerIndex = layerJSON == nil ? nil : layerIndex
         self.layerJSON = layerIndex == nil ? nil : layerJSON
+    }
+}
+
+/// A live event of a training run: an evaluation or a statistics snapshot.
+package struct TrainingEvent: Sendable, Equatable {
+    /// "eval" or "snapshot" (the SSE event name).
+    package var name: String
+    package var json: Data
+
+    package init(name: String, json: Data) {
+        self.name = name
+        self.json = json
     }
 }
 

@@ -7,10 +7,15 @@ import Synchronization
 /// to the queue), so it never outlives the run; from then on the stored result is the source. Bounded: at most
 /// one entry per worker, and at most `maxBytesPerJob` of layer JSON each (a layer that does not fit is not
 /// kept; streams then wait for the stored result for it and everything after it).
+///
+/// A training run's evaluations and snapshots are kept the same way, as a list in the order the run made them
+/// (within the same byte budget; once one does not fit, no later one is kept, so the list stays a prefix).
 final class LiveLayerBuffer: Sendable {
     private struct Entry {
         var attempt: Int
         var layers: [Int: Data] = [:]
+        var trainingEvents: [TrainingEvent] = []
+        var trainingFull = false
         var bytes = 0
     }
 
@@ -36,6 +41,32 @@ final class LiveLayerBuffer: Sendable {
             entry.bytes = bytes
             entries[id] = entry
             return true
+        }
+    }
+
+    /// Appends a training run's next evaluation or snapshot; false when nothing was kept (another attempt owns
+    /// the buffer, or it does not fit the budget: then no later one is kept either).
+    @discardableResult
+    func appendTrainingEvent(id: String, attempt: Int, _ event: TrainingEvent) -> Bool {
+        state.withLock { entries in
+            guard var entry = entries[id], entry.attempt == attempt, !entry.trainingFull else { return false }
+            guard entry.bytes + event.json.count <= maxBytesPerJob else {
+                entry.trainingFull = true
+                entries[id] = entry
+                return false
+            }
+            entry.trainingEvents.append(event)
+            entry.bytes += event.json.count
+            entries[id] = entry
+            return true
+        }
+    }
+
+    /// The buffered training events after the first `count`, numbered from count + 1.
+    func trainingEvents(of id: String, after count: Int) -> [(number: Int, event: TrainingEvent)] {
+        state.withLock { entries in
+            guard let events = entries[id]?.trainingEvents, count < events.count else { return [] }
+            return (max(count, 0)..<events.count).map { ($0 + 1, events[$0]) }
         }
     }
 

@@ -173,6 +173,9 @@ package final class WorkerPool: Sendable {
             if let index = report.layerIndex, let json = report.layerJSON {
                 changed = liveLayers.record(id: id, attempt: attempt, index: index, json: json)
             }
+            for event in report.trainingEvents where liveLayers.appendTrainingEvent(id: id, attempt: attempt, event) {
+                changed = true
+            }
             let now = clock.now
             let due = lastWrite.withLock { last -> Bool in
                 if report.done < report.total, let last, now - last < interval { return false }

@@ -1,0 +1,226 @@
+import Foundation
+import HTTPServer
+import InitCore
+import InitLabContract
+import Synchronization
+import Testing
+
+@testable import InitLabService
+
+/// The real engine (`InitCoreEngine` with the registry's providers, as `initlab serve` wires it), held at step
+/// boundary `holdAt` until `release()` (checking cancellation while held), so a test sees a training run mid-way.
+final class HeldTrainingEngine: ExperimentEngine {
+    let real: InitCoreEngine
+    let holdAt: Int
+    private let open = Atomic<Bool>(false)
+
+    init(real: InitCoreEngine, holdAt: Int) {
+        self.real = real
+        self.holdAt = holdAt
+    }
+
+    func release() { open.store(true, ordering: .relaxed) }
+
+    func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec { try real.prepare(body) }
+    func schemeCatalogJSON() -> Data { real.schemeCatalogJSON() }
+
+    func run(
+        canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void, isCancelled: @escaping @Sendable () -> Bool
+    ) throws(RunFailure) -> Data {
+        try real.run(
+            canonicalSpec: canonicalSpec,
+            progress: { [self] report in
+                progress(report)
+                while report.done >= holdAt, !open.load(ordering: .relaxed), !isCancelled() { usleep(2_000) }
+            }, isCancelled: isCancelled)
+    }
+}
+
+/// A started service around a `HeldTrainingEngine`, driven through the real router in-process. Every progress
+/// report is written (no write interval), so a held run's stored progress is exactly the hold step.
+final class TrainingHarness: Sendable {
+    let database: TempDatabase
+    let service: ExperimentService
+    let server: InitLabServer
+    let engine: HeldTrainingEngine
+
+    init(holdAt: Int = .max, cacheDirectory: String? = nil) throws {
+        database = try TempDatabase()
+        let configuration = testConfiguration {
+            $0.progressWriteInterval = .zero
+            if let cacheDirectory { $0.cacheDirectory = cacheDirectory }
+        }
+        let registry = DatasetRegistry(configuration: configuration, environment: [:], logger: quietLogger())
+        engine = HeldTrainingEngine(
+            real: InitCoreEngine(
+                budget: configuration.budget, inputProvider: registry.inputProvider, trainingData: registry.trainingDataProvider),
+            holdAt: holdAt)
+        let stores = try TestStores(path: database.path)
+        service = ExperimentService(
+            configuration: configuration, store: stores.jobs, engine: engine, datasets: registry, logger: quietLogger())
+        server = InitLabServer(service: service, sweeps: stores.sweeps, logger: quietLogger())
+        try service.start()
+    }
+
+    func stop() async {
+        engine.release()
+        await service.shutdown()
+        database.cleanup()
+    }
+
+    func submit(_ spec: String) async throws -> String {
+        let response = await server.handle(.post("/v1/experiments", json: spec))
+        guard response.status == 202, let id = jsonObject(response.body)["id"] as? String else {
+            throw TestFailure("submit gave \(response.status): \(String(decoding: response.body, as: UTF8.self))")
+        }
+        return id
+    }
+
+    func job(_ id: String) async -> [String: Any] { jsonObject(await server.handle(.get("/v1/experiments/\(id)")).body) }
+
+    func progress(_ id: String) async -> [String: Int] { (await job(id)["progress"] as? [String: Int]) ?? [:] }
+
+    func follow(_ id: String, lastEventID: Int? = nil, into collector: Collector) async throws -> Task<Void, Never> {
+        let headers = lastEventID.map { [("Last-Event-ID", String($0))] } ?? []
+        var visualization = VisualizationConfiguration()
+        visualization.heartbeat = .milliseconds(50)
+        let stream = try await service.eventStream(
+            id: id, request: .get("/v1/experiments/\(id)/events", headers: headers), configuration: visualization)
+        return Task {
+            do { try await stream.run { collector.write($0) } } catch where !Task.isCancelled {
+                collector.write(": stream error: \(error)\n")
+            } catch {}
+        }
+    }
+}
+
+@Suite struct TrainingServiceTests {
+    /// Depth 2, width 16, batch 16, the teacher task (no download), 30 steps.
+    static func teacherSpec(extra: String = "") -> String {
+        #"{"depth": 2, "width": 16, "batch": 16, "seed": 3, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "teacher", "steps": 30, "eval_every": 10, "stats_every": 10, "validation_size": 200\#(extra)}}"#
+    }
+
+    /// Submit, watch the run held at step 10 (progress in steps, the snapshot of step 0 and the evaluation after
+    /// step 10 streamed live), release, and read the result: 30 training losses, 3 evaluations, 4 snapshots; the
+    /// stream replays every evaluation and snapshot once, in order, then the init-time layers and `done`.
+    @Test func teacherRunReportsStepsStreamsEvalsAndSnapshotsAndSucceeds() async throws {
+        let h = try TrainingHarness(holdAt: 10)
+        defer { Task { await h.stop() } }
+        let submitted = await h.server.handle(.post("/v1/experiments", json: Self.teacherSpec()))
+        #expect(submitted.status == 202)
+        let body = jsonObject(submitted.body)
+        #expect(body["progress"] as? [String: Int] == ["steps_done": 0, "steps_total": 30])
+        let echoed = try #require((body["spec"] as? [String: Any])?["train"] as? [String: Any])
+        #expect(echoed["batch"] as? Int == 16 && (echoed["optimizer"] as? [String: Any])?["name"] as? String == "sgd")
+        let id = try #require(body["id"] as? String)
+
+        let collector = Collector()
+        let live = try await h.follow(id, into: collector)
+        #expect(await eventually { await h.progress(id) == ["steps_done": 10, "steps_total": 30] })
+        #expect(await h.job(id)["status"] as? String == "running")
+        #expect(await eventually { numbered(collector).filter { $0.id > 30 }.count >= 2 })
+        let held = numbered(collector).filter { $0.id > 30 }
+        #expect(held.map(\.id) == [31, 32] && held.map(\.event) == ["snapshot", "eval"], "\(held.map { ($0.id, $0.event) })")
+
+        h.engine.release()
+        await live.value
+        let job = await h.job(id)
+        #expect(job["status"] as? String == "succeeded")
+        #expect(job["progress"] as? [String: Int] == ["steps_done": 30, "steps_total": 30])
+
+        let reply = await h.server.handle(.get("/v1/experiments/\(id)/result"))
+        #expect(reply.status == 200)
+        let result = try JSONParser().parse(reply.body)
+        let training = try #require(result["training"])
+        #expect(training["steps"] == .integer(30))
+        #expect(training["train_loss"]?.array?.count == 30 && training["learning_rate"]?.array?.count == 30)
+        let evals = training["evals"]?.array ?? []
+        #expect(evals.map { $0["step"] } == [.integer(10), .integer(20), .integer(30)])
+        #expect((training["snapshots"]?.array ?? []).map { $0["step"] } == [.integer(0), .integer(10), .integer(20), .integer(29)])
+        #expect(training["snapshots"]?.array?.first?["layers"]?.array?.count == 3, "two hidden layers and the classifier")
+        #expect(["learns", "stuck_at_chance", "diverged"].contains(training["summary"]?["verdict"]?.string ?? ""))
+        #expect(result["layers"]?.array?.count == 2)
+
+        // The stream: evaluations and snapshots in the order the run made them (ids 31…37), the init-time layers
+        // (38, 39), then done (40); ids strictly increase, and the live eval is the result's.
+        let events = numbered(collector)
+        let ids = events.map(\.id)
+        #expect(ids == ids.sorted() && Set(ids).count == ids.count, "\(ids)")
+        let after = events.filter { $0.id > 30 }
+        #expect(after.map(\.id) == Array(31...40))
+        #expect(after.map(\.event) == ["snapshot", "eval", "snapshot", "eval", "snapshot", "snapshot", "eval", "layer", "layer", "done"])
+        let streamedEval = try JSONParser().parse(Data(after[1].data.utf8))
+        #expect(streamedEval.serializedString == evals[0].serializedString)
+        let statuses = parseSSE(collector.text.withLock { $0 }).filter { $0.event == "status" || $0.event == "progress" }
+        #expect(!statuses.isEmpty && statuses.allSatisfy { $0.data.contains(#""steps_total":30"#) && !$0.data.contains("layers_") })
+
+        // Resuming after the second evaluation (id 34) replays the rest, once.
+        let resumed = Collector()
+        try await h.follow(id, lastEventID: 34, into: resumed).value
+        #expect(numbered(resumed).map(\.id) == Array(35...40))
+    }
+
+    /// A bad train field is a 422 naming its pointer and the limit; nothing is stored.
+    @Test(arguments: [
+        (#", "optimizer": {"name": "sgd", "lr": 0}"#, "/train/optimizer/lr", "must be a finite number > 0, got 0"),
+        (#", "targets": [0.5, 2]"#, "/train/targets/1", "must be a number 0 < x ≤ 1, got 2"),
+        (#", "schedule": {"name": "one_cycle", "warmup_steps": 3}"#, "/train/schedule/warmup_steps",
+         "unknown key; allowed keys of one_cycle: div, final_div, name, pct_start"),
+    ])
+    func badTrainFieldIs422(extra: String, pointer: String, detail: String) async throws {
+        let h = try TrainingHarness()
+        defer { Task { await h.stop() } }
+        let reply = await h.server.handle(.post("/v1/experiments", json: Self.teacherSpec(extra: extra)))
+        #expect(reply.status == 422 && reply.header("Content-Type") == "application/problem+json")
+        let problem = jsonObject(reply.body)
+        #expect(problem["code"] as? String == "invalid_spec")
+        #expect(problem["errors"] as? [[String: String]] == [["pointer": pointer, "detail": detail]])
+        let list = jsonObject(await h.server.handle(.get("/v1/experiments")).body)
+        #expect((list["experiments"] as? [Any])?.isEmpty == true)
+    }
+
+    /// Training on a dataset needs it in the cache before the submit, like a dataset input: 409 with the fetch link.
+    @Test func datasetNotCachedIs409() async throws {
+        let h = try TrainingHarness()
+        defer { Task { await h.stop() } }
+        let spec = #"{"depth": 2, "width": 16, "batch": 16, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "fashion-mnist", "steps": 10}}"#
+        let reply = await h.server.handle(.post("/v1/experiments", json: spec))
+        #expect(reply.status == 409)
+        let problem = jsonObject(reply.body)
+        #expect(problem["code"] as? String == "dataset_not_cached")
+        #expect((problem["links"] as? [String: String])?["fetch"] == "/v1/datasets/fashion-mnist/fetch")
+    }
+
+    /// Cancel while the run is held after step 5: it stops before step 6, and its progress stays at 5 steps.
+    @Test func cancelTakesEffectBetweenSteps() async throws {
+        let h = try TrainingHarness(holdAt: 5)
+        defer { Task { await h.stop() } }
+        let id = try await h.submit(Self.teacherSpec())
+        #expect(await eventually { await h.progress(id) == ["steps_done": 5, "steps_total": 30] })
+        let cancel = await h.server.handle(HTTPRequest.make("POST", "/v1/experiments/\(id)/cancel"))
+        #expect(cancel.status == 200)
+        #expect(await eventually { h.service.workers.busyWorkers == 0 })
+        let job = await h.job(id)
+        #expect(job["status"] as? String == "cancelled")
+        #expect(job["progress"] as? [String: Int] == ["steps_done": 5, "steps_total": 30])
+        #expect(await h.server.handle(.get("/v1/experiments/\(id)/result")).status == 409)
+    }
+
+    /// Fashion-MNIST (Debian's package, through the shared test cache): the registry's training-data provider
+    /// loads both splits, and a short run succeeds with a validation accuracy per evaluation.
+    @Test func fashionMNISTRunThroughTheRegistry() async throws {
+        let h = try TrainingHarness(cacheDirectory: try FashionFixture.cacheDirectory())
+        defer { Task { await h.stop() } }
+        let spec = #"{"depth": 2, "width": 32, "batch": 32, "seed": 1, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "fashion-mnist", "steps": 40, "optimizer": {"name": "sgd", "lr": 0.05}, "eval_every": 20, "stats_every": 40, "validation_size": 500}}"#
+        let id = try await h.submit(spec)
+        let succeeded = await eventually(timeout: .seconds(60)) { await h.job(id)["status"] as? String == "succeeded" }
+        let job = await h.job(id)
+        #expect(succeeded, "\(job)")
+        let result = try JSONParser().parse(await h.server.handle(.get("/v1/experiments/\(id)/result")).body)
+        let evals = result["training"]?["evals"]?.array ?? []
+        #expect(evals.map { $0["step"] } == [.integer(20), .integer(40)])
+        #expect(evals.allSatisfy { ($0["accuracy"]?.numberValue?.double ?? -1) >= 0 })
+        #expect(result["spec"]?["input_width"] == .integer(784))
+        #expect(result["layers"]?.array?.first?["fan_in"] == .integer(784))
+    }
+}
