@@ -137,27 +137,23 @@ final class RunEngine {
     /// a = φ(h) on the engine's threads (up to four chunks per thread, of ≥ 16 Ki elements, handed out
     /// dynamically; an elementwise result does not depend on the split).
     func applyActivation(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(count) { start, length in activation.apply(h + start, a + start, count: length) }
+        elementwise(count, threads: matmul.threads) { start, length in activation.apply(h + start, a + start, count: length) }
     }
 
     /// g *= φ′(h) on the engine's threads.
     func multiplyActivationDerivative(_ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(count) { start, length in activation.multiplyDerivative(h + start, g + start, count: length) }
-    }
-
-    func elementwise(_ count: Int, _ body: (Int, Int) -> Void) {
-        let chunks = elementwiseChunks(count, threads: matmul.threads)
-        parallelFor(iterations: chunks, threads: matmul.threads) { c in
-            let start = count * c / chunks
-            body(start, count * (c + 1) / chunks - start)
-        }
+        elementwise(count, threads: matmul.threads) { start, length in activation.multiplyDerivative(h + start, g + start, count: length) }
     }
 
     /// Population std in double (LSUV's criterion).
-    func std(_ p: UnsafePointer<Float>, count: Int) -> Double {
-        var s = 0.0, ss = 0.0
-        for i in 0..<count { let x = Double(p[i]); s += x; ss += x * x }
-        let mean = s / Double(count)
-        return max(0, ss / Double(count) - mean * mean).squareRoot()
-    }
+    func std(_ p: UnsafePointer<Float>, count: Int) -> Double { populationStd(p, count: count) }
+}
+
+/// Population std of `count` floats, accumulated in double in order.
+func populationStd(_ p: UnsafePointer<Float>, count: Int) -> Double {
+    guard count > 0 else { return 0 }
+    var s = 0.0, ss = 0.0
+    for i in 0..<count { let x = Double(p[i]); s += x; ss += x * x }
+    let mean = s / Double(count)
+    return max(0, ss / Double(count) - mean * mean).squareRoot()
 }

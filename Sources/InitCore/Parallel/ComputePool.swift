@@ -183,3 +183,13 @@ func parallelFor(iterations: Int, threads: Int, _ body: (Int) -> Void) {
 func elementwiseChunks(_ count: Int, threads: Int) -> Int {
     threads <= 1 ? 1 : max(1, min(4 * threads, count / 16_384))
 }
+
+/// `body(start, length)` over `count` elements in `elementwiseChunks` chunks on the pool: for passes whose every
+/// element is independent (an activation, its derivative, an optimizer update), so the split changes nothing.
+func elementwise(_ count: Int, threads: Int, _ body: (Int, Int) -> Void) {
+    let chunks = elementwiseChunks(count, threads: threads)
+    parallelFor(iterations: chunks, threads: threads) { c in
+        let start = count * c / chunks
+        body(start, count * (c + 1) / chunks - start)
+    }
+}

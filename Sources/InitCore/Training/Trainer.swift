@@ -440,12 +440,9 @@ final class TrainEngine {
                 std = Self.std(layer.w.pointer, count: count)
                 old = Array(UnsafeBufferPointer(start: layer.w.pointer, count: count))
             }
-            // Elementwise, so the split over threads changes nothing.
-            let chunks = elementwiseChunks(count, threads: matmul.threads)
             let w = layer.w.pointer, g = layer.dW.pointer, s1 = layer.wState1.pointer, s2 = layer.wState2.pointer
             let hasFirst = layer.wState1.count > 0, hasSecond = layer.wState2.count > 0
-            parallelFor(iterations: chunks, threads: matmul.threads) { c in
-                let start = count * c / chunks, length = count * (c + 1) / chunks - start
+            elementwise(count, threads: matmul.threads) { start, length in
                 apply(lr: lr, step: step, w: w + start, g: g + start, s1: hasFirst ? s1 + start : s1,
                       s2: hasSecond ? s2 + start : s2, count: length)
             }
@@ -579,21 +576,11 @@ final class TrainEngine {
     // MARK: Elementwise helpers
 
     func applyActivation(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
-        let chunks = elementwiseChunks(count, threads: matmul.threads)
-        let act = activation
-        parallelFor(iterations: chunks, threads: matmul.threads) { c in
-            let start = count * c / chunks
-            act.apply(h + start, a + start, count: count * (c + 1) / chunks - start)
-        }
+        elementwise(count, threads: matmul.threads) { start, length in activation.apply(h + start, a + start, count: length) }
     }
 
     func multiplyActivationDerivative(_ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
-        let chunks = elementwiseChunks(count, threads: matmul.threads)
-        let act = activation
-        parallelFor(iterations: chunks, threads: matmul.threads) { c in
-            let start = count * c / chunks
-            act.multiplyDerivative(h + start, g + start, count: count * (c + 1) / chunks - start)
-        }
+        elementwise(count, threads: matmul.threads) { start, length in activation.multiplyDerivative(h + start, g + start, count: length) }
     }
 
     static func argmax(_ p: UnsafePointer<Float>, _ count: Int) -> Int {
@@ -608,14 +595,7 @@ final class TrainEngine {
         return s
     }
 
-    /// Population std, in double.
-    static func std(_ p: UnsafePointer<Float>, count: Int) -> Double {
-        guard count > 0 else { return 0 }
-        var s = 0.0, ss = 0.0
-        for i in 0..<count { let v = Double(p[i]); s += v; ss += v * v }
-        let mean = s / Double(count)
-        return max(0, ss / Double(count) - mean * mean).squareRoot()
-    }
+    static func std(_ p: UnsafePointer<Float>, count: Int) -> Double { populationStd(p, count: count) }
 }
 
 /// Times training steps alone, the figure `Benchmarks/bench_train.py` compares with PyTorch: forward, loss,
