@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import HTTPServer
 import InitCore
@@ -94,7 +95,7 @@ final class TrainingHarness: Sendable {
     }
 }
 
-@Suite struct TrainingServiceTests {
+@Suite(.offCooperativePool) struct TrainingServiceTests {
     /// Depth 2, width 16, batch 16, the teacher task (no download), 30 steps.
     static func teacherSpec(extra: String = "") -> String {
         #"{"depth": 2, "width": 16, "batch": 16, "seed": 3, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "teacher", "steps": 30, "eval_every": 10, "stats_every": 10, "validation_size": 200\#(extra)}}"#
