@@ -6,14 +6,17 @@ import Testing
 
 @testable import InitLabService
 
-/// The real engine, held at layer step `holdAt` until `release()` (checking cancellation while held), so a test
-/// sees a run mid-way for as long as it needs.
+/// The real engine, held at progress boundary `holdAt` (a layer step, or a training step) until `release()`
+/// (checking cancellation while held), so a test sees a run mid-way for as long as it needs.
 final class HeldRealEngine: ExperimentEngine {
-    let real = InitCoreEngine(budget: ExperimentBudget())
+    let real: InitCoreEngine
     let holdAt: Int
     private let open = Atomic<Bool>(false)
 
-    init(holdAt: Int) { self.holdAt = holdAt }
+    init(real: InitCoreEngine = InitCoreEngine(budget: ExperimentBudget()), holdAt: Int) {
+        self.real = real
+        self.holdAt = holdAt
+    }
 
     func release() { open.store(true, ordering: .relaxed) }
 

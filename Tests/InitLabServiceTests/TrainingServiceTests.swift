@@ -8,42 +8,13 @@ import Testing
 
 @testable import InitLabService
 
-/// The real engine (`InitCoreEngine` with the registry's providers, as `initlab serve` wires it), held at step
-/// boundary `holdAt` until `release()` (checking cancellation while held), so a test sees a training run mid-way.
-final class HeldTrainingEngine: ExperimentEngine {
-    let real: InitCoreEngine
-    let holdAt: Int
-    private let open = Atomic<Bool>(false)
-
-    init(real: InitCoreEngine, holdAt: Int) {
-        self.real = real
-        self.holdAt = holdAt
-    }
-
-    func release() { open.store(true, ordering: .relaxed) }
-
-    func prepare(_ body: JSONValue) throws(SpecProblems) -> PreparedSpec { try real.prepare(body) }
-    func schemeCatalogJSON() -> Data { real.schemeCatalogJSON() }
-
-    func run(
-        canonicalSpec: Data, progress: @escaping @Sendable (EngineProgress) -> Void, isCancelled: @escaping @Sendable () -> Bool
-    ) throws(RunFailure) -> Data {
-        try real.run(
-            canonicalSpec: canonicalSpec,
-            progress: { [self] report in
-                progress(report)
-                while report.done >= holdAt, !open.load(ordering: .relaxed), !isCancelled() { usleep(2_000) }
-            }, isCancelled: isCancelled)
-    }
-}
-
-/// A started service around a `HeldTrainingEngine`, driven through the real router in-process. Every progress
+/// A started service around a `HeldRealEngine`, driven through the real router in-process. Every progress
 /// report is written (no write interval), so a held run's stored progress is exactly the hold step.
 final class TrainingHarness: Sendable {
     let database: TempDatabase
     let service: ExperimentService
     let server: InitLabServer
-    let engine: HeldTrainingEngine
+    let engine: HeldRealEngine
 
     init(holdAt: Int = .max, cacheDirectory: String? = nil) throws {
         database = try TempDatabase()
@@ -52,7 +23,7 @@ final class TrainingHarness: Sendable {
             if let cacheDirectory { $0.cacheDirectory = cacheDirectory }
         }
         let registry = DatasetRegistry(configuration: configuration, environment: [:], logger: quietLogger())
-        engine = HeldTrainingEngine(
+        engine = HeldRealEngine(
             real: InitCoreEngine(
                 budget: configuration.budget, inputProvider: registry.inputProvider, trainingData: registry.trainingDataProvider),
             holdAt: holdAt)
