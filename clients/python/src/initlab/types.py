@@ -1,0 +1,497 @@
+"""Request and result types of the InitLab API, generated from openapi.yaml by tools/gen_types.py.
+
+Do not edit: run ``python3 clients/python/tools/gen_types.py`` after changing the contract. The test
+``tests/test_contract.py`` fails when this file and openapi.yaml drift apart.
+"""
+
+from typing import Any, Dict, List, Literal, Optional, TypedDict, Union
+
+
+class _SweepRequestRequired(TypedDict):
+    base: Dict[str, Any]
+    vary: Dict[str, Any]
+
+
+class SweepRequest(_SweepRequestRequired, total=False):
+    """SweepRequest"""
+
+
+class _SweepRequired(TypedDict):
+    id: str
+    created_at: str
+    status: Literal['running', 'done']
+    counts: Dict[str, int]
+    base: Dict[str, Any]
+    vary: Dict[str, Any]
+    plot: str
+    experiments: List[Dict[str, Any]]
+
+
+class Sweep(_SweepRequired, total=False):
+    """Sweep"""
+
+
+class _InitZerosRequired(TypedDict):
+    name: Literal['zeros']
+
+
+class InitZeros(_InitZerosRequired, total=False):
+    """zeros"""
+
+
+class _InitConstantRequired(TypedDict):
+    name: Literal['constant']
+
+
+class InitConstant(_InitConstantRequired, total=False):
+    """constant"""
+
+    value: float
+
+
+class _InitNormalRequired(TypedDict):
+    name: Literal['normal']
+
+
+class InitNormal(_InitNormalRequired, total=False):
+    """normal"""
+
+    mean: float
+    std: float
+
+
+class _InitUniformRequired(TypedDict):
+    name: Literal['uniform']
+
+
+class InitUniform(_InitUniformRequired, total=False):
+    """uniform"""
+
+    low: float
+    high: float
+
+
+class _InitTorchDefaultRequired(TypedDict):
+    name: Literal['torch_default']
+
+
+class InitTorchDefault(_InitTorchDefaultRequired, total=False):
+    """torch_default"""
+
+
+class _ExperimentSpecRequired(TypedDict):
+    depth: int
+    width: int
+    batch: int
+    init: Union[Literal['zeros', 'constant', 'normal', 'uniform', 'scaled_normal', 'xavier_uniform', 'xavier_normal', 'kaiming_uniform', 'kaiming_normal', 'lecun_uniform', 'lecun_normal', 'truncated_normal', 'orthogonal', 'identity', 'torch_default', 'variance_scaling', 'lsuv', 'fixup'], "InitZeros", "InitConstant", "InitNormal", "InitUniform", Dict[str, Any], "InitTorchDefault"]
+    activation: Union[Literal['identity', 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu', 'selu', 'elu', 'softplus', 'silu', 'general_relu'], Dict[str, Any]]
+
+
+class ExperimentSpec(_ExperimentSpecRequired, total=False):
+    """An experiment. Unknown keys are rejected (422). Cross-field rules (budget, residual shape, …"""
+
+    input_width: Optional[int]
+    seed: Optional[int]
+    backward: Optional[bool]
+    bias_init: Optional[Union[Literal['zeros', 'constant', 'normal', 'uniform', 'torch_default'], "InitZeros", "InitConstant", "InitNormal", "InitUniform", "InitTorchDefault"]]
+    weights: Optional[Literal['per_layer', 'shared']]
+    architecture: Optional[Union[Literal['mlp', 'residual'], Dict[str, Any]]]
+    histogram_bins: Optional[int]
+    input: Optional[Union[Literal['gaussian'], Dict[str, Any]]]
+    loss: Optional[Literal['none', 'mse', 'cross_entropy']]
+    train: Optional["TrainSpec"]
+
+
+class _TrainSpecRequired(TypedDict):
+    dataset: Literal['mnist', 'fashion-mnist', 'teacher']
+    steps: int
+
+
+class TrainSpec(_TrainSpecRequired, total=False):
+    """A training run: the spec's depth hidden layers (width, activation, architecture, init and …"""
+
+    batch: Optional[int]
+    optimizer: Optional[Union[Literal['sgd', 'adam', 'adamw'], "OptimizerSGD", "OptimizerAdam"]]
+    schedule: Optional[Union[Literal['constant', 'cosine', 'one_cycle'], "ScheduleConstant", "ScheduleStep", "ScheduleCosine", "ScheduleOneCycle"]]
+    eval_every: Optional[int]
+    stats_every: Optional[int]
+    validation_size: Optional[int]
+    seed: Optional[int]
+    targets: Optional[List[float]]
+
+
+class _OptimizerSGDRequired(TypedDict):
+    name: Literal['sgd']
+
+
+class OptimizerSGD(_OptimizerSGDRequired, total=False):
+    """torch.optim.SGD: v ← μ·v + g, W ← W − lr·v (Nesterov: W ← W − lr·(g + μ·v)); weight_decay adds …"""
+
+    lr: Optional[float]
+    momentum: Optional[float]
+    nesterov: Optional[bool]
+    weight_decay: Optional[float]
+    grad_clip: Optional[float]
+
+
+class _OptimizerAdamRequired(TypedDict):
+    name: Literal['adam', 'adamw']
+
+
+class OptimizerAdam(_OptimizerAdamRequired, total=False):
+    """torch.optim.Adam and AdamW (bias-corrected moments). Adam adds weight_decay·W to the gradient; …"""
+
+    lr: Optional[float]
+    beta1: Optional[float]
+    beta2: Optional[float]
+    eps: Optional[float]
+    weight_decay: Optional[float]
+    grad_clip: Optional[float]
+
+
+class _ScheduleConstantRequired(TypedDict):
+    name: Literal['constant']
+
+
+class ScheduleConstant(_ScheduleConstantRequired, total=False):
+    """lr at every step (after the warm-up)."""
+
+    warmup_steps: Optional[int]
+
+
+class _ScheduleStepRequired(TypedDict):
+    name: Literal['step']
+    step_size: int
+
+
+class ScheduleStep(_ScheduleStepRequired, total=False):
+    """lr·gamma^⌊t / step_size⌋ (StepLR), after the warm-up."""
+
+    gamma: Optional[float]
+    warmup_steps: Optional[int]
+
+
+class _ScheduleCosineRequired(TypedDict):
+    name: Literal['cosine']
+
+
+class ScheduleCosine(_ScheduleCosineRequired, total=False):
+    """Cosine annealing from lr to min_lr over the steps after the warm-up (CosineAnnealingLR)."""
+
+    min_lr: Optional[float]
+    warmup_steps: Optional[int]
+
+
+class _ScheduleOneCycleRequired(TypedDict):
+    name: Literal['one_cycle']
+
+
+class ScheduleOneCycle(_ScheduleOneCycleRequired, total=False):
+    """fastai's fit_one_cycle: cosine from lr/div up to lr over the first pct_start of the steps, then …"""
+
+    pct_start: Optional[float]
+    div: Optional[float]
+    final_div: Optional[float]
+
+
+class _TrainingResultRequired(TypedDict):
+    steps: int
+    train_loss: List[Optional[float]]
+    learning_rate: List[Optional[float]]
+    evals: List["EvalPoint"]
+    snapshots: List["TrainingSnapshot"]
+    summary: "TrainingSummary"
+
+
+class TrainingResult(_TrainingResultRequired, total=False):
+    """What a training run measured. Non-finite numbers (a diverged run's losses) are null."""
+
+
+class _EvalPointRequired(TypedDict):
+    step: int
+    loss: Optional[float]
+    accuracy: Optional[float]
+
+
+class EvalPoint(_EvalPointRequired, total=False):
+    """Validation loss (mean cross-entropy) and accuracy after `step` steps."""
+
+
+class _TrainingSnapshotRequired(TypedDict):
+    step: int
+    layers: List[Dict[str, Any]]
+
+
+class TrainingSnapshot(_TrainingSnapshotRequired, total=False):
+    """Per-layer statistics measured during step `step` (0-based; step 0 is the network as initialized)."""
+
+
+class _TrainingSummaryRequired(TypedDict):
+    final_accuracy: Optional[float]
+    final_loss: Optional[float]
+    best_accuracy: Optional[float]
+    best_step: int
+    steps_to_target: List[Dict[str, Any]]
+    diverged_at_step: Optional[int]
+    chance_loss: Optional[float]
+    stuck_at_chance: bool
+    verdict: Literal['diverged', 'stuck_at_chance', 'learns']
+    explanation: str
+
+
+class TrainingSummary(_TrainingSummaryRequired, total=False):
+    """TrainingSummary"""
+
+
+class _ProgressRequired(TypedDict):
+    pass
+
+
+class Progress(_ProgressRequired, total=False):
+    """Layer steps of an init-time experiment ({layers_done, layers_total}), or optimizer steps of a …"""
+
+    layers_done: int
+    layers_total: int
+    steps_done: int
+    steps_total: int
+
+
+class _JobRequired(TypedDict):
+    id: str
+    status: Literal['queued', 'running', 'succeeded', 'failed', 'cancelled']
+    spec: Dict[str, Any]
+    progress: "Progress"
+    attempt: int
+    created_at: str
+
+
+class Job(_JobRequired, total=False):
+    """Job"""
+
+    started_at: str
+    finished_at: str
+    error: str
+    result_url: str
+
+
+class _JobListRequired(TypedDict):
+    experiments: List["Job"]
+
+
+class JobList(_JobListRequired, total=False):
+    """JobList"""
+
+    next_page_token: str
+
+
+class _FieldErrorRequired(TypedDict):
+    pointer: str
+    detail: str
+
+
+class FieldError(_FieldErrorRequired, total=False):
+    """FieldError"""
+
+
+class _ProblemRequired(TypedDict):
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+    request_id: str
+
+
+class Problem(_ProblemRequired, total=False):
+    """RFC 9457 problem details. Every error carries all of type, title, status, detail, instance, code …"""
+
+    links: Dict[str, str]
+    errors: List["FieldError"]
+
+
+class _ExperimentResultRequired(TypedDict):
+    spec: Dict[str, Any]
+    conventions: Dict[str, Any]
+    layers: List[Dict[str, Any]]
+    summary: Dict[str, Any]
+
+
+class ExperimentResult(_ExperimentResultRequired, total=False):
+    """Per-layer statistics (forward, backward, mean-field theory) and a summary, and for a spec with …"""
+
+    training: "TrainingResult"
+
+
+class _SchemeCatalogRequired(TypedDict):
+    initializers: List["SchemeDescriptor"]
+    activations: List["SchemeDescriptor"]
+
+
+class SchemeCatalog(_SchemeCatalogRequired, total=False):
+    """SchemeCatalog"""
+
+
+class _SchemeDescriptorRequired(TypedDict):
+    name: str
+    kind: Literal['init', 'activation']
+    formula: str
+    summary: str
+    parameters: List[Dict[str, Any]]
+
+
+class SchemeDescriptor(_SchemeDescriptorRequired, total=False):
+    """SchemeDescriptor"""
+
+
+class _HealthRequired(TypedDict):
+    status: Literal['ok']
+
+
+class Health(_HealthRequired, total=False):
+    """Health"""
+
+
+class _ReadinessRequired(TypedDict):
+    status: Literal['ready']
+    checks: Dict[str, Any]
+
+
+class Readiness(_ReadinessRequired, total=False):
+    """Readiness"""
+
+
+class _DatasetListRequired(TypedDict):
+    datasets: List["Dataset"]
+
+
+class DatasetList(_DatasetListRequired, total=False):
+    """DatasetList"""
+
+
+class _DatasetRequired(TypedDict):
+    name: Literal['mnist', 'fashion-mnist']
+    title: str
+    cached: bool
+    verified: Optional[bool]
+    loaded: bool
+    classes: int
+    train: "DatasetSplit"
+    test: "DatasetSplit"
+    files: List["DatasetFile"]
+    statistics: Optional["NormalizationStatistics"]
+    fetch: "DatasetFetch"
+    links: Dict[str, Any]
+
+
+class Dataset(_DatasetRequired, total=False):
+    """A dataset in the server's cache. fetch.state is ready when every file is cached (and the last …"""
+
+
+class _DatasetSplitRequired(TypedDict):
+    images: Optional[int]
+    rows: int
+    cols: int
+
+
+class DatasetSplit(_DatasetSplitRequired, total=False):
+    """DatasetSplit"""
+
+
+class _DatasetFileRequired(TypedDict):
+    name: str
+    role: Literal['train_images', 'train_labels', 'test_images', 'test_labels']
+    present: bool
+    bytes: int
+    partial_bytes: int
+    checksum_matches: Optional[bool]
+
+
+class DatasetFile(_DatasetFileRequired, total=False):
+    """DatasetFile"""
+
+
+class _PixelStatisticsRequired(TypedDict):
+    mean: float
+    std: float
+
+
+class PixelStatistics(_PixelStatisticsRequired, total=False):
+    """PixelStatistics"""
+
+
+class _NormalizationStatisticsRequired(TypedDict):
+    raw_train: "PixelStatistics"
+    raw_test: "PixelStatistics"
+    normalized_train: "PixelStatistics"
+    normalized_test: "PixelStatistics"
+
+
+class NormalizationStatistics(_NormalizationStatisticsRequired, total=False):
+    """Pixels scaled to [0, 1] (raw) and after normalization with the training set's mean and std."""
+
+
+class _DatasetFetchRequired(TypedDict):
+    state: Literal['idle', 'fetching', 'failed', 'ready']
+    progress: Optional["DatasetFetchProgress"]
+    error: Optional[str]
+    started_at: Optional[str]
+    finished_at: Optional[str]
+
+
+class DatasetFetch(_DatasetFetchRequired, total=False):
+    """DatasetFetch"""
+
+
+class _DatasetFetchProgressRequired(TypedDict):
+    files_done: int
+    files_total: int
+    file: Optional[str]
+    bytes: int
+    bytes_total: Optional[int]
+
+
+class DatasetFetchProgress(_DatasetFetchProgressRequired, total=False):
+    """DatasetFetchProgress"""
+
+
+#: Every generated type by schema name (components/schemas in openapi.yaml).
+SCHEMAS: Dict[str, Any] = {
+    "SweepRequest": SweepRequest,
+    "Sweep": Sweep,
+    "InitZeros": InitZeros,
+    "InitConstant": InitConstant,
+    "InitNormal": InitNormal,
+    "InitUniform": InitUniform,
+    "InitTorchDefault": InitTorchDefault,
+    "ExperimentSpec": ExperimentSpec,
+    "TrainSpec": TrainSpec,
+    "OptimizerSGD": OptimizerSGD,
+    "OptimizerAdam": OptimizerAdam,
+    "ScheduleConstant": ScheduleConstant,
+    "ScheduleStep": ScheduleStep,
+    "ScheduleCosine": ScheduleCosine,
+    "ScheduleOneCycle": ScheduleOneCycle,
+    "TrainingResult": TrainingResult,
+    "EvalPoint": EvalPoint,
+    "TrainingSnapshot": TrainingSnapshot,
+    "TrainingSummary": TrainingSummary,
+    "Progress": Progress,
+    "Job": Job,
+    "JobList": JobList,
+    "FieldError": FieldError,
+    "Problem": Problem,
+    "ExperimentResult": ExperimentResult,
+    "SchemeCatalog": SchemeCatalog,
+    "SchemeDescriptor": SchemeDescriptor,
+    "Health": Health,
+    "Readiness": Readiness,
+    "DatasetList": DatasetList,
+    "Dataset": Dataset,
+    "DatasetSplit": DatasetSplit,
+    "DatasetFile": DatasetFile,
+    "PixelStatistics": PixelStatistics,
+    "NormalizationStatistics": NormalizationStatistics,
+    "DatasetFetch": DatasetFetch,
+    "DatasetFetchProgress": DatasetFetchProgress,
+}
