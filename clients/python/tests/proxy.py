@@ -30,6 +30,7 @@ class CuttingProxy:
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
         self._threads: List[threading.Thread] = []
+        self._sockets: List[socket.socket] = []
         self._accept_thread = threading.Thread(target=self._accept, daemon=True)
         self._accept_thread.start()
 
@@ -41,6 +42,13 @@ class CuttingProxy:
         self._stop.set()
         self._accept_thread.join(timeout=5)
         self._listener.close()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:  # wakes relays blocked on an idle keep-alive connection
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for t in self._threads:
             t.join(timeout=5)
 
@@ -65,6 +73,8 @@ class CuttingProxy:
     def _serve(self, client: socket.socket) -> None:
         upstream = socket.create_connection(self.upstream, timeout=10)
         client.settimeout(10)
+        with self._lock:
+            self._sockets += [client, upstream]
         try:
             head = b""
             while b"\r\n\r\n" not in head:
