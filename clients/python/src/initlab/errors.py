@@ -67,7 +67,10 @@ class InitLabError(Exception):
             text += f" ({self.code})"
         if self.detail:
             text += f": {self.detail}"
-        fields = [f"{e.pointer or '/'}: {e.detail}" for e in self.errors if e.detail != self.detail or e.pointer]
+        fields = []
+        for e in self.errors:
+            pointer = e.pointer or '""'  # "" points at the whole body
+            fields.append(pointer if e.detail == self.detail else f"{pointer}: {e.detail}")
         if fields:
             text += " [" + "; ".join(fields) + "]"
         return text
