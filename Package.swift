@@ -66,10 +66,13 @@ let package = Package(
                 .embedInCode("Resources/dashboard/app.js"),
             ]
         ),
+        // A client of the HTTP API for the remote commands (`initlab submit`, `watch`, …): requests on Foundation's
+        // URLSession, problem answers, the SSE parser, the exit codes.
+        .target(name: "InitLabClient", dependencies: ["InitLabContract"]),
         .executableTarget(
             name: "initlab",
             dependencies: [
-                "InitLabService", "InitLabContract", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
+                "InitLabService", "InitLabClient", "InitLabContract", "InitCore", "Datasets", "HTTPServer", "CPUFeatures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -82,6 +85,7 @@ let package = Package(
             name: "InitCoreTests", dependencies: ["InitCore", "InitLabContract", "TestSupport"], swiftSettings: simdFlags),
         .testTarget(name: "InitLabContractTests", dependencies: ["InitLabContract", "InitCore"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "InitLabClientTests", dependencies: ["InitLabClient", "InitLabContract", "HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         .testTarget(
             name: "InitLabServiceTests",

@@ -53,7 +53,7 @@ refused "--log-level (INITLAB_LOG_LEVEL) must be one of trace, debug, info, noti
 
 # 3. Subcommands by their usage line; ArgumentParser prints the root help (exit 0) for `unknown --help`, so an
 #    unknown subcommand is checked without --help.
-for sub in serve run schemes fetch bench; do
+for sub in serve run schemes fetch bench submit status wait result cancel list watch; do
   out=$("$BIN" "$sub" --help 2>&1) || fail "$sub --help exited non-zero"
   grep -q "^USAGE: initlab $sub" <<<"$out" || fail "$sub --help lacks 'USAGE: initlab $sub'"
 done
@@ -68,4 +68,4 @@ if [ "$failures" -gt 0 ]; then
   echo "cli checks: $failures failed" >&2
   exit 1
 fi
-echo "cli checks: passed ($rows settings in --help, 10 refused values, 5 subcommands)"
+echo "cli checks: passed ($rows settings in --help, 10 refused values, 12 subcommands)"

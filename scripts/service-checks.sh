@@ -13,6 +13,8 @@ if [ ! -x "$VENV/bin/schemathesis" ] || [ ! -x "$VENV/bin/hadolint" ] || [ ! -x 
 fi
 echo "== command line (scripts/cli-checks.sh)"
 INITLAB_BIN="${INITLAB_BIN:-.build/debug/initlab}" scripts/cli-checks.sh
+echo "== remote commands (scripts/remote-cli-checks.sh)"
+INITLAB_BIN="${INITLAB_BIN:-.build/debug/initlab}" scripts/remote-cli-checks.sh
 echo "== node --check Sources/InitLabService/Resources/dashboard/app.js"
 node --check Sources/InitLabService/Resources/dashboard/app.js && echo "app.js: syntax ok"
 echo "== openapi.yaml"
@@ -23,4 +25,4 @@ echo "== schemathesis"
 INITLAB_VENV="$VENV" scripts/schemathesis.sh "${SCHEMATHESIS_EXAMPLES:-20}" "${SCHEMATHESIS_SECONDS:-150}"
 echo "== crash test"
 scripts/crash-test.sh "${CRASH_ITERATIONS:-3}"
-echo "service checks: 6 passed, 0 failed"
+echo "service checks: 7 passed, 0 failed"

@@ -24,105 +24,24 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "A spec JSON file (the POST /v1/experiments body).") var spec: String?
-    @Option(help: "Layers, \(ExperimentLimits.default.depthText).") var depth: Int?
-    @Option(help: "Units per layer, \(ExperimentLimits.default.widthText).") var width: Int?
-    @Option(help: "Batch rows, \(ExperimentLimits.default.batchText).") var batch: Int?
-    @Option(help: "Input features (default: width).") var inputWidth: Int?
-    @Option(help: "Weight initializer: name or JSON object (see `initlab schemes`).") var `init`: String?
-    @Option(help: "Activation: name or JSON object.") var activation: String?
-    @Option(help: "Bias initializer: name or JSON object.") var biasInit: String?
-    @Option(help: "Philox seed.") var seed: UInt64?
-    @Option(help: "per_layer (default) or shared.") var weights: String?
-    @Option(help: "mlp (default), residual, or {\"name\": \"residual\", \"block_size\": m}.") var architecture: String?
-    @Option(help: "Histogram bins, \(ExperimentLimits.default.binsText).") var bins: Int?
-    @Option(help: "none (unit-Gaussian output gradient), mse or cross_entropy.") var loss: String?
-    @Option(help: "Input: gaussian, mnist or fashion-mnist (default: the spec's, else gaussian).") var input: String?
-    @Option(help: "Dataset split: train or test (default train).") var split: String?
-    @Option(help: "Seed of the dataset sample (default 0).") var sampleSeed: UInt64?
+    @OptionGroup var specOptions: SpecOptions
     @Option(help: "Dataset cache folder (default: $INITLAB_CACHE_DIR or ./.initlab-cache).") var cacheDir: String?
     @Flag(help: "Fetch the dataset first when it is not cached.") var fetch = false
-    @Flag(inversion: .prefixedNo, help: "Run the backward pass (default: the spec's, else true).") var backward: Bool?
     @Option(help: "json or table.") var format: String = "json"
     @Option(help: "Threads for matmul and statistics (default: all cores).") var threads: Int?
     @Flag(help: "Print the wall-clock time of the run to stderr.") var timing = false
 
-    /// The spec file and the flags, through the service's one strict path: `JSONParser` (RFC 8259, no trailing
-    /// commas or duplicate keys, exact 64-bit integers), then `ValidatedSpec` against the default limits.
-    func buildSpec() throws -> ExperimentSpec {
-        var object: [String: JSONValue] = [
-            "depth": .integer(50), "width": .integer(512), "batch": .integer(256), "init": .string("kaiming_normal"),
-            "activation": .string("relu"),
-        ]
-        if let spec {
-            let data = try Data(contentsOf: URL(fileURLWithPath: spec))
-            let parsed: JSONValue
-            do {
-                parsed = try JSONParser().parse(data)
-            } catch {
-                throw ValidationError("\(spec): not valid JSON: \(error)")
-            }
-            guard case .object(let fields) = parsed else { throw ValidationError("\(spec): the spec must be a JSON object") }
-            object = fields
-        }
-        func schemeValue(_ s: String, _ flag: String) throws -> JSONValue {
-            guard s.trimmingCharacters(in: .whitespaces).hasPrefix("{") else { return .string(s) }
-            do {
-                return try JSONParser().parse(Data(s.utf8))
-            } catch {
-                throw ValidationError("--\(flag): not valid JSON: \(error)")
-            }
-        }
-        if let depth { object["depth"] = .integer(depth) }
-        if let width { object["width"] = .integer(width) }
-        if let batch { object["batch"] = .integer(batch) }
-        if let inputWidth { object["input_width"] = .integer(inputWidth) }
-        if let `init` { object["init"] = try schemeValue(`init`, "init") }
-        if let activation { object["activation"] = try schemeValue(activation, "activation") }
-        if let biasInit { object["bias_init"] = try schemeValue(biasInit, "bias-init") }
-        if let seed { object["seed"] = .number(.uint(seed)) }
-        if let weights { object["weights"] = .string(weights) }
-        if let architecture { object["architecture"] = try schemeValue(architecture, "architecture") }
-        if let bins { object["histogram_bins"] = .integer(bins) }
-        if let loss { object["loss"] = .string(loss) }
-        if let backward { object["backward"] = .bool(backward) }
-        try applyInput(to: &object)
-        do {
-            return try ValidatedSpec(.object(object), limits: .default).spec
-        } catch {
-            throw ValidationError("invalid spec: " + error.description)
-        }
+    /// The dataset a spec reads, if any: its input batch's, or a training run's (both splits).
+    static func datasetName(of spec: ExperimentSpec) -> String? {
+        if case .dataset(let name, _, _) = spec.input { return name }
+        if let dataset = spec.train?.dataset, dataset.needsDownload { return dataset.rawValue }
+        return nil
     }
 
-    /// --input, --split and --sample-seed into the spec object; --split and --sample-seed also edit a dataset
-    /// input that came from --spec.
-    func applyInput(to object: inout [String: JSONValue]) throws {
-        let datasets = DatasetCatalog.all.map(\.id)
-        var dataset: [String: JSONValue]? = object["input"]?.object
-        if let input {
-            if input == "gaussian" {
-                guard split == nil, sampleSeed == nil else {
-                    throw ValidationError("--split and --sample-seed need dataset input (--input \(datasets.joined(separator: "|")))")
-                }
-                object["input"] = .string("gaussian")
-                return
-            }
-            guard datasets.contains(input) else {
-                throw ValidationError("--input must be gaussian or one of \(datasets.joined(separator: ", ")), got '\(input)'")
-            }
-            dataset = ["dataset": .string(input)]
-        } else if dataset == nil, split != nil || sampleSeed != nil {
-            throw ValidationError("--split and --sample-seed need dataset input (--input \(datasets.joined(separator: "|")))")
-        }
-        guard var dataset else { return }
-        if let split { dataset["split"] = .string(split) }
-        if let sampleSeed { dataset["sample_seed"] = .number(.uint(sampleSeed)) }
-        object["input"] = .object(dataset)
-    }
-
-    /// The input batch of a dataset spec, from the cache (fetched first with --fetch).
-    func datasetInput(for spec: ExperimentSpec) throws -> InputBatch? {
-        guard case .dataset(let name, _, _) = spec.input else { return nil }
+    /// Loads from the cache (fetched first with --fetch); a dataset that is not cached exits 66, one that does
+    /// not load exits 65.
+    func loadDataset<T>(for spec: ExperimentSpec, _ load: (DatasetInputs) throws(DatasetInputError) -> T?) throws -> T? {
+        guard let name = Self.datasetName(of: spec) else { return nil }
         let store = DatasetStore(cacheDirectory: cacheDir ?? DatasetStore.defaultCacheDirectory())
         let inputs = DatasetInputs(store: store)
         let catalogSpec = try DatasetInputs.catalogSpec(named: name)
@@ -137,7 +56,7 @@ struct RunCommand: ParsableCommand {
             }
         }
         do {
-            return try inputs.inputBatch(for: spec)
+            return try load(inputs)
         } catch {
             switch error {
             case .notCached(let dataset, let directory):
@@ -156,22 +75,37 @@ struct RunCommand: ParsableCommand {
         RunCommand.exit(withError: ExitCode(code))
     }
 
+    /// A progress bar on stderr when it is a terminal.
+    static func progressBar(done: Int, total: Int, phase: String) {
+        guard done == total || done % max(1, total / 200) == 0 else { return }
+        let filled = 40 * done / max(1, total)
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 40 - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(phase)   ".utf8))
+    }
+
     func run() throws {
         guard ["json", "table"].contains(format) else { throw ValidationError("--format must be json or table") }
-        let spec = try buildSpec()
-        let input = try datasetInput(for: spec)
-        let runner = ExperimentRunner(matmul: Matmul(threads: threads ?? Matmul.defaultThreads))
+        let spec = try specOptions.validatedSpec()
+        let matmul = Matmul(threads: threads ?? Matmul.defaultThreads)
         let showProgress = isatty(STDERR_FILENO) != 0
         let start = DispatchTime.now().uptimeNanoseconds
         let result: ExperimentResult
         do {
-            result = try runner.run(spec, input: input, progress: { p in
-                guard showProgress, p.layersDone == p.layersTotal || p.layersDone % max(1, p.layersTotal / 200) == 0 else { return }
-                let filled = 40 * p.layersDone / max(1, p.layersTotal)
-                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 40 - filled)
-                FileHandle.standardError.write(Data("\r[\(bar)] \(p.layersDone)/\(p.layersTotal) \(p.phase)   ".utf8))
-            })
-        } catch {
+            if spec.train != nil {
+                let data: TrainingData? = try loadDataset(for: spec) { inputs throws(DatasetInputError) -> TrainingData? in
+                    guard let train = spec.train else { return nil }
+                    return try inputs.trainingData(for: train.dataset)
+                }
+                result = try Trainer(matmul: matmul).run(spec, data: data, progress: { p in
+                    if showProgress { Self.progressBar(done: p.step, total: p.steps, phase: "train") }
+                })
+            } else {
+                let input = try loadDataset(for: spec) { inputs throws(DatasetInputError) in try inputs.inputBatch(for: spec) }
+                result = try ExperimentRunner(matmul: matmul).run(spec, input: input, progress: { p in
+                    if showProgress { Self.progressBar(done: p.layersDone, total: p.layersTotal, phase: p.phase) }
+                })
+            }
+        } catch let error as ExperimentError {
             throw ValidationError("run failed: \(error)")
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -222,6 +156,13 @@ enum ResultTable {
         out += "\ntheory: chi1 \(f(s.theory.chi1)) \(s.theory.regime.rawValue), depth scale \(f(s.theory.depthScale)), q* \(f(s.theory.fixedPointQ))"
         if let l = s.firstNonfiniteLayer { out += "\nfirst non-finite layer: \(l)" }
         if let l = s.firstVanishedLayer { out += "\nfirst vanished layer: \(l)" }
+        if let t = r.training {
+            let ts = t.summary
+            out += "\ntraining: \(t.steps) steps, final loss \(f(ts.finalLoss)), final accuracy \(f(ts.finalAccuracy)), "
+                + "best \(f(ts.bestAccuracy)) at step \(ts.bestStep); \(ts.verdict.rawValue): \(ts.explanation)"
+            out += "\nloss     " + Sparkline.render(t.trainLoss)
+            if !t.evals.isEmpty { out += "\naccuracy " + Sparkline.render(t.evals.map(\.accuracy)) }
+        }
         return out
     }
 }
