@@ -34,7 +34,7 @@ def test_events_resume_after_a_dropped_connection(server: Server) -> None:
     cut_at = layer_ids[4]  # the 5th layer event's id line gets through, then the connection dies
 
     host, port = urllib.parse.urlsplit(server.url).hostname, urllib.parse.urlsplit(server.url).port
-    with CuttingProxy((host, port), cut_path="/events", marker=f"id: {cut_at}\n".encode()) as proxy:
+    with CuttingProxy((host, port), cut_path="/events", marker=f"\nid: {cut_at}\n".encode()) as proxy:
         through = initlab.Client(proxy.url, token=server.token)
         stream = through.experiment(exp.id).events(reconnect_delay=0)
         received = [(e.event, e.id, e.data) for e in stream]

@@ -10,7 +10,7 @@ import socket
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 from .errors import InitLabError
 
@@ -22,7 +22,7 @@ RETRYABLE_STATUSES = frozenset({429, 503})
 #: being handled, so the repeat will be answered with its response once it is done.
 RETRYABLE_CONFLICTS = frozenset({"idempotency_key_in_use"})
 #: Failures of the connection itself; retried only for requests that are safe to repeat.
-TRANSPORT_ERRORS: Tuple[type, ...] = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
+TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any, Dict, Iterator, Mapping, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional, cast
 
 from ._http import Transport
 from ._routes import ROUTES
@@ -130,11 +130,11 @@ class Client:
 
     def schemes(self) -> SchemeCatalog:
         """Every initializer and activation with its parameters and formula."""
-        return self._transport.request("GET", ROUTES["schemes"].path, retry=True).json()
+        return cast(SchemeCatalog, self._transport.request("GET", ROUTES["schemes"].path, retry=True).json())
 
     def health(self) -> Dict[str, Any]:
-        return self._transport.request("GET", ROUTES["health"].path).json()
+        return cast(Dict[str, Any], self._transport.request("GET", ROUTES["health"].path).json())
 
     def ready(self) -> Readiness:
         """Raises InitLabError 503 while the server is not ready."""
-        return self._transport.request("GET", ROUTES["ready"].path).json()
+        return cast(Readiness, self._transport.request("GET", ROUTES["ready"].path).json())

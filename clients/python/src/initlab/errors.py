@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Optional
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class InitLabError(Exception):
 
     @classmethod
     def from_response(
-        cls, status: int, reason: str, headers: Mapping[str, str], body: bytes, retry_after: Optional[float] = None
+        cls, status: int, reason: str, headers: Any, body: bytes, retry_after: Optional[float] = None
     ) -> "InitLabError":
         """Builds the error from an HTTP answer, decoding a problem+json (or any JSON object) body."""
         problem: Optional[Dict[str, Any]] = None

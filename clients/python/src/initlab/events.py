@@ -109,7 +109,7 @@ class EventStream(Iterator[Event]):
 
     def drop_connection(self) -> None:
         """Closes the current connection as a network failure would; the next step resumes. For tests."""
-        self._close_connection(keep_state=True)
+        self._close_connection()
 
     def __enter__(self) -> "EventStream":
         return self
@@ -143,7 +143,7 @@ class EventStream(Iterator[Event]):
             self.reconnects += 1
 
     def _drop(self) -> None:
-        self._close_connection(keep_state=True)
+        self._close_connection()
         self._failed_attempt(None)
 
     def _failed_attempt(self, error: Optional[InitLabError]) -> None:
@@ -166,7 +166,7 @@ class EventStream(Iterator[Event]):
         if delay > 0:
             time.sleep(delay)
 
-    def _close_connection(self, keep_state: bool = False) -> None:
+    def _close_connection(self) -> None:
         resp, conn = self._resp, self._conn
         self._resp = self._conn = None
         for closable in (resp, conn):

@@ -11,7 +11,7 @@ within the layer's own range, colour = log count, viridis). Okabe–Ito colours 
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 #: Okabe–Ito, the order of the dashboard and the server's SVG.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933"]
@@ -54,10 +54,14 @@ def _finite(v: Any) -> Optional[float]:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
-def series(result: Mapping[str, Any], metric: str, pass_: str) -> Tuple[list, list, Optional[list], Optional[int]]:
+def series(
+    result: Mapping[str, Any], metric: str, pass_: str
+) -> Tuple[List[Any], List[Optional[float]], Optional[List[Optional[float]]], Optional[int]]:
     """(layers, measured values, theory values or None, first non-finite layer) of one line chart."""
     layers = sorted(result.get("layers") or [], key=lambda layer: layer.get("index", 0))
-    xs, ys, theory = [], [], []
+    xs: List[Any] = []
+    ys: List[Optional[float]] = []
+    theory: List[Optional[float]] = []
     first_bad: Optional[int] = None
     has_stats = False
     for layer in layers:
