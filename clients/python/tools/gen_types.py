@@ -125,10 +125,9 @@ def render(doc: Dict[str, Any]) -> str:
         for k in props:
             if not k.isidentifier() or keyword.iskeyword(k):
                 raise SystemExit(f"{name}.{k}: not a Python identifier; extend the generator")
-        summary = (s.get("description") or s.get("title") or name).strip().split("\n")[0]
-        summary = summary.replace('"""', "'''").rstrip()
-        if len(summary) > 100:
-            summary = summary[:97].rsplit(" ", 1)[0] + " …"
+        # The docstring names the schema rather than copying its description, so that rewording the contract's
+        # prose never makes this file stale: only keys, requiredness, types and enums do.
+        summary = f"components/schemas/{name} in openapi.yaml."
         base = f"_{name}Required"
         out.append(f"class {base}(TypedDict):\n")
         if required:

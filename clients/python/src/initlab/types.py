@@ -13,7 +13,7 @@ class _SweepRequestRequired(TypedDict):
 
 
 class SweepRequest(_SweepRequestRequired, total=False):
-    """SweepRequest"""
+    """components/schemas/SweepRequest in openapi.yaml."""
 
 
 class _SweepRequired(TypedDict):
@@ -28,7 +28,7 @@ class _SweepRequired(TypedDict):
 
 
 class Sweep(_SweepRequired, total=False):
-    """Sweep"""
+    """components/schemas/Sweep in openapi.yaml."""
 
 
 class _InitZerosRequired(TypedDict):
@@ -36,7 +36,7 @@ class _InitZerosRequired(TypedDict):
 
 
 class InitZeros(_InitZerosRequired, total=False):
-    """zeros"""
+    """components/schemas/InitZeros in openapi.yaml."""
 
 
 class _InitConstantRequired(TypedDict):
@@ -44,7 +44,7 @@ class _InitConstantRequired(TypedDict):
 
 
 class InitConstant(_InitConstantRequired, total=False):
-    """constant"""
+    """components/schemas/InitConstant in openapi.yaml."""
 
     value: float
 
@@ -54,7 +54,7 @@ class _InitNormalRequired(TypedDict):
 
 
 class InitNormal(_InitNormalRequired, total=False):
-    """normal"""
+    """components/schemas/InitNormal in openapi.yaml."""
 
     mean: float
     std: float
@@ -65,7 +65,7 @@ class _InitUniformRequired(TypedDict):
 
 
 class InitUniform(_InitUniformRequired, total=False):
-    """uniform"""
+    """components/schemas/InitUniform in openapi.yaml."""
 
     low: float
     high: float
@@ -76,7 +76,7 @@ class _InitTorchDefaultRequired(TypedDict):
 
 
 class InitTorchDefault(_InitTorchDefaultRequired, total=False):
-    """torch_default"""
+    """components/schemas/InitTorchDefault in openapi.yaml."""
 
 
 class _ExperimentSpecRequired(TypedDict):
@@ -88,7 +88,7 @@ class _ExperimentSpecRequired(TypedDict):
 
 
 class ExperimentSpec(_ExperimentSpecRequired, total=False):
-    """An experiment. Unknown keys are rejected (422). Cross-field rules (budget, residual shape, …"""
+    """components/schemas/ExperimentSpec in openapi.yaml."""
 
     input_width: Optional[int]
     seed: Optional[int]
@@ -108,7 +108,7 @@ class _TrainSpecRequired(TypedDict):
 
 
 class TrainSpec(_TrainSpecRequired, total=False):
-    """A training run: the spec's depth hidden layers (width, activation, architecture, init and …"""
+    """components/schemas/TrainSpec in openapi.yaml."""
 
     batch: Optional[int]
     optimizer: Optional[Union[Literal['sgd', 'adam', 'adamw'], "OptimizerSGD", "OptimizerAdam"]]
@@ -125,7 +125,7 @@ class _OptimizerSGDRequired(TypedDict):
 
 
 class OptimizerSGD(_OptimizerSGDRequired, total=False):
-    """torch.optim.SGD: v ← μ·v + g, W ← W − lr·v (Nesterov: W ← W − lr·(g + μ·v)); weight_decay adds …"""
+    """components/schemas/OptimizerSGD in openapi.yaml."""
 
     lr: Optional[float]
     momentum: Optional[float]
@@ -139,7 +139,7 @@ class _OptimizerAdamRequired(TypedDict):
 
 
 class OptimizerAdam(_OptimizerAdamRequired, total=False):
-    """torch.optim.Adam and AdamW (bias-corrected moments). Adam adds weight_decay·W to the gradient; …"""
+    """components/schemas/OptimizerAdam in openapi.yaml."""
 
     lr: Optional[float]
     beta1: Optional[float]
@@ -154,7 +154,7 @@ class _ScheduleConstantRequired(TypedDict):
 
 
 class ScheduleConstant(_ScheduleConstantRequired, total=False):
-    """lr at every step (after the warm-up)."""
+    """components/schemas/ScheduleConstant in openapi.yaml."""
 
     warmup_steps: Optional[int]
 
@@ -165,7 +165,7 @@ class _ScheduleStepRequired(TypedDict):
 
 
 class ScheduleStep(_ScheduleStepRequired, total=False):
-    """lr·gamma^⌊t / step_size⌋ (StepLR), after the warm-up."""
+    """components/schemas/ScheduleStep in openapi.yaml."""
 
     gamma: Optional[float]
     warmup_steps: Optional[int]
@@ -176,7 +176,7 @@ class _ScheduleCosineRequired(TypedDict):
 
 
 class ScheduleCosine(_ScheduleCosineRequired, total=False):
-    """Cosine annealing from lr to min_lr over the steps after the warm-up (CosineAnnealingLR)."""
+    """components/schemas/ScheduleCosine in openapi.yaml."""
 
     min_lr: Optional[float]
     warmup_steps: Optional[int]
@@ -187,7 +187,7 @@ class _ScheduleOneCycleRequired(TypedDict):
 
 
 class ScheduleOneCycle(_ScheduleOneCycleRequired, total=False):
-    """fastai's fit_one_cycle: cosine from lr/div up to lr over the first pct_start of the steps, then …"""
+    """components/schemas/ScheduleOneCycle in openapi.yaml."""
 
     pct_start: Optional[float]
     div: Optional[float]
@@ -204,7 +204,7 @@ class _TrainingResultRequired(TypedDict):
 
 
 class TrainingResult(_TrainingResultRequired, total=False):
-    """What a training run measured. Non-finite numbers (a diverged run's losses) are null."""
+    """components/schemas/TrainingResult in openapi.yaml."""
 
 
 class _EvalPointRequired(TypedDict):
@@ -214,7 +214,7 @@ class _EvalPointRequired(TypedDict):
 
 
 class EvalPoint(_EvalPointRequired, total=False):
-    """Validation loss (mean cross-entropy) and accuracy after `step` steps."""
+    """components/schemas/EvalPoint in openapi.yaml."""
 
 
 class _TrainingSnapshotRequired(TypedDict):
@@ -223,7 +223,7 @@ class _TrainingSnapshotRequired(TypedDict):
 
 
 class TrainingSnapshot(_TrainingSnapshotRequired, total=False):
-    """Per-layer statistics measured during step `step` (0-based; step 0 is the network as initialized)."""
+    """components/schemas/TrainingSnapshot in openapi.yaml."""
 
 
 class _TrainingSummaryRequired(TypedDict):
@@ -240,7 +240,7 @@ class _TrainingSummaryRequired(TypedDict):
 
 
 class TrainingSummary(_TrainingSummaryRequired, total=False):
-    """TrainingSummary"""
+    """components/schemas/TrainingSummary in openapi.yaml."""
 
 
 class _ProgressRequired(TypedDict):
@@ -248,7 +248,7 @@ class _ProgressRequired(TypedDict):
 
 
 class Progress(_ProgressRequired, total=False):
-    """Layer steps of an init-time experiment ({layers_done, layers_total}), or optimizer steps of a …"""
+    """components/schemas/Progress in openapi.yaml."""
 
     layers_done: int
     layers_total: int
@@ -266,7 +266,7 @@ class _JobRequired(TypedDict):
 
 
 class Job(_JobRequired, total=False):
-    """Job"""
+    """components/schemas/Job in openapi.yaml."""
 
     started_at: str
     finished_at: str
@@ -279,7 +279,7 @@ class _JobListRequired(TypedDict):
 
 
 class JobList(_JobListRequired, total=False):
-    """JobList"""
+    """components/schemas/JobList in openapi.yaml."""
 
     next_page_token: str
 
@@ -290,7 +290,7 @@ class _FieldErrorRequired(TypedDict):
 
 
 class FieldError(_FieldErrorRequired, total=False):
-    """FieldError"""
+    """components/schemas/FieldError in openapi.yaml."""
 
 
 class _ProblemRequired(TypedDict):
@@ -304,7 +304,7 @@ class _ProblemRequired(TypedDict):
 
 
 class Problem(_ProblemRequired, total=False):
-    """RFC 9457 problem details. Every error carries all of type, title, status, detail, instance, code …"""
+    """components/schemas/Problem in openapi.yaml."""
 
     links: Dict[str, str]
     errors: List["FieldError"]
@@ -318,7 +318,7 @@ class _ExperimentResultRequired(TypedDict):
 
 
 class ExperimentResult(_ExperimentResultRequired, total=False):
-    """Per-layer statistics (forward, backward, mean-field theory) and a summary, and for a spec with …"""
+    """components/schemas/ExperimentResult in openapi.yaml."""
 
     training: "TrainingResult"
 
@@ -329,7 +329,7 @@ class _SchemeCatalogRequired(TypedDict):
 
 
 class SchemeCatalog(_SchemeCatalogRequired, total=False):
-    """SchemeCatalog"""
+    """components/schemas/SchemeCatalog in openapi.yaml."""
 
 
 class _SchemeDescriptorRequired(TypedDict):
@@ -341,7 +341,7 @@ class _SchemeDescriptorRequired(TypedDict):
 
 
 class SchemeDescriptor(_SchemeDescriptorRequired, total=False):
-    """SchemeDescriptor"""
+    """components/schemas/SchemeDescriptor in openapi.yaml."""
 
 
 class _HealthRequired(TypedDict):
@@ -349,7 +349,7 @@ class _HealthRequired(TypedDict):
 
 
 class Health(_HealthRequired, total=False):
-    """Health"""
+    """components/schemas/Health in openapi.yaml."""
 
 
 class _ReadinessRequired(TypedDict):
@@ -358,7 +358,7 @@ class _ReadinessRequired(TypedDict):
 
 
 class Readiness(_ReadinessRequired, total=False):
-    """Readiness"""
+    """components/schemas/Readiness in openapi.yaml."""
 
 
 class _DatasetListRequired(TypedDict):
@@ -366,7 +366,7 @@ class _DatasetListRequired(TypedDict):
 
 
 class DatasetList(_DatasetListRequired, total=False):
-    """DatasetList"""
+    """components/schemas/DatasetList in openapi.yaml."""
 
 
 class _DatasetRequired(TypedDict):
@@ -385,7 +385,7 @@ class _DatasetRequired(TypedDict):
 
 
 class Dataset(_DatasetRequired, total=False):
-    """A dataset in the server's cache. fetch.state is ready when every file is cached (and the last …"""
+    """components/schemas/Dataset in openapi.yaml."""
 
 
 class _DatasetSplitRequired(TypedDict):
@@ -395,7 +395,7 @@ class _DatasetSplitRequired(TypedDict):
 
 
 class DatasetSplit(_DatasetSplitRequired, total=False):
-    """DatasetSplit"""
+    """components/schemas/DatasetSplit in openapi.yaml."""
 
 
 class _DatasetFileRequired(TypedDict):
@@ -408,7 +408,7 @@ class _DatasetFileRequired(TypedDict):
 
 
 class DatasetFile(_DatasetFileRequired, total=False):
-    """DatasetFile"""
+    """components/schemas/DatasetFile in openapi.yaml."""
 
 
 class _PixelStatisticsRequired(TypedDict):
@@ -417,7 +417,7 @@ class _PixelStatisticsRequired(TypedDict):
 
 
 class PixelStatistics(_PixelStatisticsRequired, total=False):
-    """PixelStatistics"""
+    """components/schemas/PixelStatistics in openapi.yaml."""
 
 
 class _NormalizationStatisticsRequired(TypedDict):
@@ -428,7 +428,7 @@ class _NormalizationStatisticsRequired(TypedDict):
 
 
 class NormalizationStatistics(_NormalizationStatisticsRequired, total=False):
-    """Pixels scaled to [0, 1] (raw) and after normalization with the training set's mean and std."""
+    """components/schemas/NormalizationStatistics in openapi.yaml."""
 
 
 class _DatasetFetchRequired(TypedDict):
@@ -440,7 +440,7 @@ class _DatasetFetchRequired(TypedDict):
 
 
 class DatasetFetch(_DatasetFetchRequired, total=False):
-    """DatasetFetch"""
+    """components/schemas/DatasetFetch in openapi.yaml."""
 
 
 class _DatasetFetchProgressRequired(TypedDict):
@@ -452,7 +452,7 @@ class _DatasetFetchProgressRequired(TypedDict):
 
 
 class DatasetFetchProgress(_DatasetFetchProgressRequired, total=False):
-    """DatasetFetchProgress"""
+    """components/schemas/DatasetFetchProgress in openapi.yaml."""
 
 
 #: Every generated type by schema name (components/schemas in openapi.yaml).
