@@ -6,6 +6,7 @@ built). Without it, ``.build/debug/initlab`` at the repository root is used when
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -48,13 +49,15 @@ def _binary() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[Server]:
+@contextlib.contextmanager
+def running_server(*extra_args: str) -> Iterator[Server]:
+    """Starts the binary on a free loopback port (printed as `listening on HOST:PORT`), waits for /readyz, and
+    stops it (SIGTERM, then SIGKILL after 10 s) at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="initlab-pyclient-"))
     (workdir / "no-mnist").mkdir()
     stdout = open(workdir / "stdout", "wb")
     stderr = open(workdir / "stderr", "wb")
-    # One worker, so a long experiment keeps the next one queued (the cancel test relies on it). Datasets: an
+    # One worker, so a long experiment keeps the next one queued (the cancel tests rely on it). Datasets: an
     # empty mirror folder, so nothing ever reaches for the network.
     process = subprocess.Popen(
         [
@@ -67,6 +70,7 @@ def server() -> Iterator[Server]:
             "--token", TOKEN,
             "--workers", "1",
             "--log-level", "warning",
+            *extra_args,
         ],
         stdout=stdout,
         stderr=stderr,
@@ -112,6 +116,12 @@ def server() -> Iterator[Server]:
         if srv is not None and process.returncode not in (0, -15):
             print(f"server exit status {process.returncode}; stderr:\n{srv.stderr_tail()}")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    with running_server() as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 import initlab
-from conftest import BLOCKER, SMALL, Server
+from conftest import BLOCKER, SMALL, Server, running_server
 
 
 def test_submit_wait_result(client: initlab.Client) -> None:
@@ -166,3 +166,19 @@ def test_schemes(client: initlab.Client) -> None:
     assert {"xavier_normal", "kaiming_normal", "orthogonal"} <= names
     assert {s["name"] for s in catalog["activations"]} >= {"relu", "tanh"}
     assert all(s["kind"] == "init" for s in catalog["initializers"])
+
+
+def test_wait_adapts_to_a_server_with_a_shorter_long_poll() -> None:
+    """A server started with --max-wait 2 refuses ?wait=30 (400 naming its limit); wait() then asks for 2."""
+    with running_server("--max-wait", "2") as srv:
+        client = initlab.Client(srv.url, token=srv.token)
+        blocker = client.submit(BLOCKER)
+        queued = client.submit(SMALL)
+        try:
+            with pytest.raises(initlab.WaitTimeout):
+                queued.wait(timeout=4.5)  # asks for ?wait=4 first
+            assert client.long_poll == 2
+        finally:
+            queued.cancel()
+            blocker.cancel()
+        assert queued.wait(timeout=10).job["status"] == "cancelled"
