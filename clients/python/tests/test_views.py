@@ -86,7 +86,7 @@ def test_plot_returns_axes_with_measured_and_theory_lines(finished: initlab.Expe
         measured = ax.get_lines()[0]
         assert list(measured.get_xdata()) == list(range(1, SMALL["depth"] + 1))
         result = finished.result()
-        assert list(measured.get_ydata()) == [l["forward"]["activation"]["std"] for l in result["layers"]]
+        assert list(measured.get_ydata()) == [layer["forward"]["activation"]["std"] for layer in result["layers"]]
         assert ax.get_lines()[1].get_linestyle() == "--"
     finally:
         plt.close(ax.figure)
@@ -150,7 +150,8 @@ def test_sweep_wait_and_to_pandas(client: initlab.Client) -> None:
     assert len(df) == 4 * SMALL["depth"] * 4
     assert (df["sweep_id"] == sweep.id).all()
     per_run = df.groupby(["init", "seed"]).size().to_dict()
-    assert per_run == {(init, seed): SMALL["depth"] * 4 for init in ("kaiming_normal", "xavier_normal") for seed in (1, 2)}
+    inits, seeds = ("kaiming_normal", "xavier_normal"), (1, 2)
+    assert per_run == {(init, seed): SMALL["depth"] * 4 for init in inits for seed in seeds}
     labels = set(df["label"])
     assert labels == {f"init={i}, seed={s}" for i in ("xavier_normal", "kaiming_normal") for s in (1, 2)}
     ax = sweep.plot()

@@ -22,7 +22,12 @@ RETRYABLE_STATUSES = frozenset({429, 503})
 #: being handled, so the repeat will be answered with its response once it is done.
 RETRYABLE_CONFLICTS = frozenset({"idempotency_key_in_use"})
 #: Failures of the connection itself; retried only for requests that are safe to repeat.
-TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
+TRANSPORT_ERRORS: Tuple[Type[BaseException], ...] = (
+    ConnectionError,
+    http.client.HTTPException,
+    socket.timeout,
+    TimeoutError,
+)
 
 
 @dataclass
@@ -120,7 +125,8 @@ class Transport:
         payload = None if body is None else json.dumps(body, separators=(",", ":")).encode("utf-8")
         conn = self.connect(self.timeout if timeout is None else timeout)
         try:
-            conn.request(method, self.target(path, query), body=payload, headers=self.headers_for(headers, payload is not None))
+            headers = self.headers_for(headers, payload is not None)
+            conn.request(method, self.target(path, query), body=payload, headers=headers)
             return conn, conn.getresponse()
         except BaseException:
             conn.close()
