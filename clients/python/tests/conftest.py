@@ -144,3 +144,22 @@ TINY_TRAINING = {
 
 #: Big enough to keep the single worker busy for seconds (cancelled by the tests long before it ends).
 BLOCKER = {"depth": 200, "width": 1024, "batch": 1024, "init": "kaiming_normal", "activation": "relu"}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The tests import the installed package (so that packaging is tested too); make sure it is this tree's."""
+    installed = Path(initlab.__file__).resolve().parent
+    source = Path(__file__).resolve().parents[1] / "src" / "initlab"
+    if installed == source:
+        return
+    stale = sorted(
+        p.name
+        for p in source.iterdir()
+        if p.is_file() and (not (installed / p.name).is_file() or (installed / p.name).read_bytes() != p.read_bytes())
+    )
+    if stale:
+        pytest.exit(
+            f"the installed initlab ({installed}) differs from clients/python/src in {', '.join(stale)}: "
+            "pip install ./clients/python (scripts/python-client-tests.sh does)",
+            returncode=2,
+        )

@@ -24,10 +24,12 @@ JOB = {
 
 
 class Stub:
-    """Answers POST /v1/experiments with ``failures`` × 503 (Retry-After: ``retry_after``), then 202."""
+    """Answers POST /v1/experiments with ``failures`` × 503 (Retry-After: ``retry_after``), then 202. With
+    ``drop``, the failures are connections closed without an answer instead."""
 
-    def __init__(self, failures: int, retry_after: str) -> None:
+    def __init__(self, failures: int, retry_after: str, drop: bool = False) -> None:
         self.failures = failures
+        self.drop = drop
         self.retry_after = retry_after
         self.calls: List[Tuple[float, dict, bytes]] = []
         stub = self
@@ -39,6 +41,9 @@ class Stub:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 stub.calls.append((time.monotonic(), dict(self.headers), body))
+                if len(stub.calls) <= stub.failures and stub.drop:
+                    self.close_connection = True  # no answer at all: http.client sees RemoteDisconnected
+                    return
                 if len(stub.calls) <= stub.failures:
                     problem = {
                         "type": "urn:initlab:problem:queue_full",
@@ -78,8 +83,8 @@ class Stub:
 def stub_factory() -> Iterator:
     stubs: List[Stub] = []
 
-    def make(failures: int, retry_after: str) -> Stub:
-        stubs.append(Stub(failures, retry_after))
+    def make(failures: int, retry_after: str, drop: bool = False) -> Stub:
+        stubs.append(Stub(failures, retry_after, drop))
         return stubs[-1]
 
     yield make
@@ -122,6 +127,22 @@ def test_a_retry_after_beyond_the_budget_raises_at_once(stub_factory) -> None:  
     assert time.monotonic() - started < 2
     assert len(stub.calls) == 1
     assert info.value.retry_after == 120
+
+
+def test_a_dropped_connection_is_retried_with_the_same_key(stub_factory) -> None:  # type: ignore[no-untyped-def]
+    stub = stub_factory(failures=1, retry_after="0", drop=True)
+    exp = initlab.Client(stub.url).submit(depth=2, width=4, batch=2, init="zeros", activation="relu")
+    assert exp.id == JOB["id"]
+    assert len(stub.calls) == 2
+    assert stub.calls[0][1]["Idempotency-Key"] == stub.calls[1][1]["Idempotency-Key"]
+
+
+def test_a_sweep_is_not_resent_after_a_dropped_connection(stub_factory) -> None:  # type: ignore[no-untyped-def]
+    """POST /v1/sweeps takes no Idempotency-Key: the first request may have created the sweep."""
+    stub = stub_factory(failures=1, retry_after="0", drop=True)
+    with pytest.raises(ConnectionError):
+        initlab.Client(stub.url).sweep({"seed": [1, 2]}, depth=2, width=4, batch=2, init="zeros", activation="relu")
+    assert len(stub.calls) == 1
 
 
 def test_retry_after_as_an_http_date() -> None:

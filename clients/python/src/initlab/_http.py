@@ -152,6 +152,7 @@ class Transport:
         headers: Optional[Mapping[str, str]] = None,
         timeout: Optional[float] = None,
         retry: bool = False,
+        retry_connection_errors: bool = True,
         expect: Tuple[int, ...] = (200,),
     ) -> Response:
         """One logical request. Answers outside ``expect`` (and ≥ 400) raise InitLabError.
@@ -160,7 +161,8 @@ class Transport:
         server refuses it before doing anything), a 503 or 429, a 409 idempotency_key_in_use, or a broken
         connection is retried up to ``max_retries`` times, sleeping ``Retry-After`` seconds (else an exponential
         back-off from 0.5 s). The sleeps together stay within ``max_retry_wait``; a ``Retry-After`` that would
-        exceed it raises at once instead of sleeping in vain.
+        exceed it raises at once instead of sleeping in vain. ``retry_connection_errors=False`` keeps the status
+        retries but not those of a broken connection (for a POST the server may have carried out unseen).
         """
         attempts = 0
         slept = 0.0
@@ -170,7 +172,7 @@ class Transport:
             try:
                 resp = self.once(method, path, query=query, body=body, headers=headers, timeout=timeout)
             except TRANSPORT_ERRORS:
-                if not retry or attempts > self.max_retries:
+                if not (retry and retry_connection_errors) or attempts > self.max_retries:
                     raise
                 delay = min(0.5 * 2 ** (attempts - 1), 8.0)
                 if slept + delay > self.max_retry_wait:

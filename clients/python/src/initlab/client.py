@@ -110,7 +110,8 @@ class Client:
         the base spec as ``base`` and/or keyword fields: ``client.sweep({"init": ["xavier_normal",
         "kaiming_normal"], "seed": [1, 2]}, depth=30, width=128, batch=64, activation="relu")``. Varied keys:
         init, activation, width, depth, seed. The server validates the whole sweep before queuing anything, so a
-        503 (no room in the queue) is retried as safely as a submission.
+        503 (no room in the queue) is retried; a dropped connection is not, since the route takes no
+        Idempotency-Key and the sweep may have been created.
         """
         if set(grid) == {"base", "vary"} and base is None and not base_fields:
             body: Dict[str, Any] = {"base": dict(grid["base"]), "vary": dict(grid["vary"])}
@@ -118,7 +119,11 @@ class Client:
             spec: Dict[str, Any] = dict(base or {})
             spec.update(base_fields)
             body = {"base": spec, "vary": dict(grid)}
-        resp = self._transport.request("POST", ROUTES["create_sweep"].path, body=body, retry=True, expect=(201,))
+        # No Idempotency-Key on this route: a 503 is retried (the server refused the whole sweep before queuing
+        # any of it), a broken connection is not (the sweep may exist; retrying could make a second one).
+        resp = self._transport.request(
+            "POST", ROUTES["create_sweep"].path, body=body, retry=True, retry_connection_errors=False, expect=(201,)
+        )
         return Sweep(self, resp.json())
 
     def get_sweep(self, id: str) -> Sweep:
