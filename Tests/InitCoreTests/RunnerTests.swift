@@ -145,6 +145,26 @@ struct RunnerTests {
         }
     }
 
+    /// A residual net whose input is wider than its layers: layer 1 is a dense stem and the blocks follow it.
+    /// Under Fixup every block's branch starts at zero, so each block end passes its input through ReLU
+    /// unchanged: layers 3, 5 and 7 show exactly the stem's activations. Checkpointed segments (some starting
+    /// inside a block) give the stored-everything bytes.
+    @Test func aStemFeedsTheBlocks() throws {
+        var s = spec("fixup", "relu", depth: 7, width: 16, batch: 6, architecture: .residual(blockSize: 2))
+        s.inputWidth = 9
+        let v = try s.validated()
+        #expect(v.stemLayers == 1 && v.residualBlocks == 3)
+        let stored = try RunEngine(spec: v, matmul: Matmul(threads: 1), input: nil).run(progress: { _ in }, isCancelled: { false })
+        let stem = stored.layers[0].forward.activation
+        for l in [3, 5, 7] { #expect(stored.layers[l - 1].forward.activation == stem, "layer \(l)") }
+        #expect(stored.layers[1].forward.activation != stem)
+        for (segment, cache) in [(2, false), (3, true), (4, false), (1, false)] {
+            let ck = try RunEngine(spec: v, matmul: Matmul(threads: 2), input: nil, plan: ExecutionPlan(segment: segment, cacheWeights: cache))
+                .run(progress: { _ in }, isCancelled: { false })
+            #expect(try ck.encodedJSON() == stored.encodedJSON(), "segment \(segment)")
+        }
+    }
+
     @Test func progressAndCancellation() throws {
         let s = spec("kaiming_normal", "relu", depth: 6, width: 8, batch: 4)
         let seen = Counter()

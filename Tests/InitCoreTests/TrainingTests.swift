@@ -22,19 +22,35 @@ struct TrainingTests {
     }
 
     /// Every weight and bias gradient of the whole network (hidden layers, classifier, cross-entropy) against
-    /// central finite differences of the loss, for the MLP and for residual blocks, with a smooth activation
-    /// (tanh) and with ReLU (whose kink no perturbed pre-activation may cross; the seed keeps them away).
+    /// central finite differences of the loss, for the MLP and for residual blocks (with and without a dense stem,
+    /// and with Fixup's trained scalars), with smooth activations (tanh, gelu) and with ReLU (whose kink no
+    /// perturbed pre-activation may cross; the seed keeps them away).
     @Test(arguments: [
-        ("tanh", Architecture.mlp, 4), ("relu", Architecture.mlp, 4), ("tanh", Architecture.residual(blockSize: 2), 5),
-        ("gelu", Architecture.residual(blockSize: 2), 5),
+        ("tanh", Architecture.mlp, 4, 4, "kaiming_normal"), ("relu", Architecture.mlp, 4, 4, "kaiming_normal"),
+        ("tanh", Architecture.residual(blockSize: 2), 5, 4, "kaiming_normal"),
+        ("gelu", Architecture.residual(blockSize: 2), 5, 4, "kaiming_normal"),
+        // input_width 4 ≠ width 5: layer 1 is a stem, then two blocks of two.
+        ("tanh", Architecture.residual(blockSize: 2), 4, 5, "kaiming_normal"),
+        ("tanh", Architecture.residual(blockSize: 2), 4, 5, "fixup"),
+        ("gelu", Architecture.residual(blockSize: 2), 5, 4, "fixup"),
     ])
-    func gradientsMatchFiniteDifferences(_ activation: String, _ architecture: Architecture, _ inputWidth: Int) throws {
+    func gradientsMatchFiniteDifferences(_ activation: String, _ architecture: Architecture, _ inputWidth: Int, _ depth: Int,
+                                         _ initializer: String) throws {
         let t = Self.trainSpec(batch: 3)
-        let spec = Self.spec(depth: 4, width: 5, inputWidth: inputWidth, activation: activation, architecture: architecture,
-                             biasInit: InitScheme(name: "normal", params: ["std": .number(0.1)]), train: t)
+        let spec = Self.spec(depth: depth, width: 5, inputWidth: inputWidth, activation: activation, architecture: architecture,
+                             initializer: initializer, biasInit: InitScheme(name: "normal", params: ["std": .number(0.1)]), train: t)
         let engine = try TrainEngine(spec: spec, data: nil, matmul: Matmul(threads: 1))
         engine.loadBatch(step: 0)
         _ = try engine.initialize(isCancelled: { false })
+        if let fixup = engine.fixup {
+            // Away from Fixup's start (zero branches, α = γ = 0, s = 1), so that every scalar's gradient is tested.
+            for (k, layer) in engine.layers.enumerated() {
+                for i in 0..<(layer.rows * layer.cols) where layer.w.pointer[i] == 0 {
+                    layer.w.pointer[i] = Float(((k * 31 + i * 17) % 13) - 6) * 0.05
+                }
+            }
+            for i in 0..<fixup.values.count { fixup.values.pointer[i] += Float((i % 5) - 2) * 0.1 }
+        }
         func loss() -> Double {
             engine.forward(rows: engine.B, input: engine.x.pointer, hs: engine.h, as: engine.a, logits: engine.logits.pointer)
             return engine.crossEntropy(rows: engine.B, logits: engine.logits.pointer, labels: engine.labels, gradient: true)
@@ -44,33 +60,57 @@ struct TrainingTests {
         _ = loss()
         let baseline = signs()
         engine.backward()
+        var tensors = engine.layers.enumerated().flatMap { index, layer in
+            [("layer \(index + 1) W", layer.w, layer.dW, layer.rows * layer.cols), ("layer \(index + 1) b", layer.b, layer.db, layer.rows)]
+        }
+        if let fixup = engine.fixup { tensors.append(("fixup scalars", fixup.values, fixup.grads, fixup.values.count)) }
         var checked = 0, acrossKink = 0
-        for (index, layer) in engine.layers.enumerated() {
-            for (values, grads, count) in [(layer.w, layer.dW, layer.rows * layer.cols), (layer.b, layer.db, layer.rows)] {
-                let analytic = Array(grads.prefix(count))
-                for i in 0..<count {
-                    let original = values.pointer[i]
-                    let eps: Float = 1e-2
-                    values.pointer[i] = original + eps
-                    let up = loss()
-                    let upSigns = signs()
-                    values.pointer[i] = original - eps
-                    let down = loss()
-                    let downSigns = signs()
-                    values.pointer[i] = original
-                    checked += 1
-                    if activation == "relu" && (upSigns != baseline || downSigns != baseline) {
-                        acrossKink += 1
-                        continue
-                    }
-                    let numeric = (up - down) / (2 * Double(eps))
-                    let g = Double(analytic[i])
-                    #expect(abs(numeric - g) <= 2e-4 + 2e-2 * abs(g), "layer \(index + 1) element \(i): numeric \(numeric), analytic \(g)")
+        for (name, values, grads, count) in tensors {
+            let analytic = Array(grads.prefix(count))
+            for i in 0..<count {
+                let original = values.pointer[i]
+                let eps: Float = 1e-2
+                values.pointer[i] = original + eps
+                let up = loss()
+                let upSigns = signs()
+                values.pointer[i] = original - eps
+                let down = loss()
+                let downSigns = signs()
+                values.pointer[i] = original
+                checked += 1
+                if activation == "relu" && (upSigns != baseline || downSigns != baseline) {
+                    acrossKink += 1
+                    continue
                 }
+                let numeric = (up - down) / (2 * Double(eps))
+                let g = Double(analytic[i])
+                #expect(abs(numeric - g) <= 2e-4 + 2e-2 * abs(g), "\(name) element \(i): numeric \(numeric), analytic \(g)")
             }
         }
-        #expect(checked == (5 * inputWidth + 5) + 3 * (5 * 5 + 5) + (10 * 5 + 10))
+        // Fixup: α and γ on each of the layers in blocks, s on each block's end, α before the classifier.
+        let blockLayers = depth - spec.stemLayers
+        let scalars = initializer == "fixup" ? 2 * blockLayers + blockLayers / 2 + 1 : 0
+        #expect(checked == (5 * inputWidth + 5) + (depth - 1) * (5 * 5 + 5) + (10 * 5 + 10) + scalars)
         #expect(acrossKink * 20 <= checked, "\(acrossKink) of \(checked) perturbations crossed ReLU's kink")
+    }
+
+    /// A residual net with a stem evaluates the same with per-layer buffers (a training step's forward) as with
+    /// the evaluation's buffers reused in turn: the memory-bounded path computes the same logits.
+    @Test func reusedBuffersGiveTheSameLogits() throws {
+        let t = Self.trainSpec(batch: 4)
+        let spec = Self.spec(depth: 7, width: 6, inputWidth: 9, activation: "relu", architecture: .residual(blockSize: 2),
+                             initializer: "fixup", train: t)
+        let engine = try TrainEngine(spec: spec, data: nil, matmul: Matmul(threads: 1))
+        engine.loadBatch(step: 0)
+        _ = try engine.initialize(isCancelled: { false })
+        for layer in engine.layers { for i in 0..<(layer.rows * layer.cols) { layer.w.pointer[i] += Float(i % 7 - 3) * 0.03 } }
+        engine.forward(rows: engine.B, input: engine.x.pointer, hs: engine.h, as: engine.a, logits: engine.logits.pointer)
+        let full = Array(engine.logits.prefix(engine.B * 10))
+        let ring = FloatBuffer(engine.B * 10)
+        engine.forward(rows: engine.B, input: engine.x.pointer, hs: [FloatBuffer(engine.B * 6)],
+                       as: [FloatBuffer(engine.B * 6), FloatBuffer(engine.B * 6)], logits: ring.pointer, skipCopy: FloatBuffer(engine.B * 6))
+        #expect(Array(ring.prefix(engine.B * 10)) == full)
+        #expect(full.contains { $0 != 0 })
     }
 
     /// One tensor through the optimizers' rules against values computed by hand from PyTorch's formulas.

@@ -189,9 +189,12 @@ struct TrainSpecTests {
         #expect(try decode(Self.body(train: #"{"dataset": "mnist", "steps": 30}"#, extra: #""input_width": 784"#)).inputWidth == 784)
         // The teacher task's input width is the spec's (default width).
         #expect(try decode(Self.body(train: #"{"dataset": "teacher", "steps": 30}"#, extra: #""input_width": 40"#)).inputWidth == 40)
-        // Residual nets add the input to the first block: width must be the input's.
+        // A residual net on 784 pixels with width 16: layer 1 is a dense stem and blocks of 2 follow it, so depth − 1
+        // must be a multiple of the block size (depth 2 is not: one layer after the stem).
         let residual = errors(Self.body(train: #"{"dataset": "mnist", "steps": 30}"#, extra: #""architecture": "residual""#))
-        #expect(residual.map(\.pointer) == ["/input_width"])
+        #expect(residual == [FieldProblem(pointer: "/architecture/block_size", detail: "must divide depth − 1 (1: layer 1 is a dense stem from input_width 784 to width 16, and complete blocks follow it), got 2")])
+        let stem = try decode(#"{"depth": 5, "width": 16, "batch": 16, "init": "fixup", "activation": "relu", "architecture": "residual", "train": {"dataset": "mnist", "steps": 30}}"#)
+        #expect(stem.stemLayers == 1 && stem.residualBlocks == 2 && stem.isBlockEnd(3) && stem.isBlockEnd(5) && !stem.isBlockEnd(4))
     }
 
     /// The steps limit comes from the configured limits, and so does its message.

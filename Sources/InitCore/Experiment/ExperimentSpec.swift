@@ -14,7 +14,9 @@ public enum Architecture: Sendable, Hashable {
     case mlp
     /// Blocks of `blockSize` layers with an identity skip: inside a block layers are as in the MLP, except the
     /// last one, whose pre-activation also adds the block's input: `h = a·Wᵀ + b + x_block`, `a = φ(h)`
-    /// (ResNet v1 / Fixup form). Needs `input_width == width` and `depth` a multiple of `blockSize`.
+    /// (ResNet v1 / Fixup form). When `input_width == width` the blocks start at layer 1 and `depth` is a multiple
+    /// of `blockSize`; otherwise layer 1 is a dense stem (input_width → width, no skip, as a ResNet's first
+    /// convolution) and the blocks follow it: `depth − 1` is a multiple of `blockSize`.
     case residual(blockSize: Int)
 
     /// Layers per block (1 for the MLP).
@@ -101,6 +103,24 @@ public struct ExperimentSpec: Sendable, Equatable, Hashable {
 
     /// The effective input width.
     public var resolvedInputWidth: Int { inputWidth ?? width }
+
+    /// Layers before a residual net's first block: 1 (a dense stem) when its input width differs from its width,
+    /// else 0. The one definition of the residual layout, with `isBlockEnd` and `startsBlock(after:)`.
+    public var stemLayers: Int { architecture.isResidual && resolvedInputWidth != width ? 1 : 0 }
+
+    /// Whether layer `l` (1-based) is the last of a residual block: its pre-activation adds a_{l−m}, the block's input.
+    public func isBlockEnd(_ l: Int) -> Bool {
+        architecture.isResidual && l > stemLayers && (l - stemLayers) % architecture.blockSize == 0
+    }
+
+    /// Whether a_l is the input of the next residual block (the stem's output, or a block's); a_0, the input, is
+    /// the first block's input when there is no stem.
+    public func startsBlock(after l: Int) -> Bool {
+        architecture.isResidual && (l == stemLayers || isBlockEnd(l))
+    }
+
+    /// Residual blocks (0 for the MLP).
+    public var residualBlocks: Int { architecture.isResidual ? (depth - stemLayers) / architecture.blockSize : 0 }
 
     /// Layer steps a run reports: depth, twice with a backward pass.
     public var layersTotal: Int { backward ? 2 * depth : depth }

@@ -21,6 +21,8 @@ struct PassBuffers {
     let hStore: FloatBuffer
     /// a at every segment start but the first.
     let checkpoints: [FloatBuffer]
+    /// A residual net's block input at every segment start but the first (a segment may start inside a block).
+    let blockCheckpoints: [FloatBuffer]
     /// One segment's weight matrices (`plan.cacheWeights`).
     let cache: [FloatBuffer]
 }
@@ -61,13 +63,15 @@ extension RunEngine {
         let aPrev = FloatBuffer(B * maxW)
         aPrev.pointer.update(from: input.pointer, count: B * n0)
         let blockInput = spec.architecture.isResidual ? FloatBuffer(act) : FloatBuffer(0)
-        if spec.architecture.isResidual { blockInput.copy(from: input, count: act) }
+        if spec.startsBlock(after: 0) { blockInput.copy(from: input, count: act) }
         let checkpointCount = (spec.backward && !storeAll) ? (depth - 1) / seg : 0
+        let residual = spec.architecture.isResidual
         return PassBuffers(
             storeAll: storeAll, w: FloatBuffer(n * maxW), bias: FloatBuffer(n), aPrev: aPrev, aCur: FloatBuffer(B * maxW),
             blockInput: blockInput, hTemp: storeAll ? FloatBuffer(0) : FloatBuffer(act),
             hStore: spec.backward ? FloatBuffer(seg * act) : FloatBuffer(0),
             checkpoints: (0..<checkpointCount).map { _ in FloatBuffer(act) },
+            blockCheckpoints: (0..<(residual ? checkpointCount : 0)).map { _ in FloatBuffer(act) },
             cache: plan.cacheWeights ? (0..<seg).map { _ in FloatBuffer(n * maxW) } : [])
     }
 
@@ -102,8 +106,11 @@ extension RunEngine {
             let result = LayerResult(index: l, fanIn: fanIn(l), fanOut: n, forward: ForwardStats(preactivation: pre, activation: post),
                                      backward: nil, theory: t, lsuvIterations: lsuvIterations)
             layers.append(result)
-            if spec.backward && !storeAll && l % seg == 0 && l < depth { buffers.checkpoints[l / seg - 1].copy(from: buffers.aCur, count: act) }
-            if isBlockEnd(l) { buffers.blockInput.copy(from: buffers.aCur, count: act) }
+            if spec.startsBlock(after: l) { buffers.blockInput.copy(from: buffers.aCur, count: act) }
+            if spec.backward && !storeAll && l % seg == 0 && l < depth {
+                buffers.checkpoints[l / seg - 1].copy(from: buffers.aCur, count: act)
+                if spec.architecture.isResidual { buffers.blockCheckpoints[l / seg - 1].copy(from: buffers.blockInput, count: act) }
+            }
             swap(&buffers.aPrev, &buffers.aCur)
             progress(ExperimentProgress(layersDone: l, layersTotal: layersTotal, phase: "forward", layer: result))
         }
@@ -168,14 +175,20 @@ extension RunEngine {
             if !storeAll {
                 // Recompute the segment's pre-activations from its checkpoint, exactly as the forward pass did.
                 buffers.aPrev.pointer.update(from: aStart.pointer, count: B * fanIn(c + 1))
-                if spec.architecture.isResidual { blockInput.copy(from: aStart, count: act) }
+                if spec.architecture.isResidual {
+                    if c > 0 {
+                        blockInput.copy(from: buffers.blockCheckpoints[c / seg - 1], count: act)
+                    } else if spec.startsBlock(after: 0) {
+                        blockInput.copy(from: input, count: act)
+                    }
+                }
                 for l in (c + 1)...e {
                     let wl = plan.cacheWeights ? cache[l - c - 1] : w
                     drawWeights(l, into: wl)
                     let h = hStore.pointer + (l - c - 1) * act
                     linear(l, a: buffers.aPrev.pointer, w: wl, bias: bias, skip: spec.architecture.isResidual ? UnsafePointer(blockInput.pointer) : nil, h: h)
                     applyActivation(h, buffers.aPrev.pointer, count: act)
-                    if isBlockEnd(l) { blockInput.copy(from: buffers.aPrev, count: act) }
+                    if spec.startsBlock(after: l) { blockInput.copy(from: buffers.aPrev, count: act) }
                 }
             }
             for l in stride(from: e, through: c + 1, by: -1) {

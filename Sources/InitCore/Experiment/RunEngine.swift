@@ -31,7 +31,7 @@ final class RunEngine {
             throw .unsupported("unknown activation \(spec.activation.name)")
         }
         activation = act
-        initializer = WeightInitializer(spec.initializer, depth: spec.depth, blockSize: spec.architecture.blockSize)
+        initializer = WeightInitializer(spec.initializer, depth: spec.depth, blockSize: spec.architecture.blockSize, stem: spec.stemLayers)
         biasDistribution = WeightInitializer.biasDistribution(spec.biasInit, fanIn: n0)
         lsuvFactors = Array(repeating: [], count: spec.depth + 1)
         let inputBuffer = FloatBuffer(spec.batch * spec.resolvedInputWidth)
@@ -59,7 +59,7 @@ final class RunEngine {
     }
 
     func fanIn(_ l: Int) -> Int { l == 1 ? n0 : n }
-    func isBlockEnd(_ l: Int) -> Bool { spec.architecture.isResidual && l % m == 0 }
+    func isBlockEnd(_ l: Int) -> Bool { spec.isBlockEnd(l) }
 
     // MARK: Weights and biases
 

@@ -67,14 +67,16 @@ func truncatedUnitVariance(bound b: Double) -> Double {
 /// A resolved weight initializer (see `SchemeCatalog.initializers` for the formulas).
 public struct WeightInitializer: Sendable, Hashable {
     public let scheme: InitScheme
-    /// Depth and block size, for fixup.
+    /// Depth, block size and stem layers (`ExperimentSpec.stemLayers`), for fixup.
     let depth: Int
     let blockSize: Int
+    let stem: Int
 
-    public init(_ scheme: InitScheme, depth: Int = 1, blockSize: Int = 1) {
+    public init(_ scheme: InitScheme, depth: Int = 1, blockSize: Int = 1, stem: Int = 0) {
         self.scheme = scheme
         self.depth = depth
         self.blockSize = blockSize
+        self.stem = stem
     }
 
     /// The distribution of layer `layer` (1-based) with the given fans. LSUV returns its orthonormal start.
@@ -129,9 +131,11 @@ public struct WeightInitializer: Sendable, Hashable {
         case "lsuv": return .orthogonal(gain: 1)
         case "fixup":
             let m = max(2, blockSize)
-            let positionInBlock = (layer - 1) % m + 1
+            // The stem (a plain dense layer before the blocks) is He-initialized, as Fixup's first convolution.
+            if layer <= stem { return .normal(mean: 0, std: (2 / fi).squareRoot()) }
+            let positionInBlock = (layer - stem - 1) % m + 1
             if positionInBlock == m { return .constant(0) }
-            let branches = Double(max(1, depth / m))
+            let branches = Double(max(1, (depth - stem) / m))
             let scale = Double.fExp(-Double.fLog1p(branches - 1) / Double(2 * m - 2))  // L^(−1/(2m−2))
             return .normal(mean: 0, std: (2 / fi).squareRoot() * scale)
         default: return .constant(0)

@@ -71,6 +71,57 @@ final class TrainableLayer {
     }
 }
 
+/// Fixup's trained scalars (Zhang, Dauphin & Ma 2019, §3 and their reference code), for init fixup only: on
+/// every layer of a residual block a bias before its matmul (α, from 0) and one before its activation (γ, from
+/// 0; on a block's last layer, after the branch's multiplier and before the skip is added), a multiplier of
+/// each branch (s, from 1) on the block's last layer, and a bias before the classifier. Packed in one vector so
+/// the optimizer, clipping and the measurements treat them as one more tensor; they take a tenth of the
+/// learning rate, as in the reference code's parameter groups.
+final class FixupScalars {
+    static let learningRateFactor = 0.1
+    /// Index into `values` of each layer's (1 … depth + 1, at l − 1) α, γ and s; nil where the layer has none.
+    let alpha: [Int?], gamma: [Int?], scale: [Int?]
+    let values: FloatBuffer, grads: FloatBuffer, state1: FloatBuffer, state2: FloatBuffer
+    /// Row sums of each layer's weights (W·1), for α's contribution (α·W·1) and gradient.
+    let rowSums: [FloatBuffer]
+
+    init(spec: ExperimentSpec, width: Int, states: Int) {
+        var alpha: [Int?] = [], gamma: [Int?] = [], scale: [Int?] = []
+        var initial: [Float] = []
+        for l in 1...(spec.depth + 1) {
+            let inBlock = l <= spec.depth && l > spec.stemLayers
+            let head = l == spec.depth + 1
+            alpha.append(inBlock || head ? initial.count : nil)
+            if inBlock || head { initial.append(0) }
+            gamma.append(inBlock ? initial.count : nil)
+            if inBlock { initial.append(0) }
+            scale.append(inBlock && spec.isBlockEnd(l) ? initial.count : nil)
+            if inBlock && spec.isBlockEnd(l) { initial.append(1) }
+        }
+        self.alpha = alpha
+        self.gamma = gamma
+        self.scale = scale
+        values = FloatBuffer(initial.count)
+        for (i, v) in initial.enumerated() { values.pointer[i] = v }
+        grads = FloatBuffer(initial.count)
+        state1 = FloatBuffer(states >= 1 ? initial.count : 0)
+        state2 = FloatBuffer(states >= 2 ? initial.count : 0)
+        rowSums = (1...(spec.depth + 1)).map { l in FloatBuffer(l <= spec.depth ? width : TrainSpec.classes) }
+    }
+
+    func value(_ index: Int?, default d: Float) -> Float { index.map { values.pointer[$0] } ?? d }
+
+    /// W·1 of a rows × cols matrix into `rowSums[l − 1]`, in order.
+    func computeRowSums(_ l: Int, w: UnsafePointer<Float>, rows: Int, cols: Int) {
+        let out = rowSums[l - 1].pointer
+        for i in 0..<rows {
+            var sum: Float = 0
+            for j in 0..<cols { sum += w[i * cols + j] }
+            out[i] = sum
+        }
+    }
+}
+
 /// A training run's state. Not shared across threads.
 final class TrainEngine {
     let spec: ExperimentSpec
@@ -82,6 +133,8 @@ final class TrainEngine {
     let C = TrainSpec.classes
     let residual: Bool
     let layers: [TrainableLayer]
+    /// Fixup's scalars (init fixup), else nil.
+    let fixup: FixupScalars?
     /// Per hidden layer (0-based l − 1): the step's pre-activations and activations, batch × width.
     let h: [FloatBuffer], a: [FloatBuffer]
     let x: FloatBuffer
@@ -138,11 +191,14 @@ final class TrainEngine {
                 : LabeledExamples(count: count, features: n0, values: Array(data.validation.values[0..<(count * n0)]),
                                   labels: Array(data.validation.labels[0..<count]))
         }
-        if residual && n0 != n { throw .unsupported("a residual net needs input_width == width (\(n0) ≠ \(n))") }
+        if residual && spec.resolvedInputWidth != n0 {
+            throw .unsupported("input_width \(spec.resolvedInputWidth) differs from the data's \(n0) features, and the residual layout depends on it")
+        }
         var layers: [TrainableLayer] = []
         for l in 1...depth { layers.append(TrainableLayer(rows: n, cols: l == 1 ? n0 : n, states: states)) }
         layers.append(TrainableLayer(rows: TrainSpec.classes, cols: n, states: states))
         self.layers = layers
+        fixup = residual && spec.initializer.name == "fixup" ? FixupScalars(spec: spec, width: spec.width, states: states) : nil
         h = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
         a = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
         x = FloatBuffer(t.batch * n0)
@@ -156,7 +212,7 @@ final class TrainEngine {
     }
 
     func fanIn(_ l: Int) -> Int { l == 1 ? n0 : n }
-    func isBlockEnd(_ l: Int) -> Bool { residual && l % m == 0 }
+    func isBlockEnd(_ l: Int) -> Bool { spec.isBlockEnd(l) }
 
     // MARK: The run
 
@@ -308,23 +364,56 @@ final class TrainEngine {
 
     // MARK: Forward and loss
 
-    /// The network on `rows` examples: hidden pre-activations and activations into `hs`/`as`, the logits.
-    func forward(rows: Int, input: UnsafePointer<Float>, hs: [FloatBuffer], as acts: [FloatBuffer], logits: UnsafeMutablePointer<Float>) {
+    /// The network on `rows` examples: hidden pre-activations and activations into `hs`/`as`, the logits. With
+    /// one buffer per layer (a training step) every layer's values stay for the backward pass; with fewer (an
+    /// evaluation) they are reused in turn, `hs[(l − 1) % hs.count]`, and a residual block's input is copied
+    /// into `skipCopy` (which must then hold rows × width), so memory does not grow with depth.
+    func forward(rows: Int, input: UnsafePointer<Float>, hs: [FloatBuffer], as acts: [FloatBuffer], logits: UnsafeMutablePointer<Float>,
+                 skipCopy: FloatBuffer? = nil) {
+        let count = rows * n
+        let keepsAll = acts.count >= depth
         var aPrev = input
         var blockInput = input
+        if fixup != nil {
+            for l in 1...(depth + 1) { fixup?.computeRowSums(l, w: layers[l - 1].w.pointer, rows: layers[l - 1].rows, cols: layers[l - 1].cols) }
+        }
         for l in 1...depth {
             let layer = layers[l - 1]
-            let hl = hs[l - 1].pointer
+            let hl = hs[(l - 1) % hs.count].pointer
+            let al = acts[(l - 1) % acts.count].pointer
             matmul.multiply(.nt, m: rows, n: n, k: fanIn(l), a: aPrev, b: layer.w.pointer, c: hl)
             addBias(hl, rows: rows, cols: n, bias: layer.b.pointer)
-            if isBlockEnd(l) { for i in 0..<(rows * n) { hl[i] += blockInput[i] } }
-            applyActivation(hl, acts[l - 1].pointer, count: rows * n)
-            aPrev = UnsafePointer(acts[l - 1].pointer)
-            if isBlockEnd(l) { blockInput = aPrev }
+            if let fixup, let gi = fixup.gamma[l - 1] {
+                // u = (a + α)·Wᵀ + b; then s·u + γ (block end) or u + γ.
+                let alpha = fixup.value(fixup.alpha[l - 1], default: 0), gamma = fixup.values.pointer[gi]
+                let scale = fixup.value(fixup.scale[l - 1], default: 1)
+                let sums = fixup.rowSums[l - 1].pointer
+                for r in 0..<rows {
+                    let row = hl + r * n
+                    for j in 0..<n { row[j] = scale * (row[j] + alpha * sums[j]) + gamma }
+                }
+            }
+            if isBlockEnd(l) { for i in 0..<count { hl[i] += blockInput[i] } }
+            applyActivation(hl, al, count: count)
+            aPrev = UnsafePointer(al)
+            if spec.startsBlock(after: l) {
+                if keepsAll {
+                    blockInput = aPrev
+                } else if let skipCopy {
+                    skipCopy.copy(from: acts[(l - 1) % acts.count], count: count)
+                    blockInput = UnsafePointer(skipCopy.pointer)
+                }
+            }
         }
         let head = layers[depth]
         matmul.multiply(.nt, m: rows, n: C, k: n, a: aPrev, b: head.w.pointer, c: logits)
         addBias(logits, rows: rows, cols: C, bias: head.b.pointer)
+        if let fixup, let ai = fixup.alpha[depth] {
+            let alpha = fixup.values.pointer[ai], sums = fixup.rowSums[depth].pointer
+            for r in 0..<rows {
+                for j in 0..<C { logits[r * C + j] += alpha * sums[j] }
+            }
+        }
     }
 
     func addBias(_ p: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>) {
@@ -365,6 +454,7 @@ final class TrainEngine {
         let aL = a[depth - 1].pointer
         matmul.multiply(.tn, m: C, n: n, k: B, a: delta.pointer, b: aL, c: head.dW.pointer)
         columnSums(delta.pointer, rows: B, cols: C, into: head.db.pointer)
+        if let fixup { fixupGradients(fixup, layer: depth + 1, delta: delta.pointer, blockEnd: false) }
         matmul.multiply(.nn, m: B, n: n, k: C, a: delta.pointer, b: head.w.pointer, c: deltaNext.pointer)
         swap(&delta, &deltaNext)  // delta = ∂L/∂a_L
         var pendingIndex = -1
@@ -373,12 +463,14 @@ final class TrainEngine {
             let fi = fanIn(l)
             multiplyActivationDerivative(h[l - 1].pointer, delta.pointer, count: B * n)  // ∂L/∂h_l
             let aIn: UnsafePointer<Float> = l == 1 ? UnsafePointer(x.pointer) : UnsafePointer(a[l - 2].pointer)
-            matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
-            columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
             if isBlockEnd(l) && l - m > 0 {
+                // ∂L/∂h_l reaches the block's input a_{l−m} through the skip, before the branch's multiplier.
                 pending.copy(from: delta, count: B * n)
                 pendingIndex = l - m
             }
+            matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
+            columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
+            if let fixup, fixup.gamma[l - 1] != nil { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
             if l > 1 {
                 matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer)
                 if l - 1 == pendingIndex {
@@ -388,6 +480,40 @@ final class TrainEngine {
                 swap(&delta, &deltaNext)
             }
         }
+    }
+
+    /// Fixup's scalars of layer `l`, given δ = ∂L/∂h_l in `delta` (B × rows), dW = δᵀ·a and db = Σ δ already
+    /// computed from the unshifted input: with u = (a + α)·Wᵀ + b and h = s·u + γ (+ skip),
+    /// ∂L/∂γ = Σ δ; ∂L/∂s = Σ δ ⊙ u = ⟨W, δᵀ(a + α)⟩ + Σ_i c_i b_i (c = Σ_rows δ); then with δ_u = s·δ:
+    /// dW = s·(δᵀa + α·c·1ᵀ), db = s·c, ∂L/∂α = s·Σ_i c_i (W·1)_i; and δ is scaled by s in place, so the
+    /// caller's δ·W is ∂L/∂a.
+    func fixupGradients(_ fixup: FixupScalars, layer l: Int, delta: UnsafeMutablePointer<Float>, blockEnd: Bool) {
+        let layer = layers[l - 1]
+        let rows = layer.rows, cols = layer.cols
+        let dW = layer.dW.pointer, db = layer.db.pointer, w = layer.w.pointer, bias = layer.b.pointer
+        let sums = fixup.rowSums[l - 1].pointer
+        let alpha = fixup.value(fixup.alpha[l - 1], default: 0)
+        // db holds c = Σ_rows δ; dW holds δᵀ·a.
+        var cSum = 0.0, cDotSums = 0.0, cDotBias = 0.0
+        for i in 0..<rows {
+            let c = db[i]
+            cSum += Double(c)
+            cDotSums += Double(c) * Double(sums[i])
+            cDotBias += Double(c) * Double(bias[i])
+            if alpha != 0 { for j in 0..<cols { dW[i * cols + j] += alpha * c } }
+        }
+        if let gi = fixup.gamma[l - 1] { fixup.grads.pointer[gi] = Float(cSum) }
+        var scale: Float = 1
+        if blockEnd, let si = fixup.scale[l - 1] {
+            scale = fixup.values.pointer[si]
+            var inner = 0.0
+            for i in 0..<(rows * cols) { inner += Double(w[i]) * Double(dW[i]) }
+            fixup.grads.pointer[si] = Float(inner + cDotBias)
+            for i in 0..<(rows * cols) { dW[i] *= scale }
+            for i in 0..<rows { db[i] *= scale }
+            for i in 0..<(B * rows) { delta[i] *= scale }
+        }
+        if let ai = fixup.alpha[l - 1] { fixup.grads.pointer[ai] = Float(Double(scale) * cDotSums) }
     }
 
     func columnSums(_ p: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
@@ -410,6 +536,7 @@ final class TrainEngine {
             squares.append(sw)
             total += sw + Self.sumOfSquares(layer.db.pointer, count: layer.rows)
         }
+        if let fixup { total += Self.sumOfSquares(fixup.grads.pointer, count: fixup.grads.count) }
         var scale = 1.0
         if let clip = t.optimizer.gradientClip {
             let norm = total.squareRoot()
@@ -420,6 +547,7 @@ final class TrainEngine {
                     for i in 0..<(layer.rows * layer.cols) { layer.dW.pointer[i] *= f }
                     for i in 0..<layer.rows { layer.db.pointer[i] *= f }
                 }
+                if let fixup { for i in 0..<fixup.grads.count { fixup.grads.pointer[i] *= f } }
             }
         }
         return squares.map { $0.squareRoot() * scale }
@@ -452,6 +580,10 @@ final class TrainEngine {
                 for i in 0..<count { let d = Double(layer.w.pointer[i]) - Double(old[i]); moved += d * d }
                 measured.append((std, before > 0 ? (moved / before).squareRoot() : 0))
             }
+        }
+        if let fixup {
+            apply(lr: lr * FixupScalars.learningRateFactor, step: step, w: fixup.values.pointer, g: fixup.grads.pointer,
+                  s1: fixup.state1.pointer, s2: fixup.state2.pointer, count: fixup.values.count)
         }
         return measured
     }
@@ -512,8 +644,11 @@ final class TrainEngine {
     /// Validation loss and accuracy, in chunks of `Trainer.evalChunk` rows, in order.
     func evaluate(step: Int) -> EvalPoint {
         let chunk = min(Trainer.evalChunk, validation.count)
-        let hs = (0..<depth).map { _ in FloatBuffer(chunk * n) }
-        let acts = (0..<depth).map { _ in FloatBuffer(chunk * n) }
+        // Two activation buffers in turn and one for pre-activations (and a residual block's input): memory
+        // independent of depth.
+        let hs = [FloatBuffer(chunk * n)]
+        let acts = (0..<min(2, depth)).map { _ in FloatBuffer(chunk * n) }
+        let skipCopy = residual ? FloatBuffer(chunk * n) : nil
         let z = FloatBuffer(chunk * C)
         var lossSum = 0.0
         var correct = 0
@@ -522,7 +657,9 @@ final class TrainEngine {
             let rows = min(chunk, validation.count - start)
             let chunkLabels = (start..<(start + rows)).map { Int(validation.labels[$0]) }
             validation.values.withUnsafeBufferPointer { values in
-                if let base = values.baseAddress { forward(rows: rows, input: base + start * n0, hs: hs, as: acts, logits: z.pointer) }
+                if let base = values.baseAddress {
+                    forward(rows: rows, input: base + start * n0, hs: hs, as: acts, logits: z.pointer, skipCopy: skipCopy)
+                }
             }
             lossSum += crossEntropy(rows: rows, logits: z.pointer, labels: chunkLabels, gradient: false) * Double(rows)
             for r in 0..<rows where Self.argmax(z.pointer + r * C, C) == chunkLabels[r] { correct += 1 }

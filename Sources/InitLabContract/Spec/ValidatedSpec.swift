@@ -97,11 +97,11 @@ package struct ValidatedSpec: Sendable, Hashable {
         if case .residual(let m) = draft.architecture {
             if m < 1 || m > limits.maxDepth {
                 errors.append(FieldProblem(pointer: "/architecture/block_size", detail: "must be \(ExperimentLimits.integer(1, limits.maxDepth)), got \(m)"))
-            } else if depth >= 1 && depth % m != 0 {
+            } else if inW == width && depth >= 1 && depth % m != 0 {
                 errors.append(FieldProblem(pointer: "/architecture/block_size", detail: "must divide depth (\(depth)) so that every block is complete, got \(m)"))
-            }
-            if inW != width {
-                errors.append(FieldProblem(pointer: "/input_width", detail: "must equal width (\(width)) for the residual architecture (the first skip adds the input), got \(inW)"))
+            } else if inW != width && depth >= 1 && (depth <= m || (depth - 1) % m != 0) {
+                // input_width ≠ width: layer 1 is a dense stem, and the blocks follow it.
+                errors.append(FieldProblem(pointer: "/architecture/block_size", detail: "must divide depth − 1 (\(depth - 1): layer 1 is a dense stem from input_width \(inW) to width \(width), and complete blocks follow it), got \(m)"))
             }
         }
         switch spec.initializer.name {
