@@ -30,6 +30,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "json or table.") var format: String = "json"
     @Option(help: "Threads for matmul and statistics (default: all cores).") var threads: Int?
     @Flag(help: "Print the wall-clock time of the run to stderr.") var timing = false
+    @Option(help: "Memory budget of the run (estimate), as `serve --max-memory` (default 1GiB).") var maxMemory: ByteSize?
+    @Option(help: "Compute budget of the run (estimated FLOPs), as `serve --max-flops` (default 2e12).") var maxFlops: Double?
 
     /// The dataset a spec reads, if any: its input batch's, or a training run's (both splits).
     static func datasetName(of spec: ExperimentSpec) -> String? {
@@ -85,7 +87,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         guard ["json", "table"].contains(format) else { throw ValidationError("--format must be json or table") }
-        let spec = try specOptions.validatedSpec()
+        var limits = ExperimentLimits.default
+        if let maxMemory { limits.maxMemoryBytes = Int(clamping: maxMemory.bytes) }
+        if let maxFlops { limits.maxFLOPs = maxFlops }
+        let spec = try specOptions.validatedSpec(limits: limits)
         let matmul = Matmul(threads: threads ?? Matmul.defaultThreads)
         let showProgress = isatty(STDERR_FILENO) != 0
         let start = DispatchTime.now().uptimeNanoseconds
@@ -159,7 +164,7 @@ enum ResultTable {
         if let t = r.training {
             let ts = t.summary
             out += "\ntraining: \(t.steps) steps, final loss \(f(ts.finalLoss)), final accuracy \(f(ts.finalAccuracy)), "
-                + "best \(f(ts.bestAccuracy)) at step \(ts.bestStep); \(ts.verdict.rawValue): \(ts.explanation)"
+                + "best \(f(ts.bestAccuracy)) at step \(ts.bestStep)\n\(ts.explanation)"
             out += "\nloss     " + Sparkline.render(t.trainLoss)
             if !t.evals.isEmpty { out += "\naccuracy " + Sparkline.render(t.evals.map(\.accuracy)) }
         }

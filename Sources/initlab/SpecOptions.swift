@@ -76,10 +76,10 @@ struct SpecOptions: ParsableArguments {
         return .object(object)
     }
 
-    /// The body validated against the default limits (for local runs).
-    func validatedSpec() throws -> ExperimentSpec {
+    /// The body validated against `limits` (for local runs).
+    func validatedSpec(limits: ExperimentLimits = .default) throws -> ExperimentSpec {
         do {
-            return try ValidatedSpec(try body(), limits: .default).spec
+            return try ValidatedSpec(try body(), limits: limits).spec
         } catch let problems as SpecProblems {
             throw ValidationError("invalid spec: " + problems.description)
         }
