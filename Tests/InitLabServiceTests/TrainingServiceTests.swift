@@ -132,6 +132,59 @@ final class TrainingHarness: Sendable {
         #expect(numbered(resumed).map(\.id) == Array(35...40))
     }
 
+    /// The exports cover the curves: plot.svg?metric=loss draws the training loss of every step and the
+    /// validation loss dashed, metric=accuracy the validation accuracy, result.csv?rows=steps has one row per
+    /// step with exactly the result's numbers; an init-only experiment refuses both with a 400 naming the
+    /// parameter.
+    @Test func plotAndCSVCoverTheTrainingCurves() async throws {
+        let h = try TrainingHarness()
+        defer { Task { await h.stop() } }
+        let id = try await h.submit(Self.teacherSpec())
+        #expect(await eventually { await h.job(id)["status"] as? String == "succeeded" })
+        let result = try JSONParser().parse(await h.server.handle(.get("/v1/experiments/\(id)/result")).body)
+        let trainLoss = (result["training"]?["train_loss"]?.array ?? []).map { $0.numberValue?.double }
+        let evals = result["training"]?["evals"]?.array ?? []
+
+        let loss = await h.server.handle(.get("/v1/experiments/\(id)/plot.svg", query: [("metric", "loss"), ("scale", "log")]))
+        #expect(loss.status == 200)
+        let doc = ParsedXML.parse(String(decoding: loss.body, as: UTF8.self))
+        #expect(doc.error == nil)
+        let paths = doc.all("path").filter { $0.attributes["data-kind"] != nil }
+        #expect(paths.map { $0.attributes["data-kind"] } == ["measured", "validation"])
+        #expect(paths.map { $0.attributes["data-series"] } == ["kaiming_normal · relu (training)", "kaiming_normal · relu (validation)"])
+        // 30 steps: one move and 29 line segments; 3 evaluations.
+        #expect(paths.map { ($0.attributes["d"] ?? "").filter { $0 == "L" }.count } == [29, 2])
+        #expect(doc.all("text").contains { $0.text == "step" })
+
+        let accuracy = await h.server.handle(.get("/v1/experiments/\(id)/plot.svg", query: [("metric", "accuracy")]))
+        #expect(accuracy.status == 200)
+        let accuracyPaths = ParsedXML.parse(String(decoding: accuracy.body, as: UTF8.self)).all("path").filter { $0.attributes["data-kind"] != nil }
+        #expect(accuracyPaths.map { $0.attributes["data-series"] } == ["kaiming_normal · relu"])
+
+        let csv = await h.server.handle(.get("/v1/experiments/\(id)/result.csv", query: [("rows", "steps")]))
+        #expect(csv.status == 200)
+        let rows = CSVExportTests.parse(String(decoding: csv.body, as: UTF8.self))
+        #expect(rows.first == ["step", "train_loss", "learning_rate", "validation_loss", "validation_accuracy"])
+        #expect(rows.count == 31)
+        #expect(rows.dropFirst().map { Int($0[0]) } == Array(1...30))
+        #expect(rows.dropFirst().map { Double($0[1]) } == trainLoss)
+        let evaluated = rows.dropFirst().filter { !$0[4].isEmpty }
+        #expect(evaluated.map { Int($0[0]) } == [10, 20, 30])
+        #expect(evaluated.map { Double($0[4]) } == evals.map { $0["accuracy"]?.numberValue?.double })
+
+        // An init-time experiment has no curves.
+        let plain = try await h.submit(#"{"depth": 2, "width": 8, "batch": 4, "init": "kaiming_normal", "activation": "relu"}"#)
+        #expect(await eventually { await h.job(plain)["status"] as? String == "succeeded" })
+        let refused = await h.server.handle(.get("/v1/experiments/\(plain)/plot.svg", query: [("metric", "loss")]))
+        #expect(refused.status == 400)
+        #expect((jsonObject(refused.body)["errors"] as? [[String: Any]])?.first?["pointer"] as? String == "?metric")
+        let refusedCSV = await h.server.handle(.get("/v1/experiments/\(plain)/result.csv", query: [("rows", "steps")]))
+        #expect(refusedCSV.status == 400)
+        #expect((jsonObject(refusedCSV.body)["errors"] as? [[String: Any]])?.first?["pointer"] as? String == "?rows")
+        let bogus = await h.server.handle(.get("/v1/experiments/\(plain)/result.csv", query: [("rows", "columns")]))
+        #expect(bogus.status == 400)
+    }
+
     /// A bad train field is a 422 naming its pointer and the limit; nothing is stored.
     @Test(arguments: [
         (#", "optimizer": {"name": "sgd", "lr": 0}"#, "/train/optimizer/lr", "must be a finite number > 0, got 0"),

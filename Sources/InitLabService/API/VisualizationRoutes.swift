@@ -36,13 +36,20 @@ package final class VisualizationAPI: Sendable {
         open.get("/v1/experiments/{id}/plot.svg") { @Sendable request, context in
             let options = try service.chartOptions(request)
             let result = try await service.chartResult(id: context.parameters["id"] ?? "")
+            try ExperimentService.requireTraining(result, for: options.metric)
             let svg = SVGChart.render([SVGChart.Run(label: result.label, result: result)], options: options)
             return service.conditional(request, body: Data(svg.utf8), contentType: "image/svg+xml; charset=utf-8", cache: "max-age=86400")
         }
         open.get("/v1/experiments/{id}/result.csv") { @Sendable request, context in
-            _ = try request.queryParameters(allowed: [])
+            let rows = try request.queryParameters(allowed: ["rows"])["rows"] ?? "layers"
+            guard let kind = CSVExport.Rows(rawValue: rows) else {
+                let detail = "rows=\(rows.prefix(40)) is not allowed; allowed: \(CSVExport.Rows.allCases.map(\.rawValue).joined(separator: ", "))"
+                throw Problem.badRequest("invalid_parameter", detail, errors: [FieldProblem(pointer: "?rows", detail: detail)])
+            }
             let id = context.parameters["id"] ?? ""
-            let csv = CSVExport.render(try await service.chartResult(id: id))
+            let result = try await service.chartResult(id: id)
+            if kind == .steps { try ExperimentService.requireTraining(result, for: .loss, parameter: "rows") }
+            let csv = CSVExport.render(result, rows: kind)
             return service.conditional(
                 request, body: Data(csv.utf8), contentType: "text/csv; charset=utf-8; header=present", cache: "max-age=86400",
                 extra: [("Content-Disposition", "attachment; filename=\"experiment-\(id).csv\"")])
@@ -67,7 +74,7 @@ package final class VisualizationAPI: Sendable {
             return try await sweepStatus(request, id: context.parameters["id"] ?? "")
         }
         open.get("/v1/sweeps/{id}/plot.svg") { @Sendable [self] request, context in
-            let options = try service.chartOptions(request, allowedMetrics: [.std, .mean, .deadFraction])
+            let options = try service.chartOptions(request, allowedMetrics: [.std, .mean, .deadFraction, .loss, .accuracy])
             return try await sweepPlot(request, id: context.parameters["id"] ?? "", options: options)
         }
     }
@@ -83,6 +90,14 @@ extension ExperimentService {
             let code = error.detail.hasPrefix("unknown") ? "unknown_parameter" : "invalid_parameter"
             throw Problem.badRequest(code, error.detail, errors: [FieldProblem(pointer: "?" + error.parameter, detail: error.detail)])
         }
+    }
+
+    /// A training metric (or CSV rows) asked of a result without training: a 400 naming the parameter.
+    static func requireTraining(_ result: ChartResult, for metric: ChartOptions.Metric, parameter: String = "metric") throws {
+        guard metric.isTraining, result.training == nil else { return }
+        let value = parameter == "metric" ? metric.rawValue : "steps"
+        let detail = "\(parameter)=\(value) needs a training run (a spec with train); this experiment has none"
+        throw Problem.badRequest("invalid_parameter", detail, errors: [FieldProblem(pointer: "?" + parameter, detail: detail)])
     }
 
     /// Ids are lowercase UUIDs; anything else cannot exist.

@@ -17,6 +17,32 @@ package enum CSVExport {
             + theoryColumns + ["lsuv_iterations"]
     }
 
+    /// What a row is: a layer (the default), or a training run's step (`rows=steps`: step, training loss,
+    /// learning rate, and the validation loss and accuracy on the steps that were evaluated).
+    package enum Rows: String, Sendable, CaseIterable {
+        case layers, steps
+    }
+
+    package static let stepsHeader = ["step", "train_loss", "learning_rate", "validation_loss", "validation_accuracy"]
+
+    package static func render(_ result: ChartResult, rows: Rows) -> String {
+        switch rows {
+        case .layers: return render(result)
+        case .steps:
+            var out = line(stepsHeader)
+            guard let training = result.training else { return out }
+            var evals: [Int: ChartResult.Training.Eval] = [:]
+            for e in training.evals { evals[e.step] = e }
+            let steps = max(training.trainLoss.count, training.evals.map(\.step).max() ?? 0)
+            for step in 1...max(1, steps) where step <= steps {
+                let loss = step <= training.trainLoss.count ? training.trainLoss[step - 1] : nil
+                let rate = step <= training.learningRate.count ? training.learningRate[step - 1] : nil
+                out += line([String(step), number(loss), number(rate), number(evals[step]?.loss), number(evals[step]?.accuracy)])
+            }
+            return out
+        }
+    }
+
     package static func render(_ result: ChartResult) -> String {
         var out = line(header)
         let missing = [Double?](repeating: nil, count: ChartResult.Stats.columnNames.count)

@@ -5,6 +5,11 @@ package struct ChartOptions: Sendable, Equatable, Hashable {
         case std, mean
         case deadFraction = "dead_fraction"
         case histogram
+        /// Training curves (x = step): the training loss of every step and the validation loss of every
+        /// evaluation; the validation accuracy. A training run's only (`pass` does not apply).
+        case loss, accuracy
+
+        package var isTraining: Bool { self == .loss || self == .accuracy }
     }
 
     package enum Pass: String, Sendable, CaseIterable {

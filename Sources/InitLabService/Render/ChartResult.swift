@@ -8,11 +8,46 @@ package struct ChartResult: Decodable, Sendable, Equatable {
     package var spec: Spec
     package var layers: [Layer]
     package var summary: Summary
+    /// A training run's curves (`training` in the result); nil for an init-time experiment.
+    package var training: Training?
 
-    package init(spec: Spec, layers: [Layer], summary: Summary) {
+    package init(spec: Spec, layers: [Layer], summary: Summary, training: Training? = nil) {
         self.spec = spec
         self.layers = layers
         self.summary = summary
+        self.training = training
+    }
+
+    /// What the charts and the CSV draw of a training run: the loss and learning rate of every step (step k + 1
+    /// at index k; nil = non-finite) and every evaluation.
+    package struct Training: Decodable, Sendable, Equatable {
+        package var trainLoss: [Double?]
+        package var learningRate: [Double?]
+        package var evals: [Eval]
+
+        package struct Eval: Decodable, Sendable, Equatable {
+            package var step: Int
+            package var loss: Double?
+            package var accuracy: Double?
+
+            package init(step: Int, loss: Double?, accuracy: Double?) {
+                self.step = step
+                self.loss = loss
+                self.accuracy = accuracy
+            }
+        }
+
+        package init(trainLoss: [Double?], learningRate: [Double?], evals: [Eval]) {
+            self.trainLoss = trainLoss
+            self.learningRate = learningRate
+            self.evals = evals
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case trainLoss = "train_loss"
+            case learningRate = "learning_rate"
+            case evals
+        }
     }
 
     /// Decodes the contract's result JSON.

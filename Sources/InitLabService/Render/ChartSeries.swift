@@ -2,13 +2,18 @@
 package struct ChartSeries: Sendable, Equatable {
     package enum Kind: String, Sendable {
         case measured, theory
+        /// A training run's validation curve (dashed, as theory).
+        case validation
+
+        var isDashed: Bool { self != .measured }
     }
 
     package var label: String
     package var kind: Kind
     /// Index into the palette: a run's measured and theory lines share a colour.
     package var colorIndex: Int
-    /// `(layer index, value)`; layer indices are 1-based as in the contract.
+    /// `(layer index, value)`; layer indices are 1-based as in the contract. For training curves the x is the
+    /// step (1-based: steps done).
     package var points: [(layer: Int, value: Double?)]
     /// The first layer whose tensor held inf/NaN, marked on the chart ("inf/NaN from layer N").
     package var firstNonfiniteLayer: Int?
@@ -47,7 +52,7 @@ extension ChartResult {
                 case .std: stats?.std
                 case .mean: stats?.mean
                 case .deadFraction: stats?.deadFraction
-                case .histogram: nil
+                case .histogram, .loss, .accuracy: nil
                 }
             if firstNonfinite == nil, let stats, (stats.nonfiniteFraction ?? 1) > 0 || (value == nil && options.metric != .histogram) {
                 firstNonfinite = layer.index
@@ -71,5 +76,30 @@ extension ChartResult {
         }
         guard points.contains(where: { $0.value != nil }) else { return nil }
         return ChartSeries(label: label + " (theory)", kind: .theory, colorIndex: colorIndex, points: points)
+    }
+}
+
+extension ChartResult {
+    /// A training run's curves for `loss` (the training loss of every step, and the validation loss of every
+    /// evaluation, dashed) or `accuracy` (the validation accuracy); empty for an init-time result. A non-finite
+    /// training loss marks "inf/NaN from step N".
+    package func trainingSeries(_ options: ChartOptions, label: String, colorIndex: Int) -> [ChartSeries] {
+        guard let training else { return [] }
+        let finite: (Double?) -> Double? = { $0.flatMap { $0.isFinite ? $0 : nil } }
+        switch options.metric {
+        case .loss:
+            let steps = training.trainLoss.enumerated().map { (layer: $0.offset + 1, value: finite($0.element)) }
+            let firstNonfinite = training.trainLoss.firstIndex { $0.map { !$0.isFinite } ?? true }.map { $0 + 1 }
+            return [
+                ChartSeries(label: label + " (training)", kind: .measured, colorIndex: colorIndex, points: steps, firstNonfiniteLayer: firstNonfinite),
+                ChartSeries(label: label + " (validation)", kind: .validation, colorIndex: colorIndex,
+                            points: training.evals.map { (layer: $0.step, value: finite($0.loss)) }),
+            ]
+        case .accuracy:
+            return [ChartSeries(label: label, kind: .measured, colorIndex: colorIndex,
+                                points: training.evals.map { (layer: $0.step, value: finite($0.accuracy)) })]
+        default:
+            return []
+        }
     }
 }

@@ -41,19 +41,27 @@ package enum SVGChart {
     static func renderLines(_ runs: [Run], options: ChartOptions, title: String?, note: String?) -> String {
         var series: [ChartSeries] = []
         let withTheory = runs.count <= maxRunsWithTheory
+        let training = options.metric.isTraining
         for (i, run) in runs.enumerated() {
+            if training {
+                series += run.result.trainingSeries(options, label: run.label, colorIndex: i)
+                continue
+            }
             series.append(run.result.measuredSeries(options, label: run.label, colorIndex: i))
             if withTheory, let theory = run.result.theorySeries(options, label: run.label, colorIndex: i) {
                 series.append(theory)
             }
         }
-        let depth = runs.map { $0.result.layers.last?.index ?? $0.result.layers.count }.max() ?? 1
-        let xScale = LinearScale(domain: (1, Double(max(depth, 2))), range: (marginLeft, width - marginRight))
+        let xMax = training
+            ? series.flatMap { $0.points.map(\.layer) }.max() ?? 1
+            : runs.map { $0.result.layers.last?.index ?? $0.result.layers.count }.max() ?? 1
+        let xName = training ? "step" : "layer"
+        let xScale = LinearScale(domain: (1, Double(max(xMax, 2))), range: (marginLeft, width - marginRight))
         let values = series.flatMap { $0.points.compactMap(\.value) }
         let yScale: any AxisScale =
             switch (options.scale, options.metric) {
             case (.log, _): LogScale(values: values, range: (plotTop + plotHeight, plotTop))
-            case (.linear, .deadFraction): LinearScale(domain: (-0.03, 1.03), range: (plotTop + plotHeight, plotTop))
+            case (.linear, .deadFraction), (.linear, .accuracy): LinearScale(domain: (-0.03, 1.03), range: (plotTop + plotHeight, plotTop))
             case (.linear, _): LinearScale(niceAround: values, range: (plotTop + plotHeight, plotTop))
             }
 
@@ -68,11 +76,19 @@ package enum SVGChart {
             case .mean: "mean"
             case .deadFraction: "dead fraction"
             case .histogram: "histogram"
+            case .loss: "loss"
+            case .accuracy: "validation accuracy"
             }
-        let heading = (title ?? "Per-layer \(metricName) of the \(quantity) (\(passName))") + (note.map { " — \($0)" } ?? "")
+        let defaultHeading =
+            switch options.metric {
+            case .loss: "Training loss per step, validation loss per evaluation (dashed)"
+            case .accuracy: "Validation accuracy per evaluation"
+            default: "Per-layer \(metricName) of the \(quantity) (\(passName))"
+            }
+        let heading = (title ?? defaultHeading) + (note.map { " — \($0)" } ?? "")
         var svg = SVGWriter(width: width, height: height, title: heading, description: describe(runs, options))
         svg.text(heading, x: marginLeft, y: 24, attributes: ["class": "title"])
-        drawAxes(&svg, x: xScale, y: yScale, xTitle: "layer", yTitle: "\(metricName) (\(options.scale == .log ? "log" : "linear") scale)")
+        drawAxes(&svg, x: xScale, y: yScale, xTitle: xName, yTitle: "\(metricName) (\(options.scale == .log ? "log" : "linear") scale)")
 
         svg.open("g", ["class": "series", "clip-path": "url(#plot)"])
         for s in series {
@@ -82,7 +98,7 @@ package enum SVGChart {
                 "stroke-width": s.kind == .measured ? "2" : "1.5", "stroke-linejoin": "round",
                 "data-series": s.label, "data-kind": s.kind.rawValue,
             ]
-            if s.kind == .theory { attributes["stroke-dasharray"] = "6 4" }
+            if s.kind.isDashed { attributes["stroke-dasharray"] = "6 4" }
             svg.element("path", attributes)
             for point in isolated(s, y: yScale) {
                 guard let value = point.value, let y = yScale.position(value) else { continue }
@@ -102,7 +118,7 @@ package enum SVGChart {
             ])
             let anchorEnd = x > width - 180
             svg.text(
-                "inf/NaN from layer \(layer)", x: anchorEnd ? x - 4 : x + 4, y: plotTop + 14 + Double(markerRow) * 14,
+                "inf/NaN from \(xName) \(layer)", x: anchorEnd ? x - 4 : x + 4, y: plotTop + 14 + Double(markerRow) * 14,
                 attributes: ["class": "note", "fill": colour, "text-anchor": anchorEnd ? "end" : "start"])
             markerRow += 1
         }

@@ -72,7 +72,7 @@ struct Legend {
             let y = top + Double(i / Legend.columns) * Legend.rowHeight
             let colour = SVGChart.palette[entry.colorIndex % SVGChart.palette.count]
             var line = ["x1": fmt(x), "x2": fmt(x + 28), "y1": fmt(y - 4), "y2": fmt(y - 4), "stroke": colour, "stroke-width": entry.kind == .measured ? "2.5" : "1.5"]
-            if entry.kind == .theory { line["stroke-dasharray"] = "6 4" }
+            if entry.kind.isDashed { line["stroke-dasharray"] = "6 4" }
             svg.element("line", line)
             let maxCharacters = 44
             let label = entry.label.count > maxCharacters ? String(entry.label.prefix(maxCharacters - 1)) + "…" : entry.label
