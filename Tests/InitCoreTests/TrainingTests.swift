@@ -277,6 +277,16 @@ struct TrainingTests {
         #expect(stuck.summary.verdict == .stuckAtChance && stuck.summary.stuckAtChance)
         #expect(stuck.trainLoss.allSatisfy { abs($0 - log(10)) < 0.05 })
         #expect(stuck.summary.explanation.contains("vanishing"))
+
+        // N(0, 1) at depth 2 gives a finite loss far above ln 10; a learning rate of 1e-7 cannot bring it down:
+        // worse than a uniform guess, "not learning" (not "learns").
+        var shallow = Self.spec(depth: 2, width: 64, inputWidth: 64, activation: "relu", train: t)
+        shallow.initializer = InitScheme(name: "normal", params: ["std": .number(1)])
+        shallow.train?.schedule = LearningRateSchedule(lr: 1e-7)
+        let slow = try #require(try Trainer().run(shallow, data: nil).training)
+        #expect(slow.trainLoss.allSatisfy { $0.isFinite && $0 > 1.5 * log(10) })
+        #expect(slow.summary.verdict == .notLearning && !slow.summary.stuckAtChance)
+        #expect(slow.summary.explanation.hasPrefix("not learning: the training loss over the last"))
     }
 
     final class StepLog: @unchecked Sendable {

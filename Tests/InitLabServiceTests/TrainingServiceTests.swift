@@ -110,7 +110,8 @@ final class TrainingHarness: Sendable {
         #expect(evals.map { $0["step"] } == [.integer(10), .integer(20), .integer(30)])
         #expect((training["snapshots"]?.array ?? []).map { $0["step"] } == [.integer(0), .integer(10), .integer(20), .integer(29)])
         #expect(training["snapshots"]?.array?.first?["layers"]?.array?.count == 3, "two hidden layers and the classifier")
-        #expect(["learns", "stuck_at_chance", "diverged"].contains(training["summary"]?["verdict"]?.string ?? ""))
+        // 30 steps from a start whose loss is above ln 10 do not reach a uniform guess (2.84 over the last 10 steps).
+        #expect(training["summary"]?["verdict"]?.string == "not_learning")
         #expect(result["layers"]?.array?.count == 2)
 
         // The stream: evaluations and snapshots in the order the run made them (ids 31…37), the init-time layers

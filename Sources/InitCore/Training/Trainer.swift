@@ -678,7 +678,8 @@ final class TrainEngine {
         let window = Array(trainLoss.suffix(Self.stuckWindow(trainLoss.count)))
         let meanLoss = window.reduce(0, +) / Double(max(1, window.count))
         let stuck = divergedAt == nil && !window.isEmpty && abs(meanLoss - chance) <= 0.01 * chance
-        let verdict: TrainingVerdict = divergedAt != nil ? .diverged : (stuck ? .stuckAtChance : .learns)
+        let verdict: TrainingVerdict =
+            if divergedAt != nil { .diverged } else if stuck { .stuckAtChance } else if window.isEmpty || meanLoss > chance { .notLearning } else { .learns }
         let atInit = "at init the forward signal was \(initial.forwardVerdict.rawValue) (activation std ×\(Self.format(initial.forwardGrowthFactor)) over \(depth) layers"
             + (initial.backwardVerdict.map { "; gradients \($0.rawValue), ×\(Self.format(initial.backwardGrowthFactor ?? .nan))" } ?? "")
             + (initial.firstNonfiniteLayer.map { "; non-finite from layer \($0)" } ?? "")
@@ -689,6 +690,8 @@ final class TrainEngine {
             explanation = "diverged at step \(divergedAt ?? 0): the training loss became non-finite (step 1's loss: \(Self.format(trainLoss.first ?? .nan))); " + atInit
         case .stuckAtChance:
             explanation = "stuck at chance: the training loss over the last \(window.count) steps averaged \(Self.format(meanLoss)), within 1% of ln \(C) = \(Self.format(chance)); validation accuracy \(Self.format(last.accuracy)); " + atInit
+        case .notLearning:
+            explanation = "not learning: the training loss over the last \(window.count) steps averaged \(Self.format(meanLoss)), above ln \(C) = \(Self.format(chance)), the loss of a uniform guess; validation accuracy \(Self.format(last.accuracy)); " + atInit
         case .learns:
             explanation = "learns: validation accuracy \(Self.format(last.accuracy)) after \(last.step) steps (best \(Self.format(best.accuracy)) at step \(best.step)), training loss \(Self.format(trainLoss.first ?? .nan)) → \(Self.format(meanLoss)); " + atInit
         }

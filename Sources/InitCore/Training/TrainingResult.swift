@@ -65,7 +65,10 @@ public enum TrainingVerdict: String, Sendable, Hashable, CaseIterable {
     case diverged
     /// The training loss stayed within 1 % of ln(classes), the loss of a uniform guess.
     case stuckAtChance = "stuck_at_chance"
-    /// Neither: the network learned (see the accuracies).
+    /// The training loss ended more than 1 % above ln(classes): worse than a uniform guess (too few steps, or a
+    /// learning rate too small to undo a bad start).
+    case notLearning = "not_learning"
+    /// The training loss ended more than 1 % below ln(classes): the network learned (see the accuracies).
     case learns
 }
 
