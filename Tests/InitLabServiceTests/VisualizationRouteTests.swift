@@ -107,7 +107,7 @@ import Testing
             ([("runs", "")], "runs"), ([("runs", "\(id),nope")], "runs"), ([("runs", id.uppercased())], "runs"),
             ([("sweep", "")], "sweep"), ([("heatmap", "x")], "heatmap"), ([("metric", "var")], "metric"),
             ([("selftest", "yes")], "selftest"), ([("runs", id), ("runs", id)], "runs"), ([("theme", "dark")], "theme"),
-            ([("loss", "log2")], "loss"), ([("layer", "0")], "layer"), ([("layer", "01")], "layer"), ([("lesson", "full")], "lesson"),
+            ([("loss", "log2")], "loss"), ([("layer", "0")], "layer"), ([("layer", "x")], "layer"), ([("lesson", "full")], "lesson"),
         ]
         for (query, parameter) in bad {
             let response = await harness.get("/", query: query)

@@ -33,7 +33,7 @@ enum DashboardQuery {
                 guard ChartOptions.Scale(rawValue: value) != nil else { throw .notAllowed(name, value, ChartOptions.Scale.allCases.map(\.rawValue)) }
             case "layer":
                 // A training snapshot's layer: 1…depth + 1 (the classifier), depth at most 10,000.
-                guard let index = Int(value), index >= 1, index <= 10_001, String(index) == value else {
+                guard let index = Int(value), index >= 1, index <= 10_001 else {
                     throw ChartQueryError(parameter: name, detail: "layer must be an integer from 1 to 10001")
                 }
             case "lesson":
