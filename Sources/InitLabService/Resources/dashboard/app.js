@@ -443,7 +443,7 @@
   /// The one line chart: x = layer (init-time statistics) or x = step (training); y linear or log. Series styles:
   /// measured (solid), theory (dashed), eval (dashed with dots). `refs` are labelled horizontal reference lines;
   /// values above `clampMax` leave the plot through its top edge (a diverging loss must not flatten the others).
-  function lineChart(container, { series, scale, yTitle, fixed, xTitle = "layer", xMin = null, width = 560, refs = [], clampMax = null, legend = null }) {
+  function lineChart(container, { series, scale, yTitle, fixed, xTitle = "layer", xMin = null, xMax = null, width = 560, refs = [], clampMax = null, legend = null }) {
     container.innerHTML = "";
     const W = width, H = 300, L = 62, R = 14, T = 14, B = 44;
     const values = series.flatMap((s) => s.points.map((p) => p[1])).filter((v) => v !== null && (scale !== "log" || v > 0));
@@ -458,7 +458,7 @@
     const finite = (clipped ? values.filter((v) => v <= clampMax).concat([clampMax]) : values)
       .concat(refs.map((r) => r.y).filter((v) => scale !== "log" || v > 0));
     const xs = series.flatMap((s) => s.points.map((p) => p[0]));
-    const x0 = xMin ?? minOf(xs), x1 = Math.max(x0 + 1, maxOf(xs));
+    const x0 = xMin ?? minOf(xs), x1 = Math.max(x0 + 1, xMax ?? -Infinity, maxOf(xs));
     let y0, y1, ticks;
     if (scale === "log") {
       const lo = Math.log10(minOf(finite)), hi = Math.log10(maxOf(finite));
@@ -749,7 +749,7 @@
   }
 
   /// One line per layer (viridis from the first layer to the classifier) with the 1e-3 rule of thumb.
-  function updateRatioChart(container, run) {
+  function updateRatioChart(container, run, xMax) {
     const snapshots = run && run.training ? run.training.snapshots : [];
     const depth = run && run.spec ? run.spec.depth : 0;
     const indices = snapshots.length ? snapshots[0].layers.map((l) => l.index) : [];
@@ -762,7 +762,7 @@
     if (!run) { emptyNote(container, "Train a network to see this chart."); return; }
     if (!series.length) { emptyNote(container, "Waiting for the first statistics snapshot…"); return; }
     lineChart(container, {
-      series, scale: "log", xTitle: "step", xMin: 0, yTitle: "‖ΔW‖/‖W‖ (log)", width: 1100, refs: [{ y: 1e-3, label: "1e-3 rule of thumb" }],
+      series, scale: "log", xTitle: "step", xMin: 0, xMax, yTitle: "‖ΔW‖/‖W‖ (log)", width: 1100, refs: [{ y: 1e-3, label: "1e-3 rule of thumb" }],
       legend: shown.map((k) => series[k]).concat([{ label: "1e-3 rule of thumb", color: "#3d444d", kind: "ref", width: 1.3 }]),
     });
   }
@@ -858,14 +858,17 @@
     const runs = state.runs.filter(isTraining);
     $("training").hidden = !runs.length;
     if (!runs.length) return;
+    // The step axis spans the longest run asked for, so that live curves grow into a fixed frame.
+    const steps = (r) => (r.spec && r.spec.train && r.spec.train.steps) || 0;
+    const xMax = maxOf(runs.map(steps));
     // A diverged run's astronomic losses leave through the top: the axis is set by the runs that stayed finite.
     const finiteRuns = runs.filter((r) => r.training && !lossSeries(r).some((s) => s.points.some((p) => p[1] === null)));
     const ceiling = maxOf(finiteRuns.flatMap((r) => lossSeries(r).flatMap((s) => s.points.map((p) => p[1])))) * 1.05;
-    lineChart($("chart-loss"), { series: runs.flatMap(lossSeries), scale: state.lossScale, xTitle: "step", xMin: 0, yTitle: `loss (${state.lossScale})`,
+    lineChart($("chart-loss"), { series: runs.flatMap(lossSeries), scale: state.lossScale, xTitle: "step", xMin: 0, xMax, yTitle: `loss (${state.lossScale})`,
       clampMax: isFinite(ceiling) && ceiling > 0 ? Math.max(ceiling, Math.LN10 * 1.1) : null, refs: [{ y: Math.LN10, label: "chance: ln 10" }],
       legend: runs.map((r) => ({ label: label(r), color: r.color, kind: "measured" }))
         .concat([{ label: "training, per step", color: "#57606a", kind: "measured", width: 1.4 }, { label: "validation", color: "#57606a", kind: "eval" }]) });
-    lineChart($("chart-accuracy"), { series: runs.flatMap(accuracySeries), scale: "linear", xTitle: "step", xMin: 0, yTitle: "validation accuracy", fixed: [0, 1],
+    lineChart($("chart-accuracy"), { series: runs.flatMap(accuracySeries), scale: "linear", xTitle: "step", xMin: 0, xMax, yTitle: "validation accuracy", fixed: [0, 1],
       refs: [{ y: 0.1, label: "chance" }] });
     const run = trainingRun();
     const layer = fillLayerSelect(run);
@@ -873,7 +876,7 @@
     $("train-heatmap-caption").textContent = `Activations over the steps ("colorful dimension"): ${run ? label(run) : "—"}, ${layer !== undefined ? layerName(layer, depth) : "—"} — x = step, y = value, colour = log count`;
     trainingHeatMap($("chart-train-heatmap"), run, layer);
     $("update-ratio-caption").textContent = `Update ratio ‖ΔW‖/‖W‖ per layer over the steps: ${run ? label(run) : "—"}`;
-    updateRatioChart($("chart-update-ratio"), run);
+    updateRatioChart($("chart-update-ratio"), run, run ? steps(run) : null);
   }
 
   // ---------- verdicts ----------
