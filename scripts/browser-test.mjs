@@ -118,14 +118,87 @@ for (const path of [`/v1/experiments/${ids[0]}/plot.svg?metric=histogram`, `/v1/
 }
 
 // Full-page screenshot.
-await evaluate(`window.scrollTo(0, 0)`);
-const metrics = await send("Page.getLayoutMetrics");
-const height = Math.ceil(Math.min(4000, metrics.cssContentSize ? metrics.cssContentSize.height : metrics.contentSize.height));
-await send("Emulation.setDeviceMetricsOverride", { width: 1400, height, deviceScaleFactor: 1, mobile: false });
-await new Promise((r) => setTimeout(r, 300));
-const shot = await send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true });
-writeFileSync(screenshotPath, Buffer.from(shot.data, "base64"));
-log(`screenshot: ${screenshotPath} (1400×${height})`);
+const screenshot = async (path) => {
+  await evaluate(`window.scrollTo(0, 0)`);
+  const metrics = await send("Page.getLayoutMetrics");
+  const height = Math.ceil(Math.min(4000, metrics.cssContentSize ? metrics.cssContentSize.height : metrics.contentSize.height));
+  await send("Emulation.setDeviceMetricsOverride", { width: 1400, height, deviceScaleFactor: 1, mobile: false });
+  await new Promise((r) => setTimeout(r, 300));
+  const shot = await send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true });
+  writeFileSync(path, Buffer.from(shot.data, "base64"));
+  await send("Emulation.setDeviceMetricsOverride", { width: 1400, height: 1000, deviceScaleFactor: 1, mobile: false });
+  log(`screenshot: ${path} (1400×${height})`);
+};
+await screenshot(screenshotPath);
+
+// Training: the lesson's five inits side by side, small (?lesson=quick: depth 6, width 64, 60 steps; the
+// teacher task, since this server has no Fashion-MNIST), through a real click; live steps, eval and snapshot
+// events, then the curves, the colorful dimension over the steps and the update ratios.
+const trainingStarted = Date.now();
+await navigate(`${server}/?lesson=quick`);
+await waitFor("the form", `document.querySelectorAll("#init-select option").length > 3`, 15000);
+await click("#lesson-train-button");
+await waitFor("five training runs listed", `document.querySelectorAll("#runs li[data-run]").length === 5`, 15000);
+log("submitted the lesson's five inits; following their events");
+let sawSteps = false;
+const trainDeadline = Date.now() + 90000;
+for (;;) {
+  const now = await evaluate(`(() => ({
+    steps: [...document.querySelectorAll("#runs li .meta")].some((m) => /\\d+\\/60 steps/.test(m.textContent)),
+    done: document.body.dataset.trained === "5" && [...document.querySelectorAll("#runs li")].every((li) => li.dataset.status === "succeeded"),
+    failed: [...document.querySelectorAll("#runs li")].filter((li) => ["failed", "cancelled", "error"].includes(li.dataset.status)).length,
+  }))()`);
+  sawSteps ||= now.steps;
+  if (now.failed) fail(`${now.failed} training run(s) failed`);
+  if (now.done) break;
+  if (Date.now() > trainDeadline) fail("timed out waiting for the training runs");
+  await new Promise((r) => setTimeout(r, 100));
+}
+const training = await evaluate(`(() => {
+  const drawn = (sel) => [...document.querySelectorAll(sel)].filter((p) => /L/.test(p.getAttribute("d") || "")).length;
+  return {
+    message: document.getElementById("form-message").textContent,
+    lossTrain: drawn("#chart-loss path[data-kind=measured]"),
+    lossEval: drawn("#chart-loss path[data-kind=eval]"),
+    accuracy: drawn("#chart-accuracy path[data-kind=measured]"),
+    heatColumns: document.querySelectorAll("#chart-train-heatmap g[data-step]").length,
+    heatCells: document.querySelectorAll("#chart-train-heatmap g[data-step] rect").length,
+    ratioLines: drawn("#chart-update-ratio path[data-kind=measured]"),
+    ruleOfThumb: document.querySelectorAll('#chart-update-ratio line[data-ref="0.001"]').length,
+    layers: document.querySelectorAll("#layer-select option").length,
+    events: [...document.querySelectorAll("#runs li")].reduce((n, li) => n + Number(li.dataset.events || 0), 0),
+    verdicts: [...document.querySelectorAll(".verdict")].map((v) => [v.querySelector("h3").textContent, (v.querySelector(".tag") || {}).textContent]),
+  };
+})()`);
+log(`training charts after ${((Date.now() - trainingStarted) / 1000).toFixed(1)} s:`, JSON.stringify(training));
+if (training.lossTrain < 4 || training.lossEval < 4 || training.accuracy < 4) fail("loss or accuracy curves missing: " + JSON.stringify(training));
+if (training.heatColumns < 10 || training.heatCells < 50) fail("the colorful dimension is empty: " + JSON.stringify(training));
+if (training.ratioLines !== 7 || training.ruleOfThumb !== 1 || training.layers !== 7) fail("update ratios incomplete: " + JSON.stringify(training));
+if (!training.events) fail("no eval or snapshot event arrived over SSE");
+if (!sawSteps) fail("progress never showed steps_done/steps_total");
+if (!/teacher task/.test(training.message)) fail("no message about the teacher task: " + training.message);
+if (training.verdicts[0][1] !== "learns") fail("kaiming_normal should learn: " + JSON.stringify(training.verdicts));
+// Another layer redraws the heat map; the log-scale switch redraws the loss.
+await evaluate(`(() => { const s = document.getElementById("layer-select"); s.value = "1"; s.dispatchEvent(new Event("change")); const l = document.getElementById("loss-scale"); l.value = "linear"; l.dispatchEvent(new Event("change")); return true; })()`);
+await waitFor("layer 1's heat map", `/layer 1 —/.test(document.getElementById("train-heatmap-caption").textContent) && /linear/.test(document.querySelector("#chart-loss svg").getAttribute("aria-label"))`, 5000);
+await evaluate(`(() => { const s = document.getElementById("layer-select"); s.value = "6"; s.dispatchEvent(new Event("change")); const l = document.getElementById("loss-scale"); l.value = "log"; l.dispatchEvent(new Event("change")); return true; })()`);
+await waitFor("the log-scale loss", `/log/.test(document.querySelector("#chart-loss svg").getAttribute("aria-label"))`, 5000);
+// The curve exports: the downloads' contents, caught at the anchor's click.
+const exported = await evaluate(`(async () => {
+  const got = [], click = HTMLAnchorElement.prototype.click, revoke = URL.revokeObjectURL;
+  HTMLAnchorElement.prototype.click = function () { if (this.download) got.push([this.download, this.href]); else click.call(this); };
+  URL.revokeObjectURL = () => {};
+  for (const id of ["export-csv", "export-loss-svg", "export-accuracy-svg"]) document.getElementById(id).click();
+  const files = {};
+  for (const [name, href] of got) files[name] = await (await fetch(href)).text();
+  HTMLAnchorElement.prototype.click = click; URL.revokeObjectURL = revoke;
+  const csv = (files["training-curves.csv"] || "").split("\\r\\n").filter(Boolean);
+  const svg = (name) => { const d = new DOMParser().parseFromString(files[name] || "", "image/svg+xml"); return d.querySelector("parsererror") ? -1 : d.querySelectorAll("path[data-kind]").length; };
+  return { files: Object.keys(files), csvHeader: csv[0], csvRows: csv.length - 1, lossPaths: svg("training-loss.svg"), accuracyPaths: svg("training-accuracy.svg") };
+})()`);
+log("exports:", JSON.stringify(exported));
+if (exported.files.length !== 3 || exported.csvRows < 200 || !/^run,label,step,train_loss/.test(exported.csvHeader) || exported.lossPaths < 8 || exported.accuracyPaths < 4) fail("exports: " + JSON.stringify(exported));
+await screenshot(screenshotPath.replace(/\.png$/, "-training.png"));
 
 const pageErrors = await evaluate(`window.__initlabErrors.length`);
 if (errors.length || pageErrors) fail(`${errors.length} console error(s), ${pageErrors} page error(s)`);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Drives the dashboard in headless Chromium over the DevTools protocol: starts the built `initlab serve` on a
 # loopback port with a temporary database, opens the page, fills the form and clicks "The lesson: Xavier vs
-# Kaiming", waits for both runs' charts, re-opens the shared URL, saves artifacts/dashboard.png, and fails on any
-# JavaScript console error or exception. Needs: chromium (Debian package), node ≥ 20 (built-in WebSocket behind
+# Kaiming", waits for both runs' charts, re-opens the shared URL, saves artifacts/dashboard.png; then trains the
+# lesson's five inits small (/?lesson=quick), checks the training curves, the heat map over the steps and the
+# update ratios, and saves artifacts/dashboard-training.png. Fails on any JavaScript console error or exception. Needs: chromium (Debian package), node ≥ 20 (built-in WebSocket behind
 # --experimental-websocket). Set INITLAB_BIN to skip the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -100,13 +100,14 @@ import Testing
         let id = UUID().uuidString.lowercased()
         let good: [(String, String)] = [
             ("runs", "\(id),\(id)"), ("metric", "dead_fraction"), ("pass", "backward"), ("scale", "linear"),
-            ("heatmap", id), ("sweep", id), ("selftest", "1"),
+            ("heatmap", id), ("sweep", id), ("selftest", "1"), ("loss", "linear"), ("layer", "20"), ("lesson", "quick"),
         ]
         #expect(await harness.get("/", query: good).status == 200)
         let bad: [([(String, String)], String)] = [
             ([("runs", "")], "runs"), ([("runs", "\(id),nope")], "runs"), ([("runs", id.uppercased())], "runs"),
             ([("sweep", "")], "sweep"), ([("heatmap", "x")], "heatmap"), ([("metric", "var")], "metric"),
             ([("selftest", "yes")], "selftest"), ([("runs", id), ("runs", id)], "runs"), ([("theme", "dark")], "theme"),
+            ([("loss", "log2")], "loss"), ([("layer", "0")], "layer"), ([("layer", "x")], "layer"), ([("lesson", "full")], "lesson"),
         ]
         for (query, parameter) in bad {
             let response = await harness.get("/", query: query)

@@ -3,7 +3,7 @@ import Foundation
 /// The dashboard's query parameters (its shareable state), checked on the server so a mistyped link gets a
 /// 400 naming the parameter instead of a page that silently shows nothing.
 enum DashboardQuery {
-    static let allowed = ["runs", "sweep", "metric", "pass", "scale", "heatmap", "selftest"]
+    static let allowed = ["runs", "sweep", "metric", "pass", "scale", "heatmap", "selftest", "loss", "layer", "lesson"]
     /// Most runs a link may overlay.
     static let maxRuns = 64
 
@@ -29,8 +29,15 @@ enum DashboardQuery {
                 }
             case "pass":
                 guard ChartOptions.Pass(rawValue: value) != nil else { throw .notAllowed(name, value, ChartOptions.Pass.allCases.map(\.rawValue)) }
-            case "scale":
+            case "scale", "loss":
                 guard ChartOptions.Scale(rawValue: value) != nil else { throw .notAllowed(name, value, ChartOptions.Scale.allCases.map(\.rawValue)) }
+            case "layer":
+                // A training snapshot's layer: 1…depth + 1 (the classifier), depth at most 10,000.
+                guard let index = Int(value), index >= 1, index <= 10_001 else {
+                    throw ChartQueryError(parameter: name, detail: "layer must be an integer from 1 to 10001")
+                }
+            case "lesson":
+                guard value == "quick" else { throw .notAllowed(name, value, ["quick"]) }
             case "selftest":
                 guard value == "1" else { throw .notAllowed(name, value, ["1"]) }
             default:
