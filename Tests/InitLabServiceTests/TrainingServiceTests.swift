@@ -166,9 +166,11 @@ final class TrainingHarness: Sendable {
         #expect(csv.status == 200)
         let rows = CSVExportTests.parse(String(decoding: csv.body, as: UTF8.self))
         #expect(rows.first == ["step", "train_loss", "learning_rate", "validation_loss", "validation_accuracy"])
-        #expect(rows.count == 31)
-        #expect(rows.dropFirst().map { Int($0[0]) } == Array(1...30))
-        #expect(rows.dropFirst().map { Double($0[1]) } == trainLoss)
+        // Row k: the k-th mini-batch's loss (weights after k updates); row 30: the last evaluation only.
+        #expect(rows.count == 32)
+        #expect(rows.dropFirst().map { Int($0[0]) } == Array(0...30))
+        #expect(rows.dropFirst().prefix(30).map { Double($0[1]) } == trainLoss)
+        #expect(rows.last?[1] == "" && rows.last?[2] == "")
         let evaluated = rows.dropFirst().filter { !$0[4].isEmpty }
         #expect(evaluated.map { Int($0[0]) } == [10, 20, 30])
         #expect(evaluated.map { Double($0[4]) } == evals.map { $0["accuracy"]?.numberValue?.double })

@@ -18,7 +18,10 @@ package enum CSVExport {
     }
 
     /// What a row is: a layer (the default), or a training run's step (`rows=steps`: step, training loss,
-    /// learning rate, and the validation loss and accuracy on the steps that were evaluated).
+    /// learning rate, and the validation loss and accuracy on the steps that were evaluated). A row's step is
+    /// the number of updates made before its measurements, as the result's `evals[].step` and
+    /// `snapshots[].step`: `train_loss[k]` (the k-th mini-batch, before its update) is row k, and the last
+    /// evaluation (after every update) has a row of its own with no training loss.
     package enum Rows: String, Sendable, CaseIterable {
         case layers, steps
     }
@@ -33,10 +36,11 @@ package enum CSVExport {
             guard let training = result.training else { return out }
             var evals: [Int: ChartResult.Training.Eval] = [:]
             for e in training.evals { evals[e.step] = e }
-            let steps = max(training.trainLoss.count, training.evals.map(\.step).max() ?? 0)
-            for step in 1...max(1, steps) where step <= steps {
-                let loss = step <= training.trainLoss.count ? training.trainLoss[step - 1] : nil
-                let rate = step <= training.learningRate.count ? training.learningRate[step - 1] : nil
+            let last = max(training.trainLoss.count - 1, training.evals.map(\.step).max() ?? 0)
+            for step in 0...max(0, last) {
+                let loss = step < training.trainLoss.count ? training.trainLoss[step] : nil
+                let rate = step < training.learningRate.count ? training.learningRate[step] : nil
+                guard loss != nil || rate != nil || evals[step] != nil else { continue }
                 out += line([String(step), number(loss), number(rate), number(evals[step]?.loss), number(evals[step]?.accuracy)])
             }
             return out

@@ -13,7 +13,7 @@ package struct ChartSeries: Sendable, Equatable {
     /// Index into the palette: a run's measured and theory lines share a colour.
     package var colorIndex: Int
     /// `(layer index, value)`; layer indices are 1-based as in the contract. For training curves the x is the
-    /// step (1-based: steps done).
+    /// step: the updates made before the measurement (`train_loss[k]` at k, an evaluation at its `step`).
     package var points: [(layer: Int, value: Double?)]
     /// The first layer whose tensor held inf/NaN, marked on the chart ("inf/NaN from layer N").
     package var firstNonfiniteLayer: Int?
@@ -88,8 +88,8 @@ extension ChartResult {
         let finite: (Double?) -> Double? = { $0.flatMap { $0.isFinite ? $0 : nil } }
         switch options.metric {
         case .loss:
-            let steps = training.trainLoss.enumerated().map { (layer: $0.offset + 1, value: finite($0.element)) }
-            let firstNonfinite = training.trainLoss.firstIndex { $0.map { !$0.isFinite } ?? true }.map { $0 + 1 }
+            let steps = training.trainLoss.enumerated().map { (layer: $0.offset, value: finite($0.element)) }
+            let firstNonfinite = training.trainLoss.firstIndex { $0.map { !$0.isFinite } ?? true }
             return [
                 ChartSeries(label: label + " (training)", kind: .measured, colorIndex: colorIndex, points: steps, firstNonfiniteLayer: firstNonfinite),
                 ChartSeries(label: label + " (validation)", kind: .validation, colorIndex: colorIndex,

@@ -56,7 +56,7 @@ package enum SVGChart {
             ? series.flatMap { $0.points.map(\.layer) }.max() ?? 1
             : runs.map { $0.result.layers.last?.index ?? $0.result.layers.count }.max() ?? 1
         let xName = training ? "step" : "layer"
-        let xScale = LinearScale(domain: (1, Double(max(xMax, 2))), range: (marginLeft, width - marginRight))
+        let xScale = LinearScale(domain: (training ? 0 : 1, Double(max(xMax, 2))), range: (marginLeft, width - marginRight))
         let values = series.flatMap { $0.points.compactMap(\.value) }
         let yScale: any AxisScale =
             switch (options.scale, options.metric) {

@@ -172,3 +172,30 @@ def test_sweep_accepts_the_whole_request_and_reports_pointers(client: initlab.Cl
         client.sweep({"init": ["xavier_normal", "no_such_init"]}, SMALL)
     assert info.value.status == 422
     assert any(p.startswith("/vary/init/1") for p in info.value.pointers), info.value.pointers
+
+
+def test_training_curves_plot_like_the_server(client: initlab.Client) -> None:
+    """metric="loss" draws the training loss of every step and the validation loss dashed, at the server's x
+    (updates made before the measurement); "accuracy" the validation accuracy; an init-only run refuses."""
+    exp = client.submit(TINY_TRAINING)
+    exp.wait(60)
+    training = exp.result()["training"]
+    ax = exp.plot(metric="loss")
+    try:
+        training_line, validation_line = ax.get_lines()[:2]
+        assert list(training_line.get_xdata()) == list(range(len(training["train_loss"])))
+        assert list(validation_line.get_xdata()) == [e["step"] for e in training["evals"]]
+        assert validation_line.get_linestyle() == "--"
+        assert ax.get_xlabel() == "step"
+    finally:
+        ax.figure.clf()
+    ax = exp.plot(metric="accuracy")
+    try:
+        (line,) = ax.get_lines()
+        assert list(line.get_ydata()) == pytest.approx([e["accuracy"] for e in training["evals"]])
+    finally:
+        ax.figure.clf()
+    plain = client.submit(depth=2, width=8, batch=4, init="kaiming_normal", activation="relu")
+    plain.wait(60)
+    with pytest.raises(ValueError, match="needs a training run"):
+        plain.plot(metric="loss")

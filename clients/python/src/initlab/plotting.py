@@ -6,6 +6,8 @@ Same data, scales and conventions as the dashboard and ``GET /v1/experiments/{id
 ``dead_fraction`` on a linear scale (dead fraction fixed to [0, 1]); non-finite values are gaps, with the
 first such layer marked "inf/NaN from layer N"; ``histogram`` is the per-layer heat map (x = layer, y = bin
 within the layer's own range, colour = log count, viridis). Okabe–Ito colours in the server's order.
+For a training run, ``loss`` draws the training loss of every step (x = step) with the validation loss of
+every evaluation dashed, and ``accuracy`` the validation accuracy, as ``plot.svg?metric=loss|accuracy``.
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 #: Okabe–Ito, the order of the dashboard and the server's SVG.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933"]
-METRICS = ("std", "mean", "dead_fraction", "histogram")
+METRICS = ("std", "mean", "dead_fraction", "histogram", "loss", "accuracy")
+#: The metrics of a training run's curves (x = step; ``pass_`` does not apply).
+TRAINING_METRICS = ("loss", "accuracy")
 PASSES = ("forward", "backward")
 #: Like the server: beyond this many runs on one chart the theory lines are left out.
 MAX_RUNS_WITH_THEORY = 4
 
 _MEASURED_GID = "initlab-measured"
-_METRIC_NAME = {"std": "std", "mean": "mean", "dead_fraction": "dead fraction", "histogram": "histogram"}
+_METRIC_NAME = {
+    "std": "std",
+    "mean": "mean",
+    "dead_fraction": "dead fraction",
+    "histogram": "histogram",
+    "loss": "loss",
+    "accuracy": "validation accuracy",
+}
 
 
 def _pyplot() -> Any:
@@ -115,6 +126,8 @@ def plot_runs(
         if len(runs) != 1:
             raise ValueError("the histogram heat map shows one run")
         return _heatmap(runs[0][0], runs[0][1], pass_, ax)
+    if metric in TRAINING_METRICS:
+        return _curves(runs, metric, scale, ax, color)
     if theory is None:
         theory = len(runs) <= MAX_RUNS_WITH_THEORY
     already = sum(1 for line in ax.get_lines() if line.get_gid() == _MEASURED_GID)
@@ -149,6 +162,52 @@ def plot_runs(
     if scale == "log":
         ax.set_yscale("log")
     if metric == "dead_fraction" and scale == "linear":
+        ax.set_ylim(-0.03, 1.03)
+    ax.grid(True, color="#d8dee4", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
+def _curves(runs: Sequence[Tuple[str, Mapping[str, Any]]], metric: str, scale: str, ax: Any, color: Optional[str]) -> Any:
+    """Training curves: the loss of every step (solid) and of every evaluation (dashed), or the accuracy."""
+    already = sum(1 for line in ax.get_lines() if line.get_gid() == _MEASURED_GID)
+    drawn = 0
+    for i, (label, result) in enumerate(runs):
+        training = result.get("training")
+        if not training:
+            continue
+        c = color or PALETTE[(already + i) % len(PALETTE)]
+        evals = training.get("evals") or []
+
+        def shown(values: Sequence[Any]) -> List[float]:
+            out = []
+            for v in values:
+                f = _finite(v)
+                out.append(math.nan if f is None or (scale == "log" and f <= 0) else f)
+            return out
+
+        if metric == "loss":
+            losses = training.get("train_loss") or []
+            (line,) = ax.plot(range(len(losses)), shown(losses), color=c, linewidth=1.4, label=f"{label} (training)")
+            ax.plot([e.get("step") for e in evals], shown([e.get("loss") for e in evals]), color=c, linewidth=1.4,
+                    linestyle="--", marker="o", markersize=3, label=f"{label} (validation)")
+        else:
+            (line,) = ax.plot([e.get("step") for e in evals], shown([e.get("accuracy") for e in evals]), color=c,
+                              linewidth=1.8, marker="o", markersize=3, label=label)
+        line.set_gid(_MEASURED_GID)
+        drawn += 1
+    if drawn == 0:
+        raise ValueError(f"metric={metric} needs a training run (a spec with train)")
+    if metric == "loss":
+        ax.set_title("Training loss per step, validation loss per evaluation (dashed)")
+    else:
+        ax.set_title("Validation accuracy per evaluation")
+    ax.set_xlabel("step")
+    ax.set_ylabel(f"{_METRIC_NAME[metric]} ({scale} scale)")
+    if scale == "log":
+        ax.set_yscale("log")
+    if metric == "accuracy" and scale == "linear":
         ax.set_ylim(-0.03, 1.03)
     ax.grid(True, color="#d8dee4", linewidth=0.8)
     ax.set_axisbelow(True)

@@ -235,7 +235,7 @@ class _TrainingSummaryRequired(TypedDict):
     diverged_at_step: Optional[int]
     chance_loss: Optional[float]
     stuck_at_chance: bool
-    verdict: Literal['diverged', 'stuck_at_chance', 'learns']
+    verdict: Literal['diverged', 'stuck_at_chance', 'not_learning', 'learns']
     explanation: str
 
 
