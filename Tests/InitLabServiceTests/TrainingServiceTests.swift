@@ -188,6 +188,46 @@ final class TrainingHarness: Sendable {
         #expect(bogus.status == 400)
     }
 
+    /// Sweeps run over training parameters: an init × lr grid gives one training run per combination, with
+    /// the lr inside train.optimizer; the overlay draws every run's loss curves; a bad lr points into
+    /// /vary/lr/<index>, and varying lr without a train block is refused.
+    @Test func sweepsVaryTrainingParameters() async throws {
+        let h = try TrainingHarness()
+        defer { Task { await h.stop() } }
+        let body = #"{"base": \#(Self.teacherSpec()), "vary": {"init": ["kaiming_normal", "xavier_normal"], "lr": [0.05, 0.2]}}"#
+        let created = await h.server.handle(.post("/v1/sweeps", json: body))
+        #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
+        let sweep = try JSONParser().parse(created.body)
+        let sweepID = try #require(sweep["id"]?.string)
+        let members = sweep["experiments"]?.array ?? []
+        #expect(members.compactMap { $0["label"]?.string } == [
+            "init=kaiming_normal, lr=0.05", "init=kaiming_normal, lr=0.2", "init=xavier_normal, lr=0.05", "init=xavier_normal, lr=0.2",
+        ])
+        var lrs: [Double] = []
+        for member in members {
+            let id = try #require(member["id"]?.string)
+            #expect(await eventually { await h.job(id)["status"] as? String == "succeeded" })
+            let spec = try JSONParser().parse(await h.server.handle(.get("/v1/experiments/\(id)")).body)["spec"]
+            #expect(spec?["train"]?["optimizer"]?["name"]?.string == "sgd")
+            lrs.append(spec?["train"]?["optimizer"]?["lr"]?.numberValue?.double ?? .nan)
+        }
+        #expect(lrs == [0.05, 0.2, 0.05, 0.2])
+        let plot = await h.server.handle(.get("/v1/sweeps/\(sweepID)/plot.svg", query: [("metric", "loss")]))
+        #expect(plot.status == 200)
+        let kinds = ParsedXML.parse(String(decoding: plot.body, as: UTF8.self)).all("path").compactMap { $0.attributes["data-kind"] }
+        #expect(kinds == Array(repeating: ["measured", "validation"], count: 4).flatMap { $0 })
+
+        let badLR = #"{"base": \#(Self.teacherSpec()), "vary": {"lr": [0.1, -1]}}"#
+        let refused = await h.server.handle(.post("/v1/sweeps", json: badLR))
+        #expect(refused.status == 422)
+        let pointers = (jsonObject(refused.body)["errors"] as? [[String: Any]] ?? []).compactMap { $0["pointer"] as? String }
+        #expect(pointers == ["/vary/lr/1"], "\(String(decoding: refused.body, as: UTF8.self))")
+        let noTrain = #"{"base": {"depth": 2, "width": 8, "batch": 4, "init": "kaiming_normal", "activation": "relu"}, "vary": {"lr": [0.1]}}"#
+        let refusedNoTrain = await h.server.handle(.post("/v1/sweeps", json: noTrain))
+        #expect(refusedNoTrain.status == 422)
+        #expect((jsonObject(refusedNoTrain.body)["errors"] as? [[String: Any]])?.first?["pointer"] as? String == "/vary/lr")
+    }
+
     /// A bad train field is a 422 naming its pointer and the limit; nothing is stored.
     @Test(arguments: [
         (#", "optimizer": {"name": "sgd", "lr": 0}"#, "/train/optimizer/lr", "must be a finite number > 0, got 0"),

@@ -101,6 +101,7 @@ extension VisualizationAPI {
                 status: 409, code: "not_finished", title: "Not finished",
                 detail: "No experiment of this sweep has succeeded yet; poll /v1/sweeps/\(id).", headers: [("Retry-After", "2")])
         }
+        if let first = runs.first { try ExperimentService.requireTraining(first.result, for: options.metric) }
         let note = runs.count == record.members.count ? nil : "\(runs.count) of \(record.members.count) finished"
         let svg = SVGChart.render(runs, options: options, note: note)
         let cache = runs.count == record.members.count ? "max-age=86400" : "no-cache"

@@ -5,10 +5,41 @@ import InitLabContract
 /// product; the first varied key changes slowest). Pure; the route validates every combination with the
 /// experiment engine before anything is queued.
 ///
-/// Body: `{"base": {spec…}, "vary": {"init": [...], "activation": [...], "width": [...], "depth": [...], "seed": [...]}}`.
+/// Body: `{"base": {spec…}, "vary": {"init": [...], "activation": [...], "width": [...], "depth": [...], "seed": [...],
+/// "lr": [...], "optimizer": [...], "steps": [...]}}`. The last three vary a training run (`base.train`): its
+/// optimizer's learning rate, its optimizer, its number of steps.
 struct SweepPlan: Sendable {
     /// The keys a sweep may vary, in expansion order.
-    static let varyKeys = ["init", "activation", "width", "depth", "seed"]
+    static let varyKeys = ["init", "activation", "width", "depth", "seed", "lr", "optimizer", "steps"]
+
+    /// Where a varied key lives in the spec: a top-level field, or inside `train`.
+    static func path(of key: String) -> [String] {
+        switch key {
+        case "lr": ["train", "optimizer", "lr"]
+        case "optimizer": ["train", "optimizer"]
+        case "steps": ["train", "steps"]
+        default: [key]
+        }
+    }
+
+    /// `object` with `value` at `path`. An optimizer given by name becomes `{"name": name}` so that its lr can
+    /// be set; a missing one, `{"name": "sgd"}` (the default optimizer).
+    static func setting(_ object: [String: JSONValue], _ path: ArraySlice<String>, to value: JSONValue) -> [String: JSONValue] {
+        guard let key = path.first else { return object }
+        var out = object
+        if path.count == 1 {
+            out[key] = value
+            return out
+        }
+        var inner: [String: JSONValue]
+        switch object[key] {
+        case .object(let existing): inner = existing
+        case .string(let name): inner = ["name": .string(name)]
+        default: inner = key == "optimizer" ? ["name": .string("sgd")] : [:]
+        }
+        out[key] = .object(setting(inner, path.dropFirst(), to: value))
+        return out
+    }
 
     var base: [String: JSONValue]
     var vary: [(key: String, values: [JSONValue])]
@@ -53,6 +84,12 @@ struct SweepPlan: Sendable {
         case nil: problems.append(FieldProblem(pointer: "/vary", detail: "required: arrays of values for \(varyKeys.joined(separator: ", "))"))
         default: problems.append(FieldProblem(pointer: "/vary", detail: "must be an object of arrays"))
         }
+        for (key, _) in vary where path(of: key).first == "train" {
+            guard case .object = base["train"] else {
+                problems.append(FieldProblem(pointer: "/vary/\(key)", detail: "varies a training run: base needs a train object"))
+                continue
+            }
+        }
         guard problems.isEmpty else { throw SpecProblems(problems) }
         let plan = SweepPlan(base: base, vary: vary)
         let count = plan.combinationCount
@@ -76,7 +113,7 @@ struct SweepPlan: Sendable {
             var parts: [String] = []
             for (position, entry) in vary.enumerated() {
                 let value = entry.values[indices[position]]
-                spec[entry.key] = value
+                spec = SweepPlan.setting(spec, SweepPlan.path(of: entry.key)[...], to: value)
                 values[entry.key] = value
                 parts.append("\(entry.key)=\(SweepPlan.describe(value))")
             }
@@ -93,13 +130,21 @@ struct SweepPlan: Sendable {
         return result
     }
 
-    /// Maps a problem pointer inside one combination's spec to the body: a varied key points into
-    /// `/vary/<key>/<index>`, anything else into `/base`.
+    /// Maps a problem pointer inside one combination's spec to the body: a varied key's field (or below it)
+    /// points into `/vary/<key>/<index>`, anything else into `/base`. The deepest varied path wins (`lr`
+    /// inside a varied `optimizer`).
     func bodyPointer(_ pointer: String, combination: Combination) -> String {
-        let parts = pointer.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
-        if parts.count >= 2, let position = vary.firstIndex(where: { $0.key == String(parts[1]) }) {
-            let rest = parts.count == 3 ? "/" + parts[2] : ""
-            return "/vary/\(vary[position].key)/\(combination.indices[position])" + rest
+        let parts = pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        var best: (position: Int, length: Int)?
+        for (position, entry) in vary.enumerated() {
+            let path = SweepPlan.path(of: entry.key)
+            if parts.count >= path.count, Array(parts.prefix(path.count)) == path, path.count > (best?.length ?? 0) {
+                best = (position, path.count)
+            }
+        }
+        if let best {
+            let rest = parts.dropFirst(best.length).map { "/" + $0 }.joined()
+            return "/vary/\(vary[best.position].key)/\(combination.indices[best.position])" + rest
         }
         return "/base" + pointer
     }

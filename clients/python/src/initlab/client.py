@@ -109,7 +109,8 @@ class Client:
         ``grid`` is either the whole request, ``{"base": spec, "vary": {...}}``, or just the ``vary`` part, with
         the base spec as ``base`` and/or keyword fields: ``client.sweep({"init": ["xavier_normal",
         "kaiming_normal"], "seed": [1, 2]}, depth=30, width=128, batch=64, activation="relu")``. Varied keys:
-        init, activation, width, depth, seed. The server validates the whole sweep before queuing anything, so a
+        init, activation, width, depth, seed, and for a training run (a base with train) lr, optimizer and steps.
+        The server validates the whole sweep before queuing anything, so a
         503 (no room in the queue) is retried; a dropped connection is not, since the route takes no
         Idempotency-Key and the sweep may have been created.
         """
