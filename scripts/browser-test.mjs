@@ -97,9 +97,11 @@ const checks = await evaluate(`(() => ({
   heat: document.querySelectorAll("#chart-heatmap g[data-layer]").length,
   verdicts: [...document.querySelectorAll(".verdict .tag")].map((t) => t.textContent),
   failedRuns: [...document.querySelectorAll("#runs li")].filter((li) => li.dataset.status !== "succeeded").length,
+  curveLinks: document.querySelectorAll("#runs a[data-export]").length + (document.getElementById("run-exports").hidden ? 0 : 1),
 }))()`);
 log("charts:", JSON.stringify(checks));
 if (checks.failedRuns) fail(`${checks.failedRuns} run(s) did not succeed`);
+if (checks.curveLinks) fail("init-only runs offer training-curve exports: " + JSON.stringify(checks));
 if (checks.theory !== 2 || checks.backward !== (withBackward ? 2 : 0) || checks.heat !== 40) fail("charts incomplete: " + JSON.stringify(checks));
 // The lesson's verdict: Xavier's activations vanish with ReLU, Kaiming's hold.
 if (checks.verdicts.length !== 4 || checks.verdicts[0] !== "vanishing" || checks.verdicts[2] !== "stable") fail("verdicts: " + JSON.stringify(checks.verdicts));
@@ -180,25 +182,57 @@ if (!/teacher task/.test(training.message)) fail("no message about the teacher t
 if (training.verdicts[0][1] !== "learns") fail("kaiming_normal should learn: " + JSON.stringify(training.verdicts));
 // Another layer redraws the heat map; the log-scale switch redraws the loss.
 await evaluate(`(() => { const s = document.getElementById("layer-select"); s.value = "1"; s.dispatchEvent(new Event("change")); const l = document.getElementById("loss-scale"); l.value = "linear"; l.dispatchEvent(new Event("change")); return true; })()`);
-await waitFor("layer 1's heat map", `/layer 1 —/.test(document.getElementById("train-heatmap-caption").textContent) && /linear/.test(document.querySelector("#chart-loss svg").getAttribute("aria-label"))`, 5000);
+await waitFor("layer 1's heat map", `/layer 1 —/.test(document.getElementById("train-heatmap-caption").textContent) && /linear/.test(document.querySelector("#chart-loss svg").getAttribute("aria-label"))
+  && /metric=loss&scale=linear$/.test(document.getElementById("export-loss-svg").getAttribute("href"))`, 5000);
 await evaluate(`(() => { const s = document.getElementById("layer-select"); s.value = "6"; s.dispatchEvent(new Event("change")); const l = document.getElementById("loss-scale"); l.value = "log"; l.dispatchEvent(new Event("change")); return true; })()`);
 await waitFor("the log-scale loss", `/log/.test(document.querySelector("#chart-loss svg").getAttribute("aria-label"))`, 5000);
-// The curve exports: the downloads' contents, caught at the anchor's click.
+// The curve exports are links to the server's renderings of the run chosen for the heat maps (and, in each
+// training run's entry of the runs list, of that run); fetched from the page, as a click on them would.
 const exported = await evaluate(`(async () => {
-  const got = [], click = HTMLAnchorElement.prototype.click, revoke = URL.revokeObjectURL;
-  HTMLAnchorElement.prototype.click = function () { if (this.download) got.push([this.download, this.href]); else click.call(this); };
-  URL.revokeObjectURL = () => {};
-  for (const id of ["export-csv", "export-loss-svg", "export-accuracy-svg"]) document.getElementById(id).click();
-  const files = {};
-  for (const [name, href] of got) files[name] = await (await fetch(href)).text();
-  HTMLAnchorElement.prototype.click = click; URL.revokeObjectURL = revoke;
-  const csv = (files["training-curves.csv"] || "").split("\\r\\n").filter(Boolean);
-  const svg = (name) => { const d = new DOMParser().parseFromString(files[name] || "", "image/svg+xml"); return d.querySelector("parsererror") ? -1 : d.querySelectorAll("path[data-kind]").length; };
-  return { files: Object.keys(files), csvHeader: csv[0], csvRows: csv.length - 1, lossPaths: svg("training-loss.svg"), accuracyPaths: svg("training-accuracy.svg") };
+  const id = document.getElementById("heatmap-select").value, steps = Number(document.querySelector("input[name=steps]").value);
+  const href = (sel) => { const a = document.querySelector(sel); return a ? a.getAttribute("href") : null; };
+  const links = { csv: href("#export-csv"), loss: href("#export-loss-svg"), accuracy: href("#export-accuracy-svg") };
+  const listed = [...document.querySelectorAll("#runs li[data-run]")].map((li) => [li.dataset.run, [...li.querySelectorAll("a[data-export]")].map((a) => a.getAttribute("href"))]);
+  const csvResponse = await fetch(links.csv);
+  const csv = (await csvResponse.text()).split("\\r\\n").filter(Boolean);
+  const svg = async (url) => {
+    const response = await fetch(url);
+    const d = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+    return { status: response.status, type: response.headers.get("Content-Type"), parsed: !d.querySelector("parsererror"),
+      measured: d.querySelectorAll('path[data-kind="measured"]').length, validation: d.querySelectorAll('path[data-kind="validation"]').length };
+  };
+  return { id, steps, links, listed, visible: !document.getElementById("run-exports").hidden, sweepHidden: document.getElementById("sweep-exports").hidden,
+    csvStatus: csvResponse.status, csvHeader: csv[0], csvLines: csv.length, loss: await svg(links.loss), accuracy: await svg(links.accuracy) };
 })()`);
-log("exports:", JSON.stringify(exported));
-if (exported.files.length !== 3 || exported.csvRows < 200 || !/^run,label,step,train_loss/.test(exported.csvHeader) || exported.lossPaths < 8 || exported.accuracyPaths < 4) fail("exports: " + JSON.stringify(exported));
+log("exports:", JSON.stringify({ ...exported, listed: exported.listed.length }));
+const base = `/v1/experiments/${exported.id}`;
+if (!exported.visible || !exported.sweepHidden) fail("export links shown wrongly: " + JSON.stringify(exported));
+if (exported.links.csv !== `${base}/result.csv?rows=steps` || exported.links.loss !== `${base}/plot.svg?metric=loss&scale=log` || exported.links.accuracy !== `${base}/plot.svg?metric=accuracy`) fail("export links: " + JSON.stringify(exported.links));
+if (exported.listed.length !== 5 || exported.listed.some(([run, hrefs]) => hrefs.length !== 3 || !hrefs[0].startsWith(`/v1/experiments/${run}/result.csv?rows=steps`) || !hrefs[1].startsWith(`/v1/experiments/${run}/plot.svg?metric=loss`))) fail("runs list curve links: " + JSON.stringify(exported.listed));
+if (exported.csvStatus !== 200 || exported.csvHeader !== "step,train_loss,learning_rate,validation_loss,validation_accuracy" || exported.steps !== 60 || exported.csvLines !== exported.steps + 1) fail("curves CSV: " + JSON.stringify(exported));
+for (const [name, chart] of [["loss", exported.loss], ["accuracy", exported.accuracy]]) {
+  if (chart.status !== 200 || !/^image\/svg\+xml/.test(chart.type || "") || !chart.parsed || chart.measured < 1 || (name === "loss" && chart.validation < 1)) fail(`${name} SVG: ` + JSON.stringify(chart));
+}
 await screenshot(screenshotPath.replace(/\.png$/, "-training.png"));
+
+// A training sweep opened with ?sweep=: its overlaid loss chart is a link to the server's rendering too.
+const sweepResponse = await fetch(`${server}/v1/sweeps`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({
+  base: { depth: 3, width: 16, batch: 16, init: "kaiming_normal", activation: "relu",
+    train: { dataset: "teacher", steps: 20, eval_every: 5, stats_every: 5, validation_size: 200, optimizer: { name: "sgd", lr: 0.05 } } },
+  vary: { seed: [0, 1] },
+}) });
+if (sweepResponse.status !== 201) fail(`POST /v1/sweeps answered ${sweepResponse.status}: ${await sweepResponse.text()}`);
+const sweepID = (await sweepResponse.json()).id;
+await navigate(`${server}/?sweep=${sweepID}`);
+await waitFor("the sweep's two training runs", `document.body.dataset.trained === "2" && !document.getElementById("sweep-exports").hidden`, 60000);
+const sweepExport = await evaluate(`(async () => {
+  const href = document.getElementById("export-sweep-loss-svg").getAttribute("href");
+  const response = await fetch(href);
+  const d = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+  return { href, status: response.status, type: response.headers.get("Content-Type"), measured: d.querySelectorAll('path[data-kind="measured"]').length };
+})()`);
+log("sweep export:", JSON.stringify(sweepExport));
+if (sweepExport.href !== `/v1/sweeps/${sweepID}/plot.svg?metric=loss&scale=log` || sweepExport.status !== 200 || !/^image\/svg\+xml/.test(sweepExport.type || "") || sweepExport.measured !== 2) fail("sweep export: " + JSON.stringify(sweepExport));
 
 const pageErrors = await evaluate(`window.__initlabErrors.length`);
 if (errors.length || pageErrors) fail(`${errors.length} console error(s), ${pageErrors} page error(s)`);

@@ -2,8 +2,9 @@
 # Drives the dashboard in headless Chromium over the DevTools protocol: starts the built `initlab serve` on a
 # loopback port with a temporary database, opens the page, fills the form and clicks "The lesson: Xavier vs
 # Kaiming", waits for both runs' charts, re-opens the shared URL, saves artifacts/dashboard.png; then trains the
-# lesson's five inits small (/?lesson=quick), checks the training curves, the heat map over the steps and the
-# update ratios, and saves artifacts/dashboard-training.png. Fails on any JavaScript console error or exception. Needs: chromium (Debian package), node ≥ 20 (built-in WebSocket behind
+# lesson's five inits small (/?lesson=quick), checks the training curves, the heat map over the steps, the
+# update ratios and the curve export links (the server's result.csv?rows=steps and plot.svg, fetched from the
+# page), saves artifacts/dashboard-training.png, and opens a small training sweep to fetch its linked overlay. Fails on any JavaScript console error or exception. Needs: chromium (Debian package), node ≥ 20 (built-in WebSocket behind
 # --experimental-websocket). Set INITLAB_BIN to skip the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -32,6 +32,7 @@
     layer: params.get("layer") ? Number(params.get("layer")) : null,
     catalog: null,
     datasets: {},           // name → cached, from GET /v1/datasets
+    sweep: null,            // the sweep this view was opened with (`?sweep=`), for its overlay chart's link
   };
 
   /// The form's message line: an error (red), or a note (amber) that something ran other than asked.
@@ -365,6 +366,18 @@
           const a = document.createElement("a");
           a.href = href; a.textContent = text;
           files.appendChild(a);
+        }
+        const curves = curveLinks(run);
+        if (curves.length) {
+          const line = document.createElement("div");
+          line.className = "files curves";
+          line.textContent = "curves: ";
+          for (const link of curves) {
+            const a = document.createElement("a");
+            a.href = link.href; a.textContent = link.short; a.title = link.title; a.dataset.export = link.kind;
+            line.appendChild(a);
+          }
+          files.after(line);
         }
       }
       li.querySelector(".remove").addEventListener("click", () => removeRun(run.id));
@@ -794,70 +807,41 @@
     return wanted;
   }
 
-  // ---------- exports of the training curves (built in the browser from what the charts show) ----------
-  /// One RFC 4180 field.
-  const csvField = (v) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
-  const csvNumber = (v) => (v === null || v === undefined || !isFinite(v) ? "" : String(v));
+  // ---------- exports of the training curves: links to the server's renderings ----------
+  /// A finished training run's curves as the server renders them: every step's CSV row, the loss chart (in the
+  /// page's loss scale) and the accuracy chart. Empty for an init-only or unfinished run (the routes answer 400, 409).
+  function curveLinks(run) {
+    if (!run || !isTraining(run) || run.status !== "succeeded") return [];
+    const base = `/v1/experiments/${run.id}`;
+    return [
+      { kind: "csv", text: "curves CSV", short: "CSV", title: "the training curves, one CSV row per step", href: `${base}/result.csv?rows=steps`, file: `experiment-${run.id}-steps.csv` },
+      { kind: "loss-svg", text: "loss SVG", short: "loss", title: "the loss chart, SVG", href: `${base}/plot.svg?metric=loss&scale=${state.lossScale}`, file: `experiment-${run.id}-loss.svg` },
+      { kind: "accuracy-svg", text: "accuracy SVG", short: "accuracy", title: "the validation accuracy chart, SVG", href: `${base}/plot.svg?metric=accuracy`, file: `experiment-${run.id}-accuracy.svg` },
+    ];
+  }
 
-  /// Every training run's curves, one row per run and step: the training loss and learning rate of the step,
-  /// and the validation loss and accuracy where an evaluation was made after that many steps.
-  function curvesCSV() {
-    const rows = [["run", "label", "step", "train_loss", "learning_rate", "validation_loss", "validation_accuracy"]];
-    for (const run of state.runs.filter((r) => r.training)) {
-      const t = run.training;
-      const evals = new Map(t.evals.map((e) => [e.step, e]));
-      const last = Math.max(t.train_loss.length - 1, ...t.evals.map((e) => e.step));
-      for (let step = 0; step <= last; step++) {
-        const e = evals.get(step);
-        if (step >= t.train_loss.length && !e) continue;
-        rows.push([run.id, label(run), step, csvNumber(t.train_loss[step]), csvNumber(t.learning_rate[step]), csvNumber(e && e.loss), csvNumber(e && e.accuracy)]);
-      }
+  /// The Training section's export links: the run chosen in "Run (heat maps, update ratio)", hidden when it does not
+  /// train; and, for a view opened with `?sweep=`, the sweep's overlaid loss chart.
+  function renderExports() {
+    const chosen = state.runs.find((r) => r.id === state.heatmap) || state.runs[0];
+    const links = curveLinks(chosen);
+    $("run-exports").hidden = !links.length;
+    $("run-exports").title = chosen ? `Exports of ${label(chosen)}, rendered by the server` : "";
+    for (const link of links) {
+      const a = $(`export-${link.kind}`);
+      a.href = link.href;
+      a.download = link.file;
     }
-    return rows.map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
-  }
-
-  /// A chart as standalone SVG: its title on top and its HTML legend drawn in below, fonts and size fixed.
-  function chartSVG(container, title) {
-    const svg = container.querySelector("svg");
-    if (!svg) return null;
-    const copy = svg.cloneNode(true);
-    const [, , W, H] = svg.getAttribute("viewBox").split(" ").map(Number);
-    const items = [...container.querySelectorAll(".legend > span")];
-    const perRow = Math.max(1, Math.floor((W - 40) / 260)), rows = Math.ceil(items.length / perRow);
-    const top = 26, total = top + H + rows * 18 + 8;
-    const body = el("g", { transform: `translate(0 ${top})` });
-    while (copy.firstChild) body.appendChild(copy.firstChild);
-    copy.appendChild(el("rect", { width: W, height: total, fill: "#ffffff" }));
-    el("text", { x: 12, y: 18, "font-size": "14", "font-weight": "600", fill: "#1f2328" }, copy).textContent = title;
-    copy.appendChild(body);
-    items.forEach((item, i) => {
-      const x = 62 + (i % perRow) * 260, y = top + H + 12 + Math.floor(i / perRow) * 18;
-      const line = item.querySelector("line");
-      const key = el("line", { x1: x, x2: x + 24, y1: y, y2: y }, copy);
-      for (const a of ["stroke", "stroke-width", "stroke-dasharray"]) if (line.getAttribute(a)) key.setAttribute(a, line.getAttribute(a));
-      el("text", { x: x + 30, y: y + 4, "font-size": "11", fill: "#1f2328" }, copy).textContent = item.textContent;
-    });
-    copy.setAttribute("xmlns", SVGNS);
-    copy.setAttribute("viewBox", `0 0 ${W} ${total}`);
-    copy.setAttribute("width", W);
-    copy.setAttribute("height", total);
-    copy.setAttribute("font-family", "DejaVu Sans, Helvetica, Arial, sans-serif");
-    return new XMLSerializer().serializeToString(copy);
-  }
-
-  function download(name, type, text) {
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(new Blob([text], { type }));
-    a.download = name;
-    document.body.appendChild(a);
-    a.click();
-    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
+    const sweepLink = state.sweep && state.runs.some((r) => isTraining(r) && r.status === "succeeded");
+    $("sweep-exports").hidden = !sweepLink;
+    if (sweepLink) $("export-sweep-loss-svg").href = `/v1/sweeps/${state.sweep}/plot.svg?metric=loss&scale=${state.lossScale}`;
   }
 
   function drawTraining() {
     const runs = state.runs.filter(isTraining);
     $("training").hidden = !runs.length;
     if (!runs.length) return;
+    renderExports();
     // The step axis spans the longest run asked for, so that live curves grow into a fixed frame.
     const steps = (r) => (r.spec && r.spec.train && r.spec.train.steps) || 0;
     const xMax = maxOf(runs.map(steps));
@@ -992,7 +976,7 @@
   async function start() {
     $("scale-select").value = state.scale;
     $("loss-scale").value = state.lossScale;
-    $("loss-scale").addEventListener("change", (e) => { state.lossScale = e.target.value; syncURL(); scheduleDraw(); });
+    $("loss-scale").addEventListener("change", (e) => { state.lossScale = e.target.value; syncURL(); renderRuns(); scheduleDraw(); });
     $("layer-select").addEventListener("change", (e) => { state.layer = Number(e.target.value); syncURL(); scheduleDraw(); });
     const elements = $("spec-form").elements;
     elements.train.addEventListener("change", showTrainFields);
@@ -1008,13 +992,6 @@
     $("scale-select").addEventListener("change", (e) => { state.scale = e.target.value; syncURL(); scheduleDraw(); });
     $("heatmap-select").addEventListener("change", (e) => { state.heatmap = e.target.value; syncURL(); scheduleDraw(); });
     $("heatmap-pass").addEventListener("change", (e) => { state.heatmapPass = e.target.value; scheduleDraw(); });
-    $("export-csv").addEventListener("click", () => download("training-curves.csv", "text/csv", curvesCSV()));
-    for (const [id, chart, name] of [["export-loss-svg", "chart-loss", "loss"], ["export-accuracy-svg", "chart-accuracy", "accuracy"]]) {
-      $(id).addEventListener("click", () => {
-        const text = chartSVG($(chart), $(chart).closest("figure").querySelector("figcaption").textContent);
-        if (text) download(`training-${name}.svg`, "image/svg+xml", text);
-      });
-    }
     try {
       state.catalog = await api("/v1/schemes");
       fillSchemes($("init-select"), state.catalog.initializers, "kaiming_normal");
@@ -1049,6 +1026,7 @@
     if (sweep && /^[0-9a-f-]{36}$/.test(sweep)) {
       try {
         const body = await api(`/v1/sweeps/${sweep}`);
+        state.sweep = sweep;
         for (const e of body.experiments) if (!ids.includes(e.id) && e.status !== "pruned") ids.push(e.id);
       } catch (e) { say("Could not load the sweep: " + e.message); }
     }
