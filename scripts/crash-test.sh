@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Crash test: start the real binary, submit jobs, kill -9 it at a random moment, restart, repeat. Then check that
 # every job that got a 202 exists, reaches exactly one terminal state (and keeps it), none is duplicated,
-# succeeded jobs have their result, and SQLite's integrity check passes.
+# succeeded jobs have their result, and SQLite's integrity check passes. A training run submitted first is
+# running at the first kill: it re-runs from its start (attempt 2; no checkpoint is kept) and its result must be
+# byte-identical to `initlab run` of the same spec.
 #
 #   scripts/crash-test.sh [ITERATIONS]      (default 3: about 30-60 s)
 #
@@ -63,9 +65,28 @@ def check_terminal_stable(jobs):
             first = terminal_seen.setdefault(job["id"], job["status"])
             assert first == job["status"], f"terminal state changed: {job['id']} {first} -> {job['status']}"
 
+training_spec = {"depth": 4, "width": 64, "batch": 32, "seed": 11, "init": "kaiming_normal", "activation": "relu",
+                 "train": {"dataset": "teacher", "steps": 600, "eval_every": 200, "stats_every": 300,
+                           "validation_size": 500, "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}}}
+training_id = None
+
 for iteration in range(1, iterations + 1):
     proc, port = start()
     check_terminal_stable(observe(port))
+    if training_id is not None:
+        # Interrupted once is the case under test: let the re-run finish before the next kill.
+        deadline = time.time() + 120
+        while call(port, "GET", f"/v1/experiments/{training_id}")[1]["status"] not in ("succeeded", "failed", "cancelled"):
+            assert time.time() < deadline, "the re-run training job did not finish in 120 s"
+            time.sleep(0.1)
+    if training_id is None:
+        status, body = call(port, "POST", "/v1/experiments", training_spec)
+        assert status == 202, (status, body)
+        training_id = body["id"]
+        accepted[training_id] = training_spec
+        for _ in range(200):  # until it runs: the kill below must interrupt it
+            if call(port, "GET", f"/v1/experiments/{training_id}")[1]["status"] == "running": break
+            time.sleep(0.02)
     for _ in range(rng.randint(3, 6)):
         spec = {"depth": rng.randint(100, 300), "width": 64, "batch": 64, "seed": rng.randint(0, 2**32),
                 "init": "xavier_normal", "activation": "tanh"}
@@ -78,8 +99,8 @@ for iteration in range(1, iterations + 1):
             assert again == 202 and replay["id"] == body["id"], (again, replay)
         else:
             assert status == 503, (status, body)
-    if rng.random() < 0.5 and accepted:
-        call(port, "POST", f"/v1/experiments/{rng.choice(list(accepted))}/cancel")
+    if rng.random() < 0.5 and len(accepted) > 1:
+        call(port, "POST", f"/v1/experiments/{rng.choice([i for i in accepted if i != training_id])}/cancel")
     time.sleep(rng.uniform(0.2, 2.0))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -101,6 +122,12 @@ for job in jobs:
         status, result = call(port, "GET", f"/v1/experiments/{job['id']}/result")
         assert status == 200 and len(result["layers"]) == job["spec"]["depth"], (job["id"], status)
     assert 1 <= job["attempt"] <= 3, job
+training_job = next(job for job in jobs if job["id"] == training_id)
+with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/experiments/{training_id}/result", timeout=10) as response:
+    served = response.read()
+spec_file = os.path.join(work, "training-spec.json")
+with open(spec_file, "w") as f: json.dump(training_job["spec"], f)
+local = subprocess.run([binary, "run", "--spec", spec_file], capture_output=True, check=True).stdout
 proc.send_signal(signal.SIGTERM)
 proc.wait(timeout=30)
 
@@ -118,6 +145,12 @@ if set(ids) - set(accepted): problems.append(f"unexpected jobs: {sorted(set(ids)
 if any(job["status"] not in ("succeeded", "failed", "cancelled") for job in jobs): problems.append("jobs not terminal after 240 s")
 if integrity != [("ok",)]: problems.append(f"integrity_check: {integrity}")
 if orphans: problems.append(f"{orphans} orphan results")
+if training_job["status"] != "succeeded" or training_job["attempt"] < 2:
+    problems.append(f"the training run was not re-run after the kill: {training_job['status']}, attempt {training_job['attempt']}")
+if served + b"\n" != local:
+    problems.append(f"the re-run training result differs from initlab run's ({len(served)} vs {len(local)} bytes)")
+else:
+    print(f"training run re-ran from its start (attempt {training_job['attempt']}): result byte-identical to initlab run")
 if problems:
     print("CRASH TEST FAILED:\n  " + "\n  ".join(problems)); sys.exit(1)
 print("crash test passed")
