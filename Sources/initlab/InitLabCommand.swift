@@ -1,10 +1,10 @@
 import ArgumentParser
 
-/// The `initlab` command: serve the API, run experiments, fetch datasets, list schemes, benchmark.
+/// The `initlab` command: serve the API, run workers, run experiments, fetch datasets, list schemes, benchmark.
 struct InitLabCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "initlab",
         abstract: "Neural-network initialization experiments: a service, a CLI and benchmarks.",
-        subcommands: [ServeCommand.self, RunCommand.self, SchemesCommand.self, FetchCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, WorkerCommand.self, RunCommand.self, SchemesCommand.self, FetchCommand.self, BenchCommand.self]
     )
 }
