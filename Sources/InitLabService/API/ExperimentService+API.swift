@@ -297,7 +297,7 @@ extension ExperimentService {
         guard storeOK, workersOK, !stopping else {
             var failing: [String] = []
             if stopping { failing.append("service stopping") }
-            if !storeOK { failing.append("store not open") }
+            if !storeOK { failing.append(isStoreOpen ? "store not reachable" : "store not open") }
             if !workersOK && !stopping { failing.append("workers not running") }
             throw Problem(
                 status: 503, code: "not_ready", title: "Not ready", detail: failing.joined(separator: "; ") + ".",
