@@ -317,23 +317,28 @@ package final class WorkerPool: Sendable {
             switch outcome {
             case .success(let result):
                 // false: cancelled after the last layer check; the result is dropped, `cancelled` stays.
-                let stored = try store.finish(
-                    id: id, attempt: attempt, status: .succeeded, error: nil, result: result, now: Date())
+                let stored = try whileUnavailable(id) {
+                    try store.finish(id: id, attempt: attempt, status: .succeeded, error: nil, result: result, now: Date())
+                }
                 metrics.recordRun(seconds: seconds, outcome: stored ? "succeeded" : "cancelled")
             case .failure(.cancelled) where run.revoked.load(ordering: .relaxed):
                 // The API already moved the job to `cancelled`; nothing left to write.
                 metrics.recordRun(seconds: seconds, outcome: "cancelled")
             case .failure(.cancelled) where stopping.load(ordering: .relaxed):
-                try store.requeue(id: id, attempt: attempt)
+                try whileUnavailable(id) { try store.requeue(id: id, attempt: attempt) }
                 metrics.recordRun(seconds: seconds, outcome: "interrupted")
             case .failure(.cancelled):
                 let limit = Int(configuration.jobTimeout.seconds)
-                try store.finish(
-                    id: id, attempt: attempt, status: .failed, error: "time limit: run exceeded \(limit) s",
-                    result: nil, now: Date())
+                try whileUnavailable(id) {
+                    try store.finish(
+                        id: id, attempt: attempt, status: .failed, error: "time limit: run exceeded \(limit) s",
+                        result: nil, now: Date())
+                }
                 metrics.recordRun(seconds: seconds, outcome: "time_limit")
             case .failure(.failed(let message)):
-                try store.finish(id: id, attempt: attempt, status: .failed, error: message, result: nil, now: Date())
+                try whileUnavailable(id) {
+                    try store.finish(id: id, attempt: attempt, status: .failed, error: message, result: nil, now: Date())
+                }
                 metrics.recordRun(seconds: seconds, outcome: "failed")
             }
         } catch {
@@ -343,5 +348,22 @@ package final class WorkerPool: Sendable {
         liveLayers.end(id: id, attempt: attempt)
         notifier.notify(id)
         logger.info("job ended", metadata: ["job": "\(id)", "seconds": "\(seconds)"])
+    }
+
+    /// Retries a run's last write while the database is unreachable (a restart, a failover), for up to one
+    /// lease: the job is still in `running`, so the lease keeper goes on renewing it, and a result computed for
+    /// minutes is not thrown away by a blip. After that the lease has lapsed anyway and the job runs again.
+    @discardableResult
+    private func whileUnavailable<T>(_ id: String, _ write: () throws -> T) throws -> T {
+        let clock = ContinuousClock()
+        let giveUp = clock.now.advanced(by: configuration.lease.duration)
+        while true {
+            do {
+                return try write()
+            } catch let error as StoreUnavailable where clock.now < giveUp {
+                logger.warning("database unreachable; retrying the job's last write", metadata: ["job": "\(id)", "error": "\(error)"])
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
     }
 }
