@@ -77,6 +77,7 @@ package final class ExperimentService: Sendable {
             let watcher = Task.detached { [store, notifier, workers] in
                 await store.watchChanges { id in
                     notifier.notify(id)
+                    workers.jobChanged(id)
                     workers.wakeIdleWorker()
                 }
             }

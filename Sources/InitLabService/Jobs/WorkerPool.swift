@@ -13,7 +13,8 @@ import Synchronization
 ///
 /// Cancellation is the store's: the API only writes `cancelled`, and the worker asks the store whether its
 /// attempt still runs (`JobStore.isRunning`) before it starts the run and between layers, at most once per
-/// `cancelCheckInterval` (a 10,000-layer run does not make 10,000 queries; a progress write that finds the
+/// `cancelCheckInterval` (`sharedCancelCheckInterval` on PostgreSQL, where another node's notification makes the
+/// next check immediate; a 10,000-layer run does not make 10,000 queries; a progress write that finds the
 /// attempt gone counts as an answer too). So a cancel that lands between the claim and the start of the run is
 /// never lost. The time limit and shutdown are checked at every layer boundary.
 ///
@@ -30,6 +31,9 @@ package final class WorkerPool: Sendable {
         let attempt: Int
         /// Set once the store says the attempt no longer runs, or its lease was not renewed for too long.
         let revoked = Atomic<Bool>(false)
+        /// Set by another node's notification about this job (a cancel, most likely): check the store at the next
+        /// layer boundary instead of waiting for the interval.
+        let recheck = Atomic<Bool>(false)
 
         init(attempt: Int) { self.attempt = attempt }
     }
@@ -43,6 +47,10 @@ package final class WorkerPool: Sendable {
     /// Longest time between two store checks of a running attempt (10 ms: a cancelled run stops within one
     /// layer after that; a check is one indexed single-row read).
     package static let cancelCheckInterval: Duration = .milliseconds(10)
+    /// The same on a shared store (PostgreSQL), where a check is a network round trip: another node's cancel
+    /// arrives by notification (`jobChanged`), which makes the next boundary check at once; this interval is
+    /// the fallback for a lost notification.
+    package static let sharedCancelCheckInterval: Duration = .milliseconds(250)
 
     private let store: any JobStore
     private let engine: any ExperimentEngine
@@ -107,6 +115,12 @@ package final class WorkerPool: Sendable {
 
     /// Tells an idle worker that a job was queued.
     package func wake() { wakeUp.signal() }
+
+    /// Another node changed this job (its notification): if it runs here, its worker asks the store at its next
+    /// check.
+    package func jobChanged(_ id: String) {
+        state.withLock { $0.running[id] }?.recheck.store(true, ordering: .relaxed)
+    }
 
     /// Tells one idle worker, if any is waiting and none was told already, that some job changed (another
     /// node's notification, most of them progress): coalesced, so a burst of notifications makes at most one
@@ -250,11 +264,13 @@ package final class WorkerPool: Sendable {
         // `run.revoked`: set once the store says this attempt no longer runs (cancelled through the API, most
         // often), or by the lease keeper.
         let lastCheck = Mutex<ContinuousClock.Instant?>(nil)
+        let checkInterval = store.isShared ? Self.sharedCancelCheckInterval : Self.cancelCheckInterval
         let stillRunning: @Sendable () -> Bool = { [store, logger, run] in
             if run.revoked.load(ordering: .relaxed) { return false }
             let now = clock.now
+            let notified = run.recheck.exchange(false, ordering: .relaxed)
             let due = lastCheck.withLock { last -> Bool in
-                if let last, now - last < Self.cancelCheckInterval { return false }
+                if !notified, let last, now - last < checkInterval { return false }
                 last = now
                 return true
             }
