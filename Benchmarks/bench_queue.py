@@ -179,7 +179,7 @@ def main():
     stores = [Store("SQLite", sqlite_path, sqlite_done, sqlite_reset), Store("PostgreSQL", options.postgres, pg_done, pg_reset)]
     results = {store.name: bench(binary, store, options.jobs, work) for store in stores}
     plain = {clients: pgbench(options.postgres, clients) for clients in (1, 2)}
-    print(f"| Row ({options.jobs} jobs; {os.path.basename(binary)} build) | SQLite | PostgreSQL |")
+    print(f"| Row ({options.jobs} jobs; {os.path.basename(os.path.dirname(binary))} build) | SQLite | PostgreSQL |")
     print("| --- | --- | --- |")
     for row in results["SQLite"]:
         print(f"| {row} | {results['SQLite'][row]:.1f} | {results['PostgreSQL'][row]:.1f} |")
