@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Synchronization
 import TestSupport
 import Testing
@@ -68,13 +69,21 @@ struct PostgresStoreTests {
         let database = try #require(nodes.withLock { $0.first })
         #expect(try await database.appliedMigrations() == PostgresDatabase.migrations.map(\.version))
     }
+}
+
+/// An unreachable PostgreSQL (nothing listens on port 1): no database needed, so these always run.
+@Suite(.offCooperativePool) struct StoreUnavailableTests {
+    private static func unreachable(deadline: Duration = .seconds(2)) throws -> (PostgresDatabase, Task<Void, Never>) {
+        let database = try PostgresDatabase(
+            url: "postgres://initlab:initlab@127.0.0.1:1/none", maxConnections: 2, deadline: deadline, logger: quietLogger())
+        let client = database.client
+        return (database, Task { await client.run() })
+    }
 
     /// With the database unreachable, a request fails at once with `StoreUnavailable` (the API's 503), and
     /// `isHealthy` is false (readyz 503).
     @Test func unreachableDatabaseFailsFast() async throws {
-        let database = try PostgresDatabase(
-            url: "postgres://initlab:initlab@127.0.0.1:1/none", maxConnections: 2, deadline: .seconds(2), logger: quietLogger())
-        let run = Task { await database.client.run() }
+        let (database, run) = try Self.unreachable()
         defer { run.cancel() }
         let store = PostgresJobStore(database: database)
         let clock = ContinuousClock()
@@ -88,5 +97,27 @@ struct PostgresStoreTests {
         #expect(await !store.isHealthy())
         #expect(throws: StoreUnavailable.self) { _ = try store.claimNext(now: Date()) }
         #expect(clock.now - known < .milliseconds(500))
+    }
+
+    /// Through the API: requests answer 503 `store_unavailable` with Retry-After (rendered by the one problem
+    /// renderer), and `/readyz` answers 503.
+    @Test func requestsAnswer503WithRetryAfter() async throws {
+        let (database, run) = try Self.unreachable()
+        defer { run.cancel() }
+        let service = ExperimentService(
+            configuration: testConfiguration { $0.workers = 0 }, store: PostgresJobStore(database: database),
+            engine: ScriptedEngine(), logger: quietLogger())
+        let server = InitLabServer(service: service, sweeps: PostgresSweepStore(database: database), logger: quietLogger())
+        try service.start()
+        for request in [HTTPRequest.get("/v1/experiments"), .post("/v1/experiments", json: #"{"depth":2}"#)] {
+            let reply = await server.handle(request)
+            #expect(reply.status == 503)
+            #expect(reply.header("Retry-After") == "2")
+            #expect(reply.header("Content-Type") == "application/problem+json")
+            #expect(jsonObject(reply.body)["code"] as? String == "store_unavailable")
+        }
+        let ready = await server.handle(.get("/readyz"))
+        #expect(ready.status == 503 && String(decoding: ready.body, as: UTF8.self).contains("store not reachable"))
+        await service.shutdown()
     }
 }
