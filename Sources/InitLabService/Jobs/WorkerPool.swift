@@ -34,6 +34,9 @@ package final class WorkerPool: Sendable {
         /// Set by another node's notification about this job (a cancel, most likely): check the store at the next
         /// layer boundary instead of waiting for the interval.
         let recheck = Atomic<Bool>(false)
+        /// Set when the run is over and its last write begins: a renewal that finds the attempt gone is then the
+        /// write's own doing, not a lost lease.
+        let ending = Atomic<Bool>(false)
 
         init(attempt: Int) { self.attempt = attempt }
     }
@@ -174,6 +177,7 @@ package final class WorkerPool: Sendable {
                         lastRenewed[id] = clock.now
                         continue
                     }
+                    if run.ending.load(ordering: .relaxed) { continue }
                     logger.warning(
                         "job's lease was lost (re-queued elsewhere or cancelled); stopping its run",
                         metadata: ["job": "\(id)", "attempt": "\(run.attempt)"])
@@ -328,6 +332,7 @@ package final class WorkerPool: Sendable {
             outcome = .failure(error)
         }
         let seconds = (clock.now - start).seconds
+        run.ending.store(true, ordering: .relaxed)
 
         do {
             switch outcome {

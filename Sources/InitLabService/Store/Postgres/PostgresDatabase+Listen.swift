@@ -21,7 +21,7 @@ extension PostgresDatabase {
                 return
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("job-change listener lost its connection; polling until it is back", metadata: ["error": "\(error)"])
+                logger.warning("job-change listener lost its connection; polling until it is back", metadata: ["error": "\(String(reflecting: error))"])
             }
             try? await Task.sleep(for: .seconds(1))
         }
