@@ -45,7 +45,8 @@ refused "size like 65536, 64KiB, 512MiB or 1GiB. Env: INITLAB_MAX_MEMORY" -- --m
 refused "The value 'soon' is invalid for '--job-timeout <duration>'" -- --job-timeout soon
 refused "duration like 90, 90s, 30m, 12h, 7d or 250ms. Env: INITLAB_JOB_TIMEOUT" -- --job-timeout soon
 refused "--max-body (INITLAB_MAX_BODY) must be at least 1024 bytes, got 512" -- --max-body 512
-refused "--workers (INITLAB_WORKERS) must be 1...64, got 65" -- --workers 65
+refused "--workers (INITLAB_WORKERS) must be 0...64, got 65" -- --workers 65
+refused "--heartbeat-interval (INITLAB_HEARTBEAT_INTERVAL) must be 10ms or more and at most half of --lease-duration" -- --heartbeat-interval 20s
 refused "--sse-heartbeat (INITLAB_SSE_HEARTBEAT) must be 10ms...10m" -- --sse-heartbeat 11m
 refused "--max-memory (INITLAB_MAX_MEMORY) must be a size like 65536, 64KiB, 512MiB or 1GiB, got 'lots'" INITLAB_MAX_MEMORY=lots
 refused "--retention (INITLAB_RETENTION) must be a duration like 90, 90s, 30m, 12h, 7d or 250ms, got '-1d'" INITLAB_RETENTION=-1d
@@ -53,7 +54,7 @@ refused "--log-level (INITLAB_LOG_LEVEL) must be one of trace, debug, info, noti
 
 # 3. Subcommands by their usage line; ArgumentParser prints the root help (exit 0) for `unknown --help`, so an
 #    unknown subcommand is checked without --help.
-for sub in serve run schemes fetch bench submit status wait result cancel list watch; do
+for sub in serve worker run schemes fetch bench submit status wait result cancel list watch; do
   out=$("$BIN" "$sub" --help 2>&1) || fail "$sub --help exited non-zero"
   grep -q "^USAGE: initlab $sub" <<<"$out" || fail "$sub --help lacks 'USAGE: initlab $sub'"
 done
@@ -63,9 +64,14 @@ status=0
 "$BIN" unknown >"$WORK/out" 2>"$WORK/err" || status=$?
 [ "$status" = 64 ] || fail "initlab unknown exited $status, expected 64"
 grep -q "Unexpected argument 'unknown'" "$WORK/err" || fail "initlab unknown: stderr lacks \"Unexpected argument 'unknown'\""
+# `initlab worker` needs a shared (PostgreSQL) database: refused at once with a SQLite path.
+status=0
+"$BIN" worker --database "$WORK/db.sqlite" >"$WORK/out" 2>"$WORK/err" </dev/null || status=$?
+[ "$status" = 64 ] || fail "initlab worker with a SQLite database exited $status, expected 64"
+grep -q "initlab worker needs a postgres:// --database" "$WORK/err" || fail "initlab worker with SQLite: stderr lacks the reason"
 
 if [ "$failures" -gt 0 ]; then
   echo "cli checks: $failures failed" >&2
   exit 1
 fi
-echo "cli checks: passed ($rows settings in --help, 10 refused values, 12 subcommands)"
+echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite)"

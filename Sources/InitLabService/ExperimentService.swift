@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The experiment service: the store, the workers, the notifier and the metrics, joined behind one request
@@ -17,6 +18,8 @@ package final class ExperimentService: Sendable {
     /// Idempotency keys whose first request is being handled right now (a second one gets 409).
     let inFlightKeys = Mutex<Set<String>>([])
     private let pruneTask = Mutex<Task<Void, Never>?>(nil)
+    /// Listens for changes other nodes make (`JobStore.watchChanges`; ends at once for SQLite).
+    private let watchTask = Mutex<Task<Void, Never>?>(nil)
     /// Reads the HTTP server's open-connection gauge; set once the server exists.
     private let connectionGauge = Mutex<(@Sendable () -> Int)?>(nil)
     private let storeOpen = Atomic<Bool>(false)
@@ -48,10 +51,13 @@ package final class ExperimentService: Sendable {
     }
 
     /// Recovers jobs a crash left running, starts the workers and the pruning task (which prunes at once, then
-    /// every `pruneInterval`).
+    /// every `pruneInterval`). On a shared store nothing is recovered here (a running job may be another
+    /// node's): the workers' lease keeper re-queues the jobs whose lease expired, at once and then periodically;
+    /// and the service listens for other nodes' changes, which wake the workers and the waiting requests.
     @discardableResult
     package func start() throws -> RecoveryReport {
-        let report = try store.recoverInterruptedJobs(maxAttempts: configuration.maxAttempts, now: Date())
+        let report =
+            store.isShared ? RecoveryReport() : try store.recoverInterruptedJobs(maxAttempts: configuration.maxAttempts, now: Date())
         if !report.requeued.isEmpty || !report.failed.isEmpty {
             logger.notice(
                 "recovered jobs interrupted by a crash",
@@ -67,6 +73,16 @@ package final class ExperimentService: Sendable {
             }
         }
         pruneTask.withLock { $0 = task }
+        if store.isShared {
+            let watcher = Task.detached { [store, notifier, workers] in
+                await store.watchChanges { id in
+                    notifier.notify(id)
+                    workers.jobChanged(id)
+                    workers.wakeIdleWorker()
+                }
+            }
+            watchTask.withLock { $0 = watcher }
+        }
         return report
     }
 
@@ -98,6 +114,10 @@ package final class ExperimentService: Sendable {
             task?.cancel()
             task = nil
         }
+        watchTask.withLock { task in
+            task?.cancel()
+            task = nil
+        }
         await workers.shutdown()
         storeOpen.store(false, ordering: .relaxed)
     }
@@ -112,4 +132,14 @@ package final class ExperimentService: Sendable {
     /// Between `start` and `shutdown`.
     var isStoreOpen: Bool { storeOpen.load(ordering: .relaxed) }
     var isDraining: Bool { draining.load(ordering: .relaxed) }
+}
+
+/// `initlab worker` runs the service without the HTTP server: workers, the lease keeper, pruning and the
+/// change listener, until a graceful shutdown (running jobs go back to the queue).
+extension ExperimentService: Service {
+    package func run() async throws {
+        try start()
+        try? await gracefulShutdown()
+        await shutdown()
+    }
 }

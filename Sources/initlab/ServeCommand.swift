@@ -9,12 +9,14 @@ import ServiceLifecycle
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the experiment API (jobs in SQLite, experiments on worker threads).",
+        abstract: "Serve the experiment API (jobs in SQLite or PostgreSQL, experiments on worker threads).",
         discussion: """
             Binds 127.0.0.1:8080 by default. Binding any other address requires a bearer token (--token or \
             INITLAB_TOKEN), which every POST must then carry. Every option can be set by the environment variable \
             shown in its help; a flag given on the command line wins. SIGTERM or SIGINT shuts down gracefully: \
-            no new job starts, requests in progress finish (up to 5 s), running jobs go back to the queue.
+            no new job starts, requests in progress finish (up to 5 s), running jobs go back to the queue. \
+            With a postgres:// --database, any number of `serve` nodes (--workers 0 for the API alone) and \
+            `initlab worker` processes share the queue.
             """)
 
     @OptionGroup var options: ServeOptions
@@ -29,13 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "initlab.serve")
 
-        // One database (one pool, one migrator) for the jobs and the sweeps.
-        let database = try ServiceDatabase(path: configuration.databasePath)
-        let store = SQLiteJobStore(database: database)
+        // The stores `--database` names (SQLite file, or a PostgreSQL URL shared with other nodes).
+        let backend = try StoreBackend.open(configuration, logger: logger)
         // One registry for the dataset routes and the engine's input provider: datasets load once per process.
         let datasets = DatasetRegistry(configuration: configuration, logger: logger)
         let service = ExperimentService(
-            configuration: configuration, store: store,
+            configuration: configuration, store: backend.jobs,
             engine: InitCoreEngine(
                 budget: configuration.budget, inputProvider: datasets.inputProvider,
                 trainingData: datasets.trainingDataProvider),
@@ -43,22 +44,35 @@ struct ServeCommand: AsyncParsableCommand {
         // Dashboard, charts, CSV, live events and sweeps on the same router.
         var visualization = VisualizationConfiguration()
         visualization.heartbeat = configuration.sseHeartbeat
-        let server = InitLabServer(
-            service: service, sweeps: SQLiteSweepStore(database: database),
-            visualization: visualization, logger: logger)
-        let boundPort = try server.start()
-        logger.notice(
-            "initlab serving",
-            metadata: [
-                "address": "http://\(configuration.host):\(boundPort)", "database": "\(configuration.databasePath)",
-                "workers": "\(configuration.workers)", "datasets": "\(configuration.cacheDirectory)", "auth": "\(configuration.token == nil ? "off" : "bearer")",
-            ])
-        // Print the port on stdout so scripts that pass --port 0 can find it.
-        FileHandle.standardOutput.write(Data("listening on \(configuration.host):\(boundPort)\n".utf8))
+        let server = InitLabServer(service: service, sweeps: backend.sweeps, visualization: visualization, logger: logger)
+        let api = NodeService {
+            try await backend.prepare()
+            let boundPort = try server.start()
+            logger.notice(
+                "initlab serving",
+                metadata: [
+                    "address": "http://\(configuration.host):\(boundPort)", "database": "\(configuration.database.redacted)",
+                    "workers": "\(configuration.workers)", "datasets": "\(configuration.cacheDirectory)",
+                    "auth": "\(configuration.token == nil ? "off" : "bearer")",
+                ])
+            // Print the port on stdout so scripts that pass --port 0 can find it.
+            FileHandle.standardOutput.write(Data("listening on \(configuration.host):\(boundPort)\n".utf8))
+            try await server.run()
+        }
 
-        // The server (HTTP and workers) runs until SIGTERM or SIGINT, then shuts down gracefully
-        // (`InitLabServer.shutdown`).
-        let group = ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // The database's services first (PostgreSQL's client), so they stop last; then the server (HTTP and
+        // workers), which runs until SIGTERM or SIGINT, then shuts down gracefully (`InitLabServer.shutdown`).
+        let group = ServiceGroup(
+            services: backend.services + [api], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
+}
+
+/// A service whose `run` is a closure: the steps of one node (migrate, start, serve until shut down).
+struct NodeService: Service {
+    let body: @Sendable () async throws -> Void
+
+    init(_ body: @escaping @Sendable () async throws -> Void) { self.body = body }
+
+    func run() async throws { try await body() }
 }

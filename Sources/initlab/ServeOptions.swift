@@ -10,8 +10,11 @@ struct ServeOptions: ParsableArguments {
 
     @Option(name: .customLong(S.host.flag), help: optionHelp(S.host)) var host: String?
     @Option(name: .customLong(S.port.flag), help: optionHelp(S.port)) var port: Int?
-    @Option(name: .customLong(S.database.flag), help: optionHelp(S.database, "path")) var database: String?
+    @Option(name: .customLong(S.database.flag), help: optionHelp(S.database, "path-or-url")) var database: String?
+    @Option(name: .customLong(S.databaseConnections.flag), help: optionHelp(S.databaseConnections)) var databaseConnections: Int?
     @Option(name: .customLong(S.workers.flag), help: optionHelp(S.workers)) var workers: Int?
+    @Option(name: .customLong(S.leaseDuration.flag), help: optionHelp(S.leaseDuration)) var leaseDuration: TimeSpan?
+    @Option(name: .customLong(S.heartbeatInterval.flag), help: optionHelp(S.heartbeatInterval)) var heartbeatInterval: TimeSpan?
     @Option(name: .customLong(S.queueSize.flag), help: optionHelp(S.queueSize)) var queueSize: Int?
     @Option(name: .customLong(S.maxDepth.flag), help: optionHelp(S.maxDepth)) var maxDepth: Int?
     @Option(name: .customLong(S.maxWidth.flag), help: optionHelp(S.maxWidth)) var maxWidth: Int?
@@ -38,7 +41,10 @@ struct ServeOptions: ParsableArguments {
         flags.set(S.host, host)
         flags.set(S.port, port)
         flags.set(S.database, database)
+        flags.set(S.databaseConnections, databaseConnections)
         flags.set(S.workers, workers)
+        flags.set(S.leaseDuration, leaseDuration)
+        flags.set(S.heartbeatInterval, heartbeatInterval)
         flags.set(S.queueSize, queueSize)
         flags.set(S.maxDepth, maxDepth)
         flags.set(S.maxWidth, maxWidth)

@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test(arguments: [
-        ("port", "eighty"), ("workers", "0"), ("max-memory", "lots"), ("retention", "-1d"), ("queue-size", "0"),
+        ("port", "eighty"), ("workers", "-1"), ("heartbeat-interval", "20s"), ("database-connections", "1"), ("max-memory", "lots"), ("retention", "-1d"), ("queue-size", "0"),
         ("max-flops", "inf"), ("job-timeout", "soon"), ("sse-heartbeat", "5ms"), ("log-level", "loud"),
     ])
     func invalidValuesAreRefusedWithTheFlagName(flag: String, value: String) throws {
@@ -55,6 +55,22 @@ import Testing
         }
     }
 
+    /// `--database` is a SQLite path or a PostgreSQL URL; `--workers 0` is an API-only node.
+    @Test func databaseLocationAndAPIOnlyNodes() throws {
+        #expect(try ConfigurationSetting.resolve(flags: [:], environment: [:]).database == .sqlite(path: "initlab.sqlite"))
+        let url = "postgresql://initlab:secret@db.internal:5433/initlab"
+        let shared = try ConfigurationSetting.resolve(flags: ["workers": ["0"]], environment: ["INITLAB_DATABASE": url])
+        #expect(shared.database == .postgres(url: url) && shared.workers == 0)
+        #expect(shared.database.redacted == "postgresql://initlab:***@db.internal:5433/initlab")
+        #expect(shared.lease == LeaseSettings(duration: .seconds(30), heartbeat: .seconds(5)))
+        let leased = try ConfigurationSetting.resolve(flags: ["lease-duration": ["2s"], "heartbeat-interval": ["500ms"]], environment: [:])
+        #expect(leased.lease == LeaseSettings(duration: .seconds(2), heartbeat: .milliseconds(500)))
+        #expect(throws: ConfigurationError.self) { try PostgresDatabase.clientConfiguration(url: "postgres://db/x") }
+        #expect(throws: ConfigurationError.self) { try PostgresDatabase.clientConfiguration(url: "postgres://u@db/x?sslmode=maybe") }
+        let parsed = try PostgresDatabase.clientConfiguration(url: "postgres://u%40x:p%2Fw@db:6543/jobs")
+        #expect(parsed.username == "u@x" && parsed.password == "p/w" && parsed.host == "db" && parsed.port == 6543 && parsed.database == "jobs")
+    }
+
     /// The message says what a value must look like, or the limit, and what was given.
     @Test func messagesNameTheLimit() {
         func message(_ flags: ConfigurationFlags, _ environment: [String: String] = [:]) -> String {
@@ -67,7 +83,7 @@ import Testing
         #expect(message([:], ["INITLAB_JOB_TIMEOUT": " soon "]) == "--job-timeout (INITLAB_JOB_TIMEOUT) must be a duration like 90, 90s, 30m, 12h, 7d or 250ms, got 'soon'")
         var flags = ConfigurationFlags()
         flags.set(ConfigurationSetting.workers, 65)
-        #expect(message(flags) == "--workers (INITLAB_WORKERS) must be 1...64, got 65")
+        #expect(message(flags) == "--workers (INITLAB_WORKERS) must be 0...64, got 65")
         #expect(message(["max-body": ["512"]]) == "--max-body (INITLAB_MAX_BODY) must be at least 1024 bytes, got 512")
         #expect(message(["log-level": ["loud"]]) == "--log-level (INITLAB_LOG_LEVEL) must be one of trace, debug, info, notice, warning, error, critical, got 'loud'")
     }

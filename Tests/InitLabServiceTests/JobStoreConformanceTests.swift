@@ -1,19 +1,31 @@
 import Foundation
+import Synchronization
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
 /// A kind of `JobStore` under test: `makeStorage` gives fresh, empty storage; `Storage.open` opens a store on
-/// it (again = a restart over the same data). The PostgreSQL store adds its factory to `all`.
+/// it (again = a restart, or another node, over the same data).
 struct JobStoreFactory: Sendable, CustomTestStringConvertible {
     final class Storage: Sendable {
-        let open: @Sendable () throws -> any JobStore
+        let openStore: @Sendable (LeaseSettings) throws -> any JobStore
+        let openSweeps: @Sendable () throws -> any SweepStore
         let destroy: @Sendable () -> Void
 
-        init(open: @escaping @Sendable () throws -> any JobStore, destroy: @escaping @Sendable () -> Void) {
-            self.open = open
+        init(
+            open: @escaping @Sendable (LeaseSettings) throws -> any JobStore,
+            openSweeps: @escaping @Sendable () throws -> any SweepStore, destroy: @escaping @Sendable () -> Void
+        ) {
+            self.openStore = open
+            self.openSweeps = openSweeps
             self.destroy = destroy
         }
+
+        /// A store with the default lease (30 s).
+        func open() throws -> any JobStore { try openStore(LeaseSettings()) }
+
+        func open(_ lease: LeaseSettings) throws -> any JobStore { try openStore(lease) }
     }
 
     let name: String
@@ -24,14 +36,38 @@ struct JobStoreFactory: Sendable, CustomTestStringConvertible {
     static let sqlite = JobStoreFactory(name: "SQLite") {
         let folder = try TempDatabase()
         return Storage(
-            open: { SQLiteJobStore(database: try ServiceDatabase(path: folder.path)) }, destroy: { folder.cleanup() })
+            open: { lease in SQLiteJobStore(database: try ServiceDatabase(path: folder.path), lease: lease) },
+            openSweeps: { SQLiteSweepStore(database: try ServiceDatabase(path: folder.path)) },
+            destroy: { folder.cleanup() })
     }
 
-    static let all: [JobStoreFactory] = [.sqlite]
+    /// A fresh schema of `INITLAB_TEST_POSTGRES_URL`'s database per test; each `open` is another node (its own
+    /// client and pool).
+    static let postgres = JobStoreFactory(name: "PostgreSQL") {
+        let schema = try PostgresTestSupport.Schema()
+        return Storage(
+            open: { lease in PostgresJobStore(database: try schema.open(), lease: lease) },
+            openSweeps: { PostgresSweepStore(database: try schema.open()) },
+            destroy: { schema.destroy() })
+    }
+
+    /// PostgreSQL only when `INITLAB_TEST_POSTGRES_URL` is set; otherwise `postgresStoreIsTested` is reported
+    /// as skipped, with the reason.
+    static let all: [JobStoreFactory] = PostgresTestSupport.url == nil ? [.sqlite] : [.sqlite, .postgres]
 }
 
-/// The behaviour every `JobStore` must have, run against each store in `JobStoreFactory.all`.
-@Suite struct JobStoreConformanceTests {
+/// Says, as a skipped test with its reason, that the PostgreSQL cases of the conformance suite did not run.
+@Suite struct PostgresAvailability {
+    @Test(.enabled(if: PostgresTestSupport.url != nil, Comment(rawValue: PostgresTestSupport.skipReason)))
+    func postgresStoreIsTested() {
+        #expect(JobStoreFactory.all.contains { $0.name == "PostgreSQL" })
+    }
+}
+
+/// The behaviour every `JobStore` must have, run against each store in `JobStoreFactory.all`. Off the
+/// cooperative pool: the worker-side methods block their thread (PostgreSQL's bridge to async waits for a task
+/// that needs the pool).
+@Suite(.offCooperativePool) struct JobStoreConformanceTests {
     private static func newJob(layers: Int = 3, createdAt: Date = Date()) -> NewJob {
         NewJob(
             id: UUID().uuidString.lowercased(), spec: Data("{\"depth\":\(layers)}".utf8), layersTotal: layers,
@@ -153,17 +189,21 @@ struct JobStoreFactory: Sendable, CustomTestStringConvertible {
         #expect(try store.claimNext(now: Date())?.attempt == 1)
     }
 
+    /// A restart recovers a job its crash left running. A shared store cannot tell a dead node's job from a live
+    /// one's, so it waits for the lease to expire: the "crashed" claims here hold a 200 ms lease.
     @Test(arguments: JobStoreFactory.all)
     func recoveryRequeuesThenFailsAfterMaxAttempts(_ factory: JobStoreFactory) async throws {
         let storage = try factory.makeStorage()
         defer { storage.destroy() }
-        var store = try storage.open()
+        let lease = LeaseSettings(duration: .milliseconds(200), heartbeat: .milliseconds(50))
+        var store = try storage.open(lease)
         let job = try await Self.submit(store)
         let waiting = try await Self.submit(store)
         for attempt in 1...3 {
             let claimed = try #require(try store.claimNext(now: Date()))
             #expect(claimed.id == job.id && claimed.attempt == attempt)
-            store = try storage.open()  // "restart"
+            try await Task.sleep(for: .milliseconds(300))
+            store = try storage.open(lease)  // "restart"
             let report = try store.recoverInterruptedJobs(maxAttempts: 3, now: Date())
             if attempt < 3 {
                 #expect(report == RecoveryReport(requeued: [job.id]))
@@ -173,8 +213,148 @@ struct JobStoreFactory: Sendable, CustomTestStringConvertible {
             }
         }
         let failed = try #require(try await store.job(id: job.id))
-        #expect(failed.status == .failed && failed.error == "interrupted 3 times by a restart; gave up after 3 attempts")
+        #expect(failed.status == .failed)
+        // The reason names what happened: a restart (one process), or a lease no one renewed (shared store).
+        #expect(
+            failed.error
+                == (store.isShared
+                    ? "lease expired 3 times (the worker stopped renewing it); gave up after 3 attempts"
+                    : "interrupted 3 times by a restart; gave up after 3 attempts"))
         #expect(try await store.job(id: waiting.id)?.status == .queued, "queued jobs stay queued")
+    }
+
+    /// A heartbeat renews the lease of the running attempt only; a lease left to expire is reaped (attempt + 1),
+    /// the stale attempt's writes are refused, and after `maxAttempts` the job fails with the reason.
+    @Test(arguments: JobStoreFactory.all)
+    func expiredLeasesAreReapedAndFenced(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let store = try storage.open(LeaseSettings(duration: .milliseconds(300), heartbeat: .milliseconds(50)))
+        let job = try await Self.submit(store)
+        _ = try #require(try store.claimNext(now: Date()))
+        #expect(try store.heartbeat(id: job.id, attempt: 1, now: Date()))
+        #expect(try !store.heartbeat(id: job.id, attempt: 2, now: Date()), "not the running attempt")
+        #expect(try store.requeueExpiredLeases(maxAttempts: 2, now: Date()) == RecoveryReport(), "the lease is still valid")
+
+        try await Task.sleep(for: .milliseconds(450))
+        #expect(try store.requeueExpiredLeases(maxAttempts: 2, now: Date()) == RecoveryReport(requeued: [job.id]))
+        let requeued = try #require(try await store.job(id: job.id))
+        #expect(requeued.status == .queued && requeued.attempt == 2 && requeued.startedAt == nil && requeued.layersDone == 0)
+        #expect(try !store.heartbeat(id: job.id, attempt: 1, now: Date()), "the stale worker learns it lost the job")
+        #expect(try !store.updateProgress(id: job.id, attempt: 1, layersDone: 1))
+        #expect(try !store.finish(id: job.id, attempt: 1, status: .succeeded, error: nil, result: Data("{}".utf8), now: Date()))
+
+        #expect(try store.claimNext(now: Date())?.attempt == 2)
+        try await Task.sleep(for: .milliseconds(450))
+        #expect(try store.requeueExpiredLeases(maxAttempts: 2, now: Date()) == RecoveryReport(failed: [job.id]))
+        let failed = try #require(try await store.job(id: job.id))
+        #expect(failed.status == .failed && failed.finishedAt != nil)
+        #expect(failed.error == "lease expired 2 times (the worker stopped renewing it); gave up after 2 attempts")
+        #expect(try await store.result(id: job.id) == nil)
+    }
+
+    /// Heartbeats keep a job past its lease duration; the reaper leaves it alone.
+    @Test(arguments: JobStoreFactory.all)
+    func heartbeatsKeepALeaseAlive(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let store = try storage.open(LeaseSettings(duration: .milliseconds(400), heartbeat: .milliseconds(100)))
+        let job = try await Self.submit(store)
+        _ = try store.claimNext(now: Date())
+        for _ in 0..<5 {
+            try await Task.sleep(for: .milliseconds(150))
+            #expect(try store.heartbeat(id: job.id, attempt: 1, now: Date()))
+            #expect(try store.requeueExpiredLeases(maxAttempts: 3, now: Date()) == RecoveryReport())
+        }
+        #expect(try store.isRunning(id: job.id, attempt: 1))
+    }
+
+    /// Workers on several threads and stores (nodes) claiming at once never get the same job, and get them all.
+    @Test(arguments: JobStoreFactory.all)
+    func concurrentClaimsNeverShareAJob(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let nodes = [try storage.open(), try storage.open()]
+        var submitted: Set<String> = []
+        for _ in 0..<24 { submitted.insert(try await Self.submit(nodes[0]).id) }
+        let claimed = Mutex<[String]>([])
+        let failures = Mutex<[String]>([])
+        let done = DispatchGroup()
+        for worker in 0..<4 {
+            done.enter()
+            let node = nodes[worker % 2]
+            Thread {
+                defer { done.leave() }
+                do {
+                    while let job = try node.claimNext(now: Date()) { claimed.withLock { $0.append(job.id) } }
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }.start()
+        }
+        done.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        let ids = claimed.withLock { $0 }
+        #expect(ids.count == 24 && Set(ids) == submitted, "each job claimed exactly once")
+    }
+
+    /// Requests with one idempotency key racing on several nodes create one job; every other gets the replay.
+    @Test(arguments: JobStoreFactory.all)
+    func racingIdempotencyKeysCreateOneJob(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let nodes = [try storage.open(), try storage.open()]
+        let outcomes = try await withThrowingTaskGroup(of: SubmitOutcome.self) { group in
+            for index in 0..<8 {
+                group.addTask {
+                    try await nodes[index % 2].submit(Self.newJob(), idempotency: ("race", "fp"), queueCapacity: 100)
+                }
+            }
+            var outcomes: [SubmitOutcome] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        var created: [JobRecord] = []
+        var replayed: [JobRecord] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .created(let job): created.append(job)
+            case .replayed(let job): replayed.append(job)
+            default: Issue.record("unexpected \(outcome)")
+            }
+        }
+        #expect(created.count == 1 && replayed.count == 7)
+        #expect(replayed.allSatisfy { $0 == created.first }, "every replay is the created job")
+        #expect(try await nodes[1].list(status: nil, beforeSequence: nil, limit: 10).count == 1)
+    }
+
+    /// Sweeps are kept by the same database as the jobs, readable from any node.
+    @Test(arguments: JobStoreFactory.all)
+    func sweepsRoundTrip(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let sweep = SweepRecord(
+            id: UUID().uuidString.lowercased(), createdAt: Date(timeIntervalSince1970: 1_700_000_000.5),
+            request: Data(#"{"base":{},"vary":{"init":["he"]}}"#.utf8),
+            members: [SweepRecord.Member(experimentID: UUID().uuidString.lowercased(), label: "init=he", values: .object(["init": .string("he")]))])
+        try await storage.openSweeps().insert(sweep)
+        #expect(try await storage.openSweeps().sweep(id: sweep.id) == sweep)
+        #expect(try await storage.openSweeps().sweep(id: UUID().uuidString.lowercased()) == nil)
+    }
+
+    /// A large result is stored compressed (PostgreSQL) and read back byte-identical.
+    @Test(arguments: JobStoreFactory.all)
+    func largeResultsReadBackByteIdentical(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let store = try storage.open()
+        let job = try await Self.submit(store)
+        _ = try store.claimNext(now: Date())
+        var generator = SystemRandomNumberGenerator()
+        let layers = (0..<4000).map { _ in "{\"mean\":\(Double.random(in: -1...1, using: &generator))}" }
+        let result = Data(("{\"layers\":[" + layers.joined(separator: ",") + "]}").utf8)
+        #expect(try store.finish(id: job.id, attempt: 1, status: .succeeded, error: nil, result: result, now: Date()))
+        #expect(try await store.result(id: job.id) == result)
     }
 
     @Test(arguments: JobStoreFactory.all)

@@ -73,6 +73,8 @@ package struct ExperimentEventStream: Sendable {
         var unit = ProgressUnit.layers
         /// Layers done as the last `progress` event (or the opening snapshot) said.
         var progressShown = 0
+        /// Time waited without a change (shared store: waits are one-second slices).
+        var silence = Duration.zero
         while !Task.isCancelled {
             let generation = service.notifier.generation(of: id)
             guard let job = try await service.store.job(id: id) else {
@@ -145,6 +147,20 @@ package struct ExperimentEventStream: Sendable {
                     try await write(SSEFrame(id: doneID, event: "done", data: String(decoding: JSONValue.object(body).serialized(), as: UTF8.self)).text)
                 }
                 return
+            }
+            if service.store.isShared {
+                // A change may come from another node: its notification normally wakes this wait, and a re-read
+                // every second covers one that was missed; the heartbeat still follows `heartbeat` of silence.
+                let slice = min(configuration.heartbeat, .seconds(1))
+                await service.notifier.wait(id: id, generation: generation, timeout: slice)
+                silence += slice
+                if service.notifier.generation(of: id) != generation {
+                    silence = .zero
+                } else if silence >= configuration.heartbeat, !Task.isCancelled {
+                    try await write(SSEFrame.heartbeat)
+                    silence = .zero
+                }
+                continue
             }
             await service.notifier.wait(id: id, generation: generation, timeout: configuration.heartbeat)
             if service.notifier.generation(of: id) == generation, !Task.isCancelled {

@@ -223,7 +223,10 @@ extension ExperimentService {
             let initialVersion = job.version
             let deadline = ContinuousClock.now.advanced(by: .seconds(wait))
             while ContinuousClock.now < deadline, !Task.isCancelled {
-                await notifier.wait(id: id, generation: generation, timeout: deadline - ContinuousClock.now)
+                // On a shared store a change may come from another node: its notification normally wakes this
+                // wait, and a re-read every second covers one that was missed.
+                let slice = store.isShared ? min(deadline - ContinuousClock.now, .seconds(1)) : deadline - ContinuousClock.now
+                await notifier.wait(id: id, generation: generation, timeout: slice)
                 generation = notifier.generation(of: id)
                 guard let current = try await store.job(id: id) else { throw jobNotFound(id) }
                 job = current
@@ -294,7 +297,7 @@ extension ExperimentService {
         guard storeOK, workersOK, !stopping else {
             var failing: [String] = []
             if stopping { failing.append("service stopping") }
-            if !storeOK { failing.append("store not open") }
+            if !storeOK { failing.append(isStoreOpen ? "store not reachable" : "store not open") }
             if !workersOK && !stopping { failing.append("workers not running") }
             throw Problem(
                 status: 503, code: "not_ready", title: "Not ready", detail: failing.joined(separator: "; ") + ".",

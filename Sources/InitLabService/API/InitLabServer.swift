@@ -25,7 +25,7 @@ package final class InitLabServer: Sendable {
     package static let problems = ProblemRenderer(typePrefix: "urn:initlab:problem:")
 
     package init(
-        service: ExperimentService, sweeps: SQLiteSweepStore,
+        service: ExperimentService, sweeps: any SweepStore,
         visualization configuration: VisualizationConfiguration = VisualizationConfiguration(), logger: Logger
     ) {
         self.service = service

@@ -70,3 +70,14 @@ extension Problem {
         Problem(status: 404, code: "not_found", title: "Not found", detail: detail)
     }
 }
+
+/// The database is unreachable (`StoreUnavailable`, from any store call of any handler): 503 with
+/// `Retry-After`, at once rather than after a client's timeout; nothing was acknowledged, so a retry is safe
+/// (with the same Idempotency-Key for a submission).
+extension StoreUnavailable: HTTPProblem {
+    package var status: HTTPStatus { .serviceUnavailable }
+    package var code: String { "store_unavailable" }
+    package var title: String { "Service unavailable" }
+    package var detail: String { "The job database is not reachable right now; retry shortly." }
+    package var headers: HTTPHeaders { ["Retry-After": "2"] }
+}

@@ -6,10 +6,10 @@ import InitLabContract
 /// the same router (`InitLabServer`).
 package final class VisualizationAPI: Sendable {
     package let service: ExperimentService
-    package let sweeps: SQLiteSweepStore
+    package let sweeps: any SweepStore
     package let configuration: VisualizationConfiguration
 
-    package init(service: ExperimentService, sweeps: SQLiteSweepStore, configuration: VisualizationConfiguration = VisualizationConfiguration()) {
+    package init(service: ExperimentService, sweeps: any SweepStore, configuration: VisualizationConfiguration = VisualizationConfiguration()) {
         self.service = service
         self.sweeps = sweeps
         self.configuration = configuration

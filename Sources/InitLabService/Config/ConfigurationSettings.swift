@@ -27,9 +27,26 @@ package struct ConfigurationSetting: Sendable {
     package static let port = Setting<Int>(
         "port", "INITLAB_PORT", "TCP port (0 picks a free one; printed as `listening on HOST:PORT`)", "8080") { $0.port = $1 }
     package static let database = Setting<String>(
-        "database", "INITLAB_DATABASE", "SQLite database path (WAL files beside it)", "./initlab.sqlite") { $0.databasePath = $1 }
+        "database", "INITLAB_DATABASE",
+        "SQLite database path (WAL files beside it; one node), or a postgres:// URL shared by API and worker nodes (`postgres://user:password@host:5432/db`, `?sslmode=require` for TLS)",
+        "./initlab.sqlite") { $0.databasePath = $1 }
+    package static let databaseConnections = Setting<Int>(
+        "database-connections", "INITLAB_DATABASE_CONNECTIONS",
+        "Most PostgreSQL connections this process opens (one of them listens for job changes)", "10") {
+            $0.databaseConnections = $1
+        }
     package static let workers = Setting<Int>(
-        "workers", "INITLAB_WORKERS", "Experiments run at once (each already uses every core)", "1") { $0.workers = $1 }
+        "workers", "INITLAB_WORKERS", "Experiments run at once (each already uses every core); 0 serves the API alone", "1") {
+            $0.workers = $1
+        }
+    package static let leaseDuration = Setting<TimeSpan>(
+        "lease-duration", "INITLAB_LEASE_DURATION",
+        "A running job whose worker stops renewing its lease this long is re-queued (attempt + 1) or failed after --max-attempts",
+        "30s") { $0.lease.duration = $1.duration }
+    package static let heartbeatInterval = Setting<TimeSpan>(
+        "heartbeat-interval", "INITLAB_HEARTBEAT_INTERVAL",
+        "How often a worker renews the lease of its running job, and how often expired leases are reaped (under --lease-duration)",
+        "5s") { $0.lease.heartbeat = $1.duration }
     package static let queueSize = Setting<Int>(
         "queue-size", "INITLAB_QUEUE_SIZE", "Queued jobs accepted before POST answers 503", "100") { $0.queueCapacity = $1 }
     package static let maxDepth = Setting<Int>(
@@ -64,7 +81,7 @@ package struct ConfigurationSetting: Sendable {
             $0.jobTimeout = $1.duration
         }
     package static let maxAttempts = Setting<Int>(
-        "max-attempts", "INITLAB_MAX_ATTEMPTS", "Runs before a crash-interrupted job is failed instead of re-queued", "3") {
+        "max-attempts", "INITLAB_MAX_ATTEMPTS", "Runs before a job interrupted by a crash or an expired lease is failed instead of re-queued", "3") {
             $0.maxAttempts = $1
         }
     package static let maxWait = Setting<Int>(
@@ -85,7 +102,8 @@ package struct ConfigurationSetting: Sendable {
         "log-level", "INITLAB_LOG_LEVEL", "Least severe log message written to standard error", "info") { $0.logLevel = $1 }
 
     package static let all: [ConfigurationSetting] = [
-        host.erased, port.erased, database.erased, workers.erased, queueSize.erased, maxDepth.erased, maxWidth.erased,
+        host.erased, port.erased, database.erased, databaseConnections.erased, workers.erased, leaseDuration.erased,
+        heartbeatInterval.erased, queueSize.erased, maxDepth.erased, maxWidth.erased,
         maxBatch.erased, maxMemory.erased, maxFLOPs.erased, maxSteps.erased, maxBody.erased, retention.erased, pruneInterval.erased,
         corsOrigin.erased, token.erased, jobTimeout.erased, maxAttempts.erased, maxWait.erased, cacheDir.erased,
         datasetMirror.erased, sseHeartbeat.erased, logLevel.erased,

@@ -26,10 +26,15 @@ package struct ServiceConfiguration: Sendable {
     package var host: String = "127.0.0.1"
     /// Default: 8080. 0 picks a free port (tests).
     package var port: Int = 8080
-    /// Default: ./initlab.sqlite in the working folder.
+    /// A SQLite path or a `postgres://` URL (`database`). Default: ./initlab.sqlite in the working folder.
     package var databasePath: String = "initlab.sqlite"
-    /// Worker threads running experiments. Default: 1 (one experiment already uses every core).
+    /// Most PostgreSQL connections of this process. Default: 10.
+    package var databaseConnections: Int = 10
+    /// Worker threads running experiments. Default: 1 (one experiment already uses every core); 0 for an
+    /// API-only node.
     package var workers: Int = 1
+    /// Claim leases and their heartbeat. Default: 30 s, renewed every 5 s.
+    package var lease = LeaseSettings()
     /// Queued jobs accepted before POST answers 503 with Retry-After. Default: 100.
     package var queueCapacity: Int = 100
     package var budget = ExperimentBudget()
@@ -67,6 +72,9 @@ package struct ServiceConfiguration: Sendable {
     /// Idempotency keys are kept at least 24 h, and as long as the jobs they point at.
     package var idempotencyRetention: Duration { max(retention, .seconds(24 * 3600)) }
 
+    /// Where the jobs live, from `databasePath`.
+    package var database: DatabaseLocation { DatabaseLocation(databasePath) }
+
     /// True for 127.0.0.0/8, ::1 and "localhost".
     package var bindsLoopbackOnly: Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
@@ -88,7 +96,12 @@ package struct ServiceConfiguration: Sendable {
             try require(token.count >= 16, S.token, "at least 16 characters", "\(token.count)")
         }
         try require((0...65535).contains(port), S.port, "0...65535", port)
-        try require((1...64).contains(workers), S.workers, "1...64", workers)
+        try require((0...64).contains(workers), S.workers, "0...64", workers)
+        try require((2...1000).contains(databaseConnections), S.databaseConnections, "2...1000", databaseConnections)
+        try require(lease.duration >= .seconds(1), S.leaseDuration, "at least 1s", lease.duration)
+        try require(
+            lease.heartbeat >= .milliseconds(10) && lease.heartbeat * 2 <= lease.duration, S.heartbeatInterval,
+            "10ms or more and at most half of --lease-duration (\(lease.duration))", lease.heartbeat)
         try require(queueCapacity >= 1, S.queueSize, "at least 1", queueCapacity)
         try require(maxAttempts >= 1, S.maxAttempts, "at least 1", maxAttempts)
         try require(maxBodyBytes >= 1024, S.maxBody, "at least 1024 bytes", maxBodyBytes)
@@ -120,6 +133,29 @@ package struct ServiceConfiguration: Sendable {
                 try fail(
                     "--dataset-mirror \(mirror): unknown dataset '\(name)' (known: \(DatasetRegistry.knownDatasets.joined(separator: ", ")))")
             }
+        }
+    }
+}
+
+/// Where the service keeps its jobs: `--database` is a SQLite file path (one node), or a `postgres://` /
+/// `postgresql://` URL (a database shared by API and worker nodes).
+package enum DatabaseLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(url: String)
+
+    package init(_ text: String) {
+        let lower = text.lowercased()
+        self = lower.hasPrefix("postgres://") || lower.hasPrefix("postgresql://") ? .postgres(url: text) : .sqlite(path: text)
+    }
+
+    /// For logs: the path, or the URL without its password.
+    package var redacted: String {
+        switch self {
+        case .sqlite(let path): return path
+        case .postgres(let url):
+            guard var components = URLComponents(string: url), components.password != nil else { return url }
+            components.password = "***"
+            return components.string ?? "postgres://…"
         }
     }
 }

@@ -34,8 +34,9 @@ package struct RecoveryReport: Sendable, Equatable {
     }
 }
 
-/// Persistent jobs, results and idempotency keys: the one store protocol (SQLite today; PostgreSQL implements
-/// the same, checked by the same conformance suite, `JobStoreConformanceTests`).
+/// Persistent jobs, results and idempotency keys: the one store protocol, implemented by `SQLiteJobStore` (one
+/// process) and `PostgresJobStore` (shared by API and worker nodes on any host), both checked by the same
+/// conformance suite, `JobStoreConformanceTests`.
 ///
 /// Every transition is a guarded update (`… WHERE id = ? AND status = ? AND attempt = ?`), so a stale worker
 /// can never overwrite a newer attempt or a terminal state. Neither the API nor the workers know which store
@@ -65,11 +66,28 @@ package protocol JobStore: Sendable {
     func countsByStatus() async throws -> [JobStatus: Int]
     /// True while the database answers a trivial query.
     func isHealthy() async -> Bool
+    /// True when other processes share this store (PostgreSQL): a job left `running` may belong to a live worker
+    /// elsewhere, so start-up must not re-queue it (the lease reaper does, once its lease expires), and a change
+    /// may be made by another node (`watchChanges`, with polling as the fallback).
+    var isShared: Bool { get }
+    /// Calls `onChange` with a job's id whenever any node changes that job (submit, claim, progress, finish,
+    /// cancel), until the task is cancelled; reconnects by itself. Returns at once for a store that only this
+    /// process writes (its changes are announced in-process).
+    func watchChanges(_ onChange: @escaping @Sendable (String) -> Void) async
 
     // MARK: From worker threads and start-up (synchronous)
 
-    /// Moves the oldest queued job to running; nil when none is queued.
+    /// Moves the oldest queued job to running with a lease of the store's lease duration, owned by this
+    /// process; nil when none is queued. Concurrent claims (threads or nodes) never get the same job.
     func claimNext(now: Date) throws -> JobRecord?
+    /// Extends the lease of a running attempt by the lease duration; false when the attempt is no longer the
+    /// running one (cancelled, finished, or re-queued after its lease expired), so its worker must stop.
+    func heartbeat(id: String, attempt: Int, now: Date) throws -> Bool
+    /// The reaper: running jobs whose lease expired (their worker died, hung, or lost the database) go back to
+    /// the queue with attempt + 1, or fail with the reason once `maxAttempts` is used up. The stale worker's
+    /// writes are then refused (they are fenced by the attempt number). A shared store compares leases with the
+    /// database's clock, not `now`, so the hosts' clocks do not matter.
+    func requeueExpiredLeases(maxAttempts: Int, now: Date) throws -> RecoveryReport
     /// True while `attempt` of the job is the running one; false once it was cancelled (or otherwise ended or
     /// re-queued). Workers ask between layers, so a cancel is never lost.
     func isRunning(id: String, attempt: Int) throws -> Bool
@@ -82,11 +100,47 @@ package protocol JobStore: Sendable {
     /// Puts a running attempt back in the queue (graceful shutdown), keeping its attempt number.
     @discardableResult
     func requeue(id: String, attempt: Int) throws -> Bool
-    /// Start-up: jobs left running are re-queued with attempt + 1, or failed once `maxAttempts` is used up.
+    /// Start-up of a store only this process writes (`isShared` false): every job left running was interrupted
+    /// by a crash and is re-queued with attempt + 1, or failed once `maxAttempts` is used up. A shared store
+    /// re-queues only jobs whose lease expired (`requeueExpiredLeases`).
     func recoverInterruptedJobs(maxAttempts: Int, now: Date) throws -> RecoveryReport
+}
+
+extension JobStore {
+    package var isShared: Bool { false }
+    package func watchChanges(_ onChange: @escaping @Sendable (String) -> Void) async {}
+}
+
+/// How long a claim holds a job without a heartbeat, and how often a running job's worker renews it.
+package struct LeaseSettings: Sendable, Equatable {
+    /// Default: 30 s. A worker that stops heartbeating (killed, paused, cut off) loses its job after this long.
+    package var duration: Duration = .seconds(30)
+    /// Default: 5 s. Well under `duration`, so a few lost heartbeats do not lose the lease.
+    package var heartbeat: Duration = .seconds(5)
+
+    package init(duration: Duration = .seconds(30), heartbeat: Duration = .seconds(5)) {
+        self.duration = duration
+        self.heartbeat = heartbeat
+    }
+
+    /// Who holds a lease: "host/pid", recorded in `jobs.worker` for operators.
+    package static let owner: String = {
+        "\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)"
+    }()
 }
 
 /// A store failure that is not the client's fault; the API renders it as a 500 without details.
 package enum StoreError: Error, Sendable {
     case inconsistent(String)
+}
+
+/// The database cannot be reached right now (down, restarting, unreachable, or slower than the store's
+/// deadline). Nothing was acknowledged; the API answers 503 with `Retry-After` (`Problem.swift`), and the store
+/// reconnects by itself when the database is back.
+package struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
+    package var reason: String
+
+    package init(_ reason: String) { self.reason = reason }
+
+    package var description: String { "store unavailable: \(reason)" }
 }

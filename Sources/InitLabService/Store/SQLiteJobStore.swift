@@ -9,9 +9,12 @@ import GRDB
 /// use GRDB's async `read`/`write`, which wait without holding a cooperative thread.
 package final class SQLiteJobStore: JobStore {
     private let pool: DatabasePool
+    private let lease: LeaseSettings
 
-    package init(database: ServiceDatabase) {
+    /// `lease`: how long a claim lasts without a heartbeat (one process: only a hung worker thread loses one).
+    package init(database: ServiceDatabase, lease: LeaseSettings = LeaseSettings()) {
         pool = database.pool
+        self.lease = lease
     }
 
     // MARK: From request handlers
@@ -120,11 +123,31 @@ package final class SQLiteJobStore: JobStore {
                 .updateAll(
                     db, JobRecord.Columns.status.set(to: JobStatus.running),
                     JobRecord.Columns.startedAt.set(to: now.timeIntervalSince1970), JobRecord.Columns.layersDone.set(to: 0),
-                    JobRecord.Columns.version += 1)
+                    JobRecord.Columns.version += 1, Self.leaseExpiresAt.set(to: leaseEnd(from: now)),
+                    Self.worker.set(to: LeaseSettings.owner))
             guard changed == 1 else { return nil }
             return try JobRecord.filter(JobRecord.Columns.id == next.id).fetchOne(db)
         }
     }
+
+    package func heartbeat(id: String, attempt: Int, now: Date) throws -> Bool {
+        try pool.write { db in
+            try Self.runningAttempt(id: id, attempt: attempt).updateAll(db, Self.leaseExpiresAt.set(to: leaseEnd(from: now))) == 1
+        }
+    }
+
+    package func requeueExpiredLeases(maxAttempts: Int, now: Date) throws -> RecoveryReport {
+        try pool.write { db in
+            let expired = try JobRecord.filter(
+                JobRecord.Columns.status == JobStatus.running && Self.leaseExpiresAt < now.timeIntervalSince1970
+            ).order(JobRecord.Columns.sequence).fetchAll(db)
+            return try Self.retryOrFail(expired, maxAttempts: maxAttempts, now: now, db: db) { attempts in
+                "lease expired \(attempts) times (the worker stopped renewing it); gave up after \(maxAttempts) attempts"
+            }
+        }
+    }
+
+    private func leaseEnd(from now: Date) -> Double { now.timeIntervalSince1970 + lease.duration.seconds }
 
     package func isRunning(id: String, attempt: Int) throws -> Bool {
         try pool.read { db in
@@ -168,29 +191,43 @@ package final class SQLiteJobStore: JobStore {
 
     package func recoverInterruptedJobs(maxAttempts: Int, now: Date) throws -> RecoveryReport {
         try pool.write { db in
-            var report = RecoveryReport()
             let running = try JobRecord.filter(JobRecord.Columns.status == JobStatus.running)
                 .order(JobRecord.Columns.sequence).fetchAll(db)
-            for job in running {
-                let attempt = Self.runningAttempt(id: job.id, attempt: job.attempt)
-                if job.attempt >= maxAttempts {
-                    let message = "interrupted \(job.attempt) times by a restart; gave up after \(maxAttempts) attempts"
-                    try attempt.updateAll(
-                        db, JobRecord.Columns.status.set(to: JobStatus.failed),
-                        JobRecord.Columns.finishedAt.set(to: now.timeIntervalSince1970),
-                        JobRecord.Columns.error.set(to: message), JobRecord.Columns.version += 1)
-                    report.failed.append(job.id)
-                } else {
-                    try attempt.updateAll(
-                        db, JobRecord.Columns.status.set(to: JobStatus.queued), JobRecord.Columns.attempt += 1,
-                        JobRecord.Columns.startedAt.set(to: nil), JobRecord.Columns.layersDone.set(to: 0),
-                        JobRecord.Columns.version += 1)
-                    report.requeued.append(job.id)
-                }
+            return try Self.retryOrFail(running, maxAttempts: maxAttempts, now: now, db: db) { attempts in
+                "interrupted \(attempts) times by a restart; gave up after \(maxAttempts) attempts"
             }
-            return report
         }
     }
+
+    /// Start-up recovery and the lease reaper: each interrupted attempt is re-queued with attempt + 1, or failed
+    /// with `reason(attempts)` once `maxAttempts` is used up.
+    private static func retryOrFail(
+        _ jobs: [JobRecord], maxAttempts: Int, now: Date, db: Database, reason: (Int) -> String
+    ) throws -> RecoveryReport {
+        var report = RecoveryReport()
+        for job in jobs {
+            let attempt = runningAttempt(id: job.id, attempt: job.attempt)
+            if job.attempt >= maxAttempts {
+                try attempt.updateAll(
+                    db, JobRecord.Columns.status.set(to: JobStatus.failed),
+                    JobRecord.Columns.finishedAt.set(to: now.timeIntervalSince1970),
+                    JobRecord.Columns.error.set(to: reason(job.attempt)), JobRecord.Columns.version += 1,
+                    leaseExpiresAt.set(to: nil))
+                report.failed.append(job.id)
+            } else {
+                try attempt.updateAll(
+                    db, JobRecord.Columns.status.set(to: JobStatus.queued), JobRecord.Columns.attempt += 1,
+                    JobRecord.Columns.startedAt.set(to: nil), JobRecord.Columns.layersDone.set(to: 0),
+                    JobRecord.Columns.version += 1, leaseExpiresAt.set(to: nil))
+                report.requeued.append(job.id)
+            }
+        }
+        return report
+    }
+
+    /// Lease columns (migration `v3-leases`); not part of `JobRecord`, which is what the API shows.
+    private static let leaseExpiresAt = Column("lease_expires_at")
+    private static let worker = Column("worker")
 
     /// The guard of every worker transition: this attempt of the job, still running.
     private static func runningAttempt(id: String, attempt: Int) -> QueryInterfaceRequest<JobRecord> {

@@ -97,6 +97,15 @@ package final class ServiceDatabase: Sendable {
                     CREATE INDEX idempotency_by_job ON idempotency_keys (job_id);
                     """)
         }
+        // Leases (claims that expire without a heartbeat): when the running attempt's lease ends (Unix seconds)
+        // and who holds it ("host/pid").
+        migrator.registerMigration("v3-leases") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE jobs ADD COLUMN lease_expires_at REAL;
+                    ALTER TABLE jobs ADD COLUMN worker TEXT;
+                    """)
+        }
         return migrator
     }
 }

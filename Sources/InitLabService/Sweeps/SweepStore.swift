@@ -43,9 +43,15 @@ package struct SweepRecord: Sendable, Equatable, Codable {
     }
 }
 
-/// Sweeps, in the service's one database (`ServiceDatabase`, table `sweeps`). A sweep row only references
-/// experiments; their status and results stay in the job store, so pruning a job shows as "pruned" here.
-package final class SQLiteSweepStore: Sendable {
+/// Stored sweeps: the one protocol behind `SQLiteSweepStore` and `PostgresSweepStore`. A sweep row only
+/// references experiments; their status and results stay in the job store, so pruning a job shows as "pruned".
+package protocol SweepStore: Sendable {
+    func insert(_ sweep: SweepRecord) async throws
+    func sweep(id: String) async throws -> SweepRecord?
+}
+
+/// Sweeps, in the service's one SQLite database (`ServiceDatabase`, table `sweeps`).
+package final class SQLiteSweepStore: SweepStore {
     private let pool: DatabasePool
 
     package init(database: ServiceDatabase) {

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Starts a PostgreSQL 15 cluster on 127.0.0.1 for the tests (as root): installs Debian's `postgresql` when it
+# is missing, creates and starts cluster 15/main when needed, creates the role `initlab` (password `initlab`)
+# and the database `initlab_test`, then prints the URL for INITLAB_TEST_POSTGRES_URL on stdout.
+# Usage: export INITLAB_TEST_POSTGRES_URL="$(scripts/postgres-up.sh)"
+set -euo pipefail
+
+if [ "$(id -u)" != 0 ]; then
+    echo "postgres-up.sh: needs root (pg_ctlcluster and su postgres)" >&2
+    exit 2
+fi
+if [ ! -x /usr/lib/postgresql/15/bin/postgres ] || ! command -v pg_ctlcluster >/dev/null; then
+    echo "postgres-up.sh: installing postgresql" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+fi
+if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main"' | grep -q .; then
+    pg_createcluster 15 main >/dev/null
+fi
+port="$(pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $3 }')"
+if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $4 }' | grep -q online; then
+    pg_ctlcluster 15 main start
+fi
+for _ in $(seq 1 50); do
+    pg_isready -q -h 127.0.0.1 -p "$port" && break
+    sleep 0.2
+done
+pg_isready -q -h 127.0.0.1 -p "$port" || { echo "postgres-up.sh: the cluster did not come up on port $port" >&2; exit 1; }
+
+psql_admin() { su postgres -c "psql -p $port -qtAc \"$1\""; }
+[ "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname = 'initlab'")" = 1 ] ||
+    psql_admin "CREATE ROLE initlab LOGIN PASSWORD 'initlab' CREATEDB"
+[ "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = 'initlab_test'")" = 1 ] ||
+    su postgres -c "createdb -p $port -O initlab initlab_test"
+echo "postgres://initlab:initlab@127.0.0.1:$port/initlab_test"
