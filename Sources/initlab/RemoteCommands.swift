@@ -93,6 +93,13 @@ enum Remote {
     static func printJSON(_ value: JSONValue) {
         FileHandle.standardOutput.write(value.serialized() + Data([0x0A]))
     }
+
+    /// Sends one request that answers with a job and prints it: its line, or its JSON.
+    static func showJob(_ remote: RemoteOptions, _ method: String, _ path: String, json: Bool) async {
+        let client = remote.client()
+        let job = Remote.job(await Remote.call { () async throws(RemoteError) in try await client.send(method, path) })
+        if json { printJSON(job) } else { print(line(job)) }
+    }
 }
 
 struct SubmitCommand: AsyncParsableCommand {
@@ -132,11 +139,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "The experiment's id.") var id: String
     @Flag(help: "Print the job as JSON.") var json = false
 
-    func run() async throws {
-        let client = remote.client()
-        let job = Remote.job(await Remote.call { () async throws(RemoteError) in try await client.send("GET", Remote.path(id)) })
-        if json { Remote.printJSON(job) } else { print(Remote.line(job)) }
-    }
+    func run() async throws { await Remote.showJob(remote, "GET", Remote.path(id), json: json) }
 }
 
 struct WaitCommand: AsyncParsableCommand {
@@ -216,11 +219,7 @@ struct CancelCommand: AsyncParsableCommand {
     @Argument(help: "The experiment's id.") var id: String
     @Flag(help: "Print the job as JSON.") var json = false
 
-    func run() async throws {
-        let client = remote.client()
-        let job = Remote.job(await Remote.call { () async throws(RemoteError) in try await client.send("POST", Remote.path(id) + "/cancel") })
-        if json { Remote.printJSON(job) } else { print(Remote.line(job)) }
-    }
+    func run() async throws { await Remote.showJob(remote, "POST", Remote.path(id) + "/cancel", json: json) }
 }
 
 struct ListCommand: AsyncParsableCommand {

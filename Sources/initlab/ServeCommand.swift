@@ -23,24 +23,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.configuration(environment: ProcessInfo.processInfo.environment)
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "initlab.serve")
-
-        // The stores `--database` names (SQLite file, or a PostgreSQL URL shared with other nodes).
-        let backend = try StoreBackend.open(configuration, logger: logger)
-        // One registry for the dataset routes and the engine's input provider: datasets load once per process.
-        let datasets = DatasetRegistry(configuration: configuration, logger: logger)
-        let service = ExperimentService(
-            configuration: configuration, store: backend.jobs,
-            engine: InitCoreEngine(
-                budget: configuration.budget, inputProvider: datasets.inputProvider,
-                trainingData: datasets.trainingDataProvider),
-            datasets: datasets, logger: logger)
+        let node = try NodeAssembly(configuration, label: "initlab.serve")
+        let (logger, backend, service) = (node.logger, node.backend, node.service)
         // Dashboard, charts, CSV, live events and sweeps on the same router.
         var visualization = VisualizationConfiguration()
         visualization.heartbeat = configuration.sseHeartbeat
@@ -65,6 +49,34 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             services: backend.services + [api], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+}
+
+/// What every node (`serve`, `worker`) assembles the same way: logging at the configured level, the stores
+/// `--database` names (a SQLite file, or a PostgreSQL URL shared with other nodes), one dataset registry (the
+/// dataset routes and the engine's input provider: datasets load once per process), and the experiment service
+/// with the real engine.
+struct NodeAssembly {
+    let logger: Logger
+    let backend: StoreBackend
+    let service: ExperimentService
+
+    init(_ configuration: ServiceConfiguration, label: String) throws {
+        let level = configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        logger = Logger(label: label)
+        backend = try StoreBackend.open(configuration, logger: logger)
+        let datasets = DatasetRegistry(configuration: configuration, logger: logger)
+        service = ExperimentService(
+            configuration: configuration, store: backend.jobs,
+            engine: InitCoreEngine(
+                budget: configuration.budget, inputProvider: datasets.inputProvider,
+                trainingData: datasets.trainingDataProvider),
+            datasets: datasets, logger: logger)
     }
 }
 

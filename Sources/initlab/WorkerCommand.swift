@@ -27,21 +27,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 "initlab worker needs a postgres:// --database (INITLAB_DATABASE) shared with the API nodes; with SQLite, `initlab serve` runs the workers")
         }
         guard configuration.workers >= 1 else { throw ValidationError("initlab worker needs --workers 1 or more") }
-        let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "initlab.worker")
-        let backend = try StoreBackend.open(configuration, logger: logger)
-        let datasets = DatasetRegistry(configuration: configuration, logger: logger)
-        let service = ExperimentService(
-            configuration: configuration, store: backend.jobs,
-            engine: InitCoreEngine(
-                budget: configuration.budget, inputProvider: datasets.inputProvider,
-                trainingData: datasets.trainingDataProvider),
-            datasets: datasets, logger: logger)
+        let assembly = try NodeAssembly(configuration, label: "initlab.worker")
+        let (logger, backend, service) = (assembly.logger, assembly.backend, assembly.service)
         let node = NodeService {
             try await backend.prepare()
             logger.notice(

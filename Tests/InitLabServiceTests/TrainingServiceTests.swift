@@ -135,7 +135,7 @@ final class TrainingHarness: Sendable {
 
     /// The exports cover the curves: plot.svg?metric=loss draws the training loss of every step and the
     /// validation loss dashed, metric=accuracy the validation accuracy, result.csv?rows=steps has one row per
-    /// step with exactly the result's numbers; an init-only experiment refuses both with a 400 naming the
+    /// step with exactly the result's numbers; an init-only experiment refuses both with a 409 naming the
     /// parameter.
     @Test func plotAndCSVCoverTheTrainingCurves() async throws {
         let h = try TrainingHarness()
@@ -179,10 +179,10 @@ final class TrainingHarness: Sendable {
         let plain = try await h.submit(#"{"depth": 2, "width": 8, "batch": 4, "init": "kaiming_normal", "activation": "relu"}"#)
         #expect(await eventually { await h.job(plain)["status"] as? String == "succeeded" })
         let refused = await h.server.handle(.get("/v1/experiments/\(plain)/plot.svg", query: [("metric", "loss")]))
-        #expect(refused.status == 400)
+        #expect(refused.status == 409)
         #expect((jsonObject(refused.body)["errors"] as? [[String: Any]])?.first?["pointer"] as? String == "?metric")
         let refusedCSV = await h.server.handle(.get("/v1/experiments/\(plain)/result.csv", query: [("rows", "steps")]))
-        #expect(refusedCSV.status == 400)
+        #expect(refusedCSV.status == 409)
         #expect((jsonObject(refusedCSV.body)["errors"] as? [[String: Any]])?.first?["pointer"] as? String == "?rows")
         let bogus = await h.server.handle(.get("/v1/experiments/\(plain)/result.csv", query: [("rows", "columns")]))
         #expect(bogus.status == 400)

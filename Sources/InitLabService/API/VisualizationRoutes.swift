@@ -92,12 +92,15 @@ extension ExperimentService {
         }
     }
 
-    /// A training metric (or CSV rows) asked of a result without training: a 400 naming the parameter.
+    /// A training metric (or CSV rows) asked of a result without training: a well-formed request that this
+    /// experiment cannot answer, so a 409 (as for an unfinished one) naming the parameter.
     static func requireTraining(_ result: ChartResult, for metric: ChartOptions.Metric, parameter: String = "metric") throws {
         guard metric.isTraining, result.training == nil else { return }
         let value = parameter == "metric" ? metric.rawValue : "steps"
         let detail = "\(parameter)=\(value) needs a training run (a spec with train); this experiment has none"
-        throw Problem.badRequest("invalid_parameter", detail, errors: [FieldProblem(pointer: "?" + parameter, detail: detail)])
+        throw Problem(
+            status: 409, code: "not_a_training_run", title: "Not a training run", detail: detail,
+            errors: [FieldProblem(pointer: "?" + parameter, detail: detail)])
     }
 
     /// Ids are lowercase UUIDs; anything else cannot exist.
