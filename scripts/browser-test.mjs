@@ -209,7 +209,8 @@ const base = `/v1/experiments/${exported.id}`;
 if (!exported.visible || !exported.sweepHidden) fail("export links shown wrongly: " + JSON.stringify(exported));
 if (exported.links.csv !== `${base}/result.csv?rows=steps` || exported.links.loss !== `${base}/plot.svg?metric=loss&scale=log` || exported.links.accuracy !== `${base}/plot.svg?metric=accuracy`) fail("export links: " + JSON.stringify(exported.links));
 if (exported.listed.length !== 5 || exported.listed.some(([run, hrefs]) => hrefs.length !== 3 || !hrefs[0].startsWith(`/v1/experiments/${run}/result.csv?rows=steps`) || !hrefs[1].startsWith(`/v1/experiments/${run}/plot.svg?metric=loss`))) fail("runs list curve links: " + JSON.stringify(exported.listed));
-if (exported.csvStatus !== 200 || exported.csvHeader !== "step,train_loss,learning_rate,validation_loss,validation_accuracy" || exported.steps !== 60 || exported.csvLines !== exported.steps + 1) fail("curves CSV: " + JSON.stringify(exported));
+// A header, then rows 0 … steps: row k is the k-th mini-batch, and the last evaluation (after every update) has a row of its own.
+if (exported.csvStatus !== 200 || exported.csvHeader !== "step,train_loss,learning_rate,validation_loss,validation_accuracy" || exported.steps !== 60 || exported.csvLines !== exported.steps + 2) fail("curves CSV: " + JSON.stringify(exported));
 for (const [name, chart] of [["loss", exported.loss], ["accuracy", exported.accuracy]]) {
   if (chart.status !== 200 || !/^image\/svg\+xml/.test(chart.type || "") || !chart.parsed || chart.measured < 1 || (name === "loss" && chart.validation < 1)) fail(`${name} SVG: ` + JSON.stringify(chart));
 }
