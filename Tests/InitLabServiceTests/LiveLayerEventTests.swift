@@ -35,58 +35,6 @@ final class HeldRealEngine: ExperimentEngine {
     }
 }
 
-/// A started service around a `HeldRealEngine`.
-final class LiveHarness: Sendable {
-    let database: TempDatabase
-    let service: ExperimentService
-    let server: InitLabServer
-    let engine: HeldRealEngine
-
-    init(holdAt: Int) throws {
-        database = try TempDatabase()
-        engine = HeldRealEngine(holdAt: holdAt)
-        let stores = try TestStores(path: database.path)
-        service = ExperimentService(
-            configuration: testConfiguration(), store: stores.jobs, engine: engine, logger: quietLogger())
-        server = InitLabServer(service: service, sweeps: stores.sweeps, logger: quietLogger())
-        try service.start()
-    }
-
-    func stop() async {
-        engine.release()
-        await service.shutdown()
-        database.cleanup()
-    }
-
-    func submit(_ spec: String) async throws -> String {
-        let response = await server.handle(.post("/v1/experiments", json: spec))
-        guard response.status == 202, let id = jsonObject(response.body)["id"] as? String else {
-            throw VizTestFailure("submit gave \(response.status)")
-        }
-        return id
-    }
-
-    func status(_ id: String) async -> String? {
-        jsonObject(await server.handle(.get("/v1/experiments/\(id)")).body)["status"] as? String
-    }
-
-    /// Streams in a task (cancel it to "disconnect"); frames go to the collector.
-    func follow(_ id: String, lastEventID: Int? = nil, into collector: Collector) async throws -> Task<Void, Never> {
-        let headers = lastEventID.map { [("Last-Event-ID", String($0))] } ?? []
-        var visualization = VisualizationConfiguration()
-        visualization.heartbeat = .milliseconds(50)
-        let stream = try await service.eventStream(
-            id: id, request: .get("/v1/experiments/\(id)/events", headers: headers), configuration: visualization)
-        return Task {
-            // A thrown error (other than the cancellation that "disconnects") lands in the collector, so a
-            // failing expectation shows it.
-            do { try await stream.run { collector.write($0) } } catch where !Task.isCancelled {
-                collector.write(": stream error: \(error)\n")
-            } catch {}
-        }
-    }
-}
-
 func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)] {
     parseSSE(collector.text.withLock { $0 }).compactMap { e in e.id.flatMap(Int.init).map { ($0, e.event, e.data) } }
 }
@@ -95,7 +43,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
     /// Forward-only run held after layer 5 of 8: layers 1…5 arrive while it runs, identical to the result's
     /// layer objects; after release the rest and `done` follow with no id twice.
     @Test func layersStreamWhileRunning() async throws {
-        let harness = try LiveHarness(holdAt: 5)
+        let harness = try HeldHarness(holdAt: 5, writeEveryProgress: false)
         defer { Task { await harness.stop() } }
         let id = try await harness.submit(spec(depth: 8, backward: false))
         let collector = Collector()
@@ -128,7 +76,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
     /// resumes with its Last-Event-ID and gets layers 4…6 then `done`, across the live → stored transition,
     /// with no duplicate and no gap.
     @Test func resumeMidRunWithoutDuplicates() async throws {
-        let harness = try LiveHarness(holdAt: 6)
+        let harness = try HeldHarness(holdAt: 6, writeEveryProgress: false)
         defer { Task { await harness.stop() } }
         let id = try await harness.submit(spec(depth: 6, backward: true))
         let first = Collector()

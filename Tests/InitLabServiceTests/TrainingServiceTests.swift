@@ -8,18 +8,19 @@ import Testing
 
 @testable import InitLabService
 
-/// A started service around a `HeldRealEngine`, driven through the real router in-process. Every progress
-/// report is written (no write interval), so a held run's stored progress is exactly the hold step.
-final class TrainingHarness: Sendable {
+/// A started service around a `HeldRealEngine`, driven through the real router in-process (the live-layer and
+/// training tests). With `writeEveryProgress` (the default) every progress report is written (no write
+/// interval), so a held run's stored progress is exactly the hold step.
+final class HeldHarness: Sendable {
     let database: TempDatabase
     let service: ExperimentService
     let server: InitLabServer
     let engine: HeldRealEngine
 
-    init(holdAt: Int = .max, cacheDirectory: String? = nil) throws {
+    init(holdAt: Int = .max, cacheDirectory: String? = nil, writeEveryProgress: Bool = true) throws {
         database = try TempDatabase()
         let configuration = testConfiguration {
-            $0.progressWriteInterval = .zero
+            if writeEveryProgress { $0.progressWriteInterval = .zero }
             if let cacheDirectory { $0.cacheDirectory = cacheDirectory }
         }
         let registry = DatasetRegistry(configuration: configuration, environment: [:], logger: quietLogger())
@@ -52,6 +53,10 @@ final class TrainingHarness: Sendable {
 
     func progress(_ id: String) async -> [String: Int] { (await job(id)["progress"] as? [String: Int]) ?? [:] }
 
+    func status(_ id: String) async -> String? { await job(id)["status"] as? String }
+
+    /// Streams in a task (cancel it to "disconnect"); frames go to the collector. A thrown error (other than the
+    /// cancellation that "disconnects") lands in the collector, so a failing expectation shows it.
     func follow(_ id: String, lastEventID: Int? = nil, into collector: Collector) async throws -> Task<Void, Never> {
         let headers = lastEventID.map { [("Last-Event-ID", String($0))] } ?? []
         var visualization = VisualizationConfiguration()
@@ -76,7 +81,7 @@ final class TrainingHarness: Sendable {
     /// step 10 streamed live), release, and read the result: 30 training losses, 3 evaluations, 4 snapshots; the
     /// stream replays every evaluation and snapshot once, in order, then the init-time layers and `done`.
     @Test func teacherRunReportsStepsStreamsEvalsAndSnapshotsAndSucceeds() async throws {
-        let h = try TrainingHarness(holdAt: 10)
+        let h = try HeldHarness(holdAt: 10)
         defer { Task { await h.stop() } }
         let submitted = await h.server.handle(.post("/v1/experiments", json: Self.teacherSpec()))
         #expect(submitted.status == 202)
@@ -138,7 +143,7 @@ final class TrainingHarness: Sendable {
     /// step with exactly the result's numbers; an init-only experiment refuses both with a 409 naming the
     /// parameter.
     @Test func plotAndCSVCoverTheTrainingCurves() async throws {
-        let h = try TrainingHarness()
+        let h = try HeldHarness()
         defer { Task { await h.stop() } }
         let id = try await h.submit(Self.teacherSpec())
         #expect(await eventually { await h.job(id)["status"] as? String == "succeeded" })
@@ -192,7 +197,7 @@ final class TrainingHarness: Sendable {
     /// the lr inside train.optimizer; the overlay draws every run's loss curves; a bad lr points into
     /// /vary/lr/<index>, and varying lr without a train block is refused.
     @Test func sweepsVaryTrainingParameters() async throws {
-        let h = try TrainingHarness()
+        let h = try HeldHarness()
         defer { Task { await h.stop() } }
         let body = #"{"base": \#(Self.teacherSpec()), "vary": {"init": ["kaiming_normal", "xavier_normal"], "lr": [0.05, 0.2]}}"#
         let created = await h.server.handle(.post("/v1/sweeps", json: body))
@@ -236,7 +241,7 @@ final class TrainingHarness: Sendable {
          "unknown key; allowed keys of one_cycle: div, final_div, name, pct_start"),
     ])
     func badTrainFieldIs422(extra: String, pointer: String, detail: String) async throws {
-        let h = try TrainingHarness()
+        let h = try HeldHarness()
         defer { Task { await h.stop() } }
         let reply = await h.server.handle(.post("/v1/experiments", json: Self.teacherSpec(extra: extra)))
         #expect(reply.status == 422 && reply.header("Content-Type") == "application/problem+json")
@@ -249,7 +254,7 @@ final class TrainingHarness: Sendable {
 
     /// Training on a dataset needs it in the cache before the submit, like a dataset input: 409 with the fetch link.
     @Test func datasetNotCachedIs409() async throws {
-        let h = try TrainingHarness()
+        let h = try HeldHarness()
         defer { Task { await h.stop() } }
         let spec = #"{"depth": 2, "width": 16, "batch": 16, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "fashion-mnist", "steps": 10}}"#
         let reply = await h.server.handle(.post("/v1/experiments", json: spec))
@@ -261,7 +266,7 @@ final class TrainingHarness: Sendable {
 
     /// Cancel while the run is held after step 5: it stops before step 6, and its progress stays at 5 steps.
     @Test func cancelTakesEffectBetweenSteps() async throws {
-        let h = try TrainingHarness(holdAt: 5)
+        let h = try HeldHarness(holdAt: 5)
         defer { Task { await h.stop() } }
         let id = try await h.submit(Self.teacherSpec())
         #expect(await eventually { await h.progress(id) == ["steps_done": 5, "steps_total": 30] })
@@ -277,7 +282,7 @@ final class TrainingHarness: Sendable {
     /// Fashion-MNIST (Debian's package, through the shared test cache): the registry's training-data provider
     /// loads both splits, and a short run succeeds with a validation accuracy per evaluation.
     @Test func fashionMNISTRunThroughTheRegistry() async throws {
-        let h = try TrainingHarness(cacheDirectory: try FashionFixture.cacheDirectory())
+        let h = try HeldHarness(cacheDirectory: try FashionFixture.cacheDirectory())
         defer { Task { await h.stop() } }
         let spec = #"{"depth": 2, "width": 32, "batch": 32, "seed": 1, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "fashion-mnist", "steps": 40, "optimizer": {"name": "sgd", "lr": 0.05}, "eval_every": 20, "stats_every": 40, "validation_size": 500}}"#
         let id = try await h.submit(spec)
