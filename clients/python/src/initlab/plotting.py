@@ -93,6 +93,30 @@ def series(
     return xs, ys, (theory if with_theory else None), first_bad
 
 
+def _plotted(values: Sequence[Any], scale: str) -> List[float]:
+    """The values as drawn: a gap (NaN) for a missing or non-finite value, and for one ≤ 0 on a log scale."""
+    out = []
+    for v in values:
+        f = _finite(v)
+        out.append(math.nan if f is None or (scale == "log" and f <= 0) else f)
+    return out
+
+
+def _finish(ax: Any, title: str, xlabel: str, ylabel: str, scale: str, unit_interval: bool) -> Any:
+    """The axes' common dressing: titles, the scale, [0, 1] limits for a fraction on a linear scale, grid, legend."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{ylabel} ({scale} scale)")
+    if scale == "log":
+        ax.set_yscale("log")
+    if unit_interval and scale == "linear":
+        ax.set_ylim(-0.03, 1.03)
+    ax.grid(True, color="#d8dee4", linewidth=0.8)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=8, frameon=False)
+    return ax
+
+
 def _check(metric: str, pass_: str, scale: Optional[str]) -> str:
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
@@ -136,12 +160,10 @@ def plot_runs(
         if not ys:
             continue
         c = color or PALETTE[(already + i) % len(PALETTE)]
-        values = [math.nan if (y is None or (scale == "log" and y <= 0)) else y for y in ys]
-        (line,) = ax.plot(xs, values, color=c, linewidth=1.8, marker="o", markersize=2.5, label=label)
+        (line,) = ax.plot(xs, _plotted(ys, scale), color=c, linewidth=1.8, marker="o", markersize=2.5, label=label)
         line.set_gid(_MEASURED_GID)
         if theory and predicted is not None:
-            t = [math.nan if (y is None or (scale == "log" and y <= 0)) else y for y in predicted]
-            ax.plot(xs, t, color=c, linewidth=1.4, linestyle="--", label=f"{label} (theory)")
+            ax.plot(xs, _plotted(predicted, scale), color=c, linewidth=1.4, linestyle="--", label=f"{label} (theory)")
         if first_bad is not None:
             ax.axvline(first_bad, color=c, linestyle=":", linewidth=1)
             ax.annotate(
@@ -156,17 +178,7 @@ def plot_runs(
     passname = "forward" if pass_ == "forward" else "backward"
     quantity = "activations" if pass_ == "forward" else "activation gradients"
     name = _METRIC_NAME[metric]
-    ax.set_title(f"Per-layer {name} of the {quantity} ({passname})")
-    ax.set_xlabel("layer")
-    ax.set_ylabel(f"{name} ({scale} scale)")
-    if scale == "log":
-        ax.set_yscale("log")
-    if metric == "dead_fraction" and scale == "linear":
-        ax.set_ylim(-0.03, 1.03)
-    ax.grid(True, color="#d8dee4", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.legend(fontsize=8, frameon=False)
-    return ax
+    return _finish(ax, f"Per-layer {name} of the {quantity} ({passname})", "layer", name, scale, metric == "dead_fraction")
 
 
 def _curves(runs: Sequence[Tuple[str, Mapping[str, Any]]], metric: str, scale: str, ax: Any, color: Optional[str]) -> Any:
@@ -180,39 +192,24 @@ def _curves(runs: Sequence[Tuple[str, Mapping[str, Any]]], metric: str, scale: s
         c = color or PALETTE[(already + i) % len(PALETTE)]
         evals = training.get("evals") or []
 
-        def shown(values: Sequence[Any]) -> List[float]:
-            out = []
-            for v in values:
-                f = _finite(v)
-                out.append(math.nan if f is None or (scale == "log" and f <= 0) else f)
-            return out
-
         if metric == "loss":
             losses = training.get("train_loss") or []
-            (line,) = ax.plot(range(len(losses)), shown(losses), color=c, linewidth=1.4, label=f"{label} (training)")
-            ax.plot([e.get("step") for e in evals], shown([e.get("loss") for e in evals]), color=c, linewidth=1.4,
+            (line,) = ax.plot(range(len(losses)), _plotted(losses, scale), color=c, linewidth=1.4, label=f"{label} (training)")
+            ax.plot([e.get("step") for e in evals], _plotted([e.get("loss") for e in evals], scale), color=c, linewidth=1.4,
                     linestyle="--", marker="o", markersize=3, label=f"{label} (validation)")
         else:
-            (line,) = ax.plot([e.get("step") for e in evals], shown([e.get("accuracy") for e in evals]), color=c,
+            (line,) = ax.plot([e.get("step") for e in evals], _plotted([e.get("accuracy") for e in evals], scale), color=c,
                               linewidth=1.8, marker="o", markersize=3, label=label)
         line.set_gid(_MEASURED_GID)
         drawn += 1
     if drawn == 0:
         raise ValueError(f"metric={metric} needs a training run (a spec with train)")
-    if metric == "loss":
-        ax.set_title("Training loss per step, validation loss per evaluation (dashed)")
-    else:
-        ax.set_title("Validation accuracy per evaluation")
-    ax.set_xlabel("step")
-    ax.set_ylabel(f"{_METRIC_NAME[metric]} ({scale} scale)")
-    if scale == "log":
-        ax.set_yscale("log")
-    if metric == "accuracy" and scale == "linear":
-        ax.set_ylim(-0.03, 1.03)
-    ax.grid(True, color="#d8dee4", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.legend(fontsize=8, frameon=False)
-    return ax
+    title = (
+        "Training loss per step, validation loss per evaluation (dashed)"
+        if metric == "loss"
+        else "Validation accuracy per evaluation"
+    )
+    return _finish(ax, title, "step", _METRIC_NAME[metric], scale, metric == "accuracy")
 
 
 def _heatmap(label: str, result: Mapping[str, Any], pass_: str, ax: Any) -> Any:
