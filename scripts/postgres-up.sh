@@ -4,6 +4,9 @@
 # and the database `initlab_test`, then prints the URL for INITLAB_TEST_POSTGRES_URL on stdout.
 # Usage: export INITLAB_TEST_POSTGRES_URL="$(scripts/postgres-up.sh)"
 set -euo pipefail
+# Only the URL goes to stdout (fd 3): everything the tools below print goes to stderr, so nothing they say on
+# some machine (a pg_ctlcluster or su notice) can end up inside INITLAB_TEST_POSTGRES_URL.
+exec 3>&1 1>&2
 
 if [ "$(id -u)" != 0 ]; then
     echo "postgres-up.sh: needs root (pg_ctlcluster and su postgres)" >&2
@@ -17,7 +20,11 @@ fi
 if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main"' | grep -q .; then
     pg_createcluster 15 main >/dev/null
 fi
-port="$(pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $3 }')"
+port="$(pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $3; exit }')"
+case "$port" in
+    '' | *[!0-9]*) echo "postgres-up.sh: cluster 15/main has no usable port ('$port'); pg_lsclusters says:" >&2
+        pg_lsclusters >&2; exit 1 ;;
+esac
 if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $4 }' | grep -q online; then
     pg_ctlcluster 15 main start
 fi
@@ -32,4 +39,4 @@ psql_admin() { su postgres -c "psql -p $port -qtAc \"$1\""; }
     psql_admin "CREATE ROLE initlab LOGIN PASSWORD 'initlab' CREATEDB"
 [ "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = 'initlab_test'")" = 1 ] ||
     su postgres -c "createdb -p $port -O initlab initlab_test"
-echo "postgres://initlab:initlab@127.0.0.1:$port/initlab_test"
+echo "postgres://initlab:initlab@127.0.0.1:$port/initlab_test" >&3

@@ -20,6 +20,9 @@ package final class PostgresDatabase: Sendable {
     /// A query that has not answered after this long fails with `StoreUnavailable` (503 with Retry-After):
     /// requests fail fast while the database is down instead of queueing behind the pool. Default: 5 s.
     let deadline: Duration
+    /// While the database is known to be down, one call per this interval goes through to it (a probe); the
+    /// others fail at once. Default: 1 s.
+    let probeInterval: Duration
     /// When the database stopped answering, and when it was last tried (`perform`).
     private let outage = Mutex(Outage())
     /// The channel every job change is announced on (`NOTIFY initlab_jobs, '<id>'`).
@@ -28,9 +31,10 @@ package final class PostgresDatabase: Sendable {
     /// `url`: `postgres://user:password@host:port/database?sslmode=disable|prefer|require&search_path=schema`
     /// (sslmode defaults to disable: the database is expected on a private network; `require` verifies the
     /// server's certificate).
-    package init(url: String, maxConnections: Int, deadline: Duration = .seconds(5), logger: Logger)
-        throws(ConfigurationError)
-    {
+    package init(
+        url: String, maxConnections: Int, deadline: Duration = .seconds(5), probeInterval: Duration = .seconds(1),
+        logger: Logger
+    ) throws(ConfigurationError) {
         var configuration = try Self.clientConfiguration(url: url)
         configuration.options.maximumConnections = maxConnections
         configuration.options.minimumConnections = 0
@@ -38,6 +42,7 @@ package final class PostgresDatabase: Sendable {
         self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.logger = logger
         self.deadline = deadline
+        self.probeInterval = probeInterval
     }
 
     /// Parses a `postgres://` or `postgresql://` URL (user and password percent-decoded).
@@ -45,9 +50,14 @@ package final class PostgresDatabase: Sendable {
         func fail(_ why: String) -> ConfigurationError {
             ConfigurationError(message: "--database (INITLAB_DATABASE): \(why) in a postgres:// URL")
         }
-        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
-            scheme == "postgres" || scheme == "postgresql"
-        else { throw fail("not a valid URL") }
+        if let index = text.unicodeScalars.firstIndex(where: { $0.properties.isWhitespace || $0.value < 0x20 }) {
+            let offset = text.unicodeScalars.distance(from: text.unicodeScalars.startIndex, to: index)
+            throw fail("whitespace or a control character at offset \(offset) of \(redacted(text))")
+        }
+        guard let url = URLComponents(string: text) else { throw fail("not a valid URL: \(redacted(text))") }
+        guard let scheme = url.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql" else {
+            throw fail("the scheme must be postgres or postgresql: \(redacted(text))")
+        }
         guard let user = url.user, !user.isEmpty else { throw fail("a user name is required") }
         let database = String(url.path.drop(while: { $0 == "/" }))
         let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
@@ -71,6 +81,14 @@ package final class PostgresDatabase: Sendable {
         return configuration
     }
 
+    /// `text` with the password (between the user's `:` and the `@`) replaced by `***`, for error messages.
+    static func redacted(_ text: String) -> String {
+        guard let authority = text.range(of: "://"), let at = text[authority.upperBound...].firstIndex(of: "@"),
+            let colon = text[authority.upperBound..<at].firstIndex(of: ":")
+        else { return "'\(text)'" }
+        return "'" + text[..<text.index(after: colon)] + "***" + text[at...] + "'"
+    }
+
     // MARK: - Running queries
 
     /// Runs `body` against the pool within the deadline; connection failures become `StoreUnavailable`. The
@@ -83,11 +101,11 @@ package final class PostgresDatabase: Sendable {
         let now = clock.now
         let probe = outage.withLock { outage -> Bool in
             guard outage.since != nil else { return true }
-            if let last = outage.lastProbe, now - last < .seconds(1) { return false }
+            if let last = outage.lastProbe, now - last < probeInterval { return false }
             outage.lastProbe = now
             return true
         }
-        guard probe else { throw StoreUnavailable("the database is down; retrying it every second") }
+        guard probe else { throw StoreUnavailable(Self.knownDown) }
         let client = self.client
         do {
             let value = try await Self.withDeadline(deadline) { try await body(client) }
@@ -106,6 +124,9 @@ package final class PostgresDatabase: Sendable {
             throw classified
         }
     }
+
+    /// The reason of a call that failed at once because the database is known to be down.
+    static let knownDown = "the database is down; retrying it once in a while"
 
     /// Runs `body` in one transaction (BEGIN … COMMIT, ROLLBACK when it throws), within the deadline.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
