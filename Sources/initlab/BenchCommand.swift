@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark the compute core: matmul GFLOP/s, random numbers per second, training steps per second.",
-        subcommands: [BenchMatmul.self, BenchRNG.self, BenchStats.self, BenchTrain.self]
+        subcommands: [BenchMatmul.self, BenchExperiment.self, BenchRNG.self, BenchStats.self, BenchTrain.self]
     )
 }
 
@@ -69,9 +69,7 @@ func medianSecondsPerCall(repeats: Int, minMillis: Int, _ body: () -> Void) -> D
         }
         samples.append(seconds(d) / Double(calls))
     }
-    samples.sort()
-    let mid = samples.count / 2
-    return samples.count % 2 == 1 ? samples[mid] : (samples[mid - 1] + samples[mid]) / 2
+    return median(samples)
 }
 
 func seconds(_ d: Duration) -> Double {
@@ -162,6 +160,7 @@ struct BenchMatmul: ParsableCommand {
             }
         }
         let threadCounts = try options.threadCounts()
+        if !options.json { print(cpuHeader()) }
         for (layout, m, n, k) in rows {
             let aCount = m * k, bCount = k * n
             let gen = Philox(seed: 42, stream: 0)
@@ -336,15 +335,15 @@ struct BenchTrain: ParsableCommand {
                               schedule: LearningRateSchedule(lr: 0.01), evalEvery: steps, statsEvery: steps)
         let spec = ExperimentSpec(depth: depth, width: width, batch: batch, inputWidth: inputWidth, seed: 0,
                                   initializer: InitScheme(name: "kaiming_normal"), activation: ActivationSpec(name: "relu"), train: train)
+        if !options.json { print(cpuHeader()) }
         for threads in try options.threadCounts() {
             var samples: [Double] = []
             for _ in 0..<options.repeats {
                 samples.append(try TrainingBenchmark.secondsPerStep(spec, steps: steps, matmul: Matmul(threads: threads)))
             }
-            samples.sort()
-            let median = samples[samples.count / 2]
-            emit(BenchRow(bench: "train", threads: threads, seconds: median, depth: depth, width: width, batch: batch,
-                          stepsPerSecond: 1 / median), json: options.json)
+            let seconds = median(samples)
+            emit(BenchRow(bench: "train", threads: threads, seconds: seconds, depth: depth, width: width, batch: batch,
+                          stepsPerSecond: 1 / seconds), json: options.json)
         }
     }
 }

@@ -117,8 +117,8 @@ struct FetchCommand: ParsableCommand {
             do { _ = try ImageFileLoad(path: imagesPath) } catch { fail("initlab fetch: \(error)", code: 65) }
             images.append(Self.seconds(since: t1))
         }
-        return BenchResult(runs: runs, trainImagesPath: imagesPath, fullLoadMedianSeconds: Self.median(full),
-                           trainImagesMedianSeconds: Self.median(images))
+        return BenchResult(runs: runs, trainImagesPath: imagesPath, fullLoadMedianSeconds: median(full),
+                           trainImagesMedianSeconds: median(images))
     }
 
     private func printText(_ o: FetchOutput) {
@@ -155,11 +155,6 @@ struct FetchCommand: ParsableCommand {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
-    static func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        guard !s.isEmpty else { return 0 }
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
 }
 
 private func fail(_ message: String, code: Int32) -> Never {

@@ -17,12 +17,14 @@ public struct ExperimentRunner: Sendable {
         self.matmul = matmul
     }
 
+    /// - Parameter profile: when given, receives the run's time by phase and its products
+    ///   (`initlab bench experiment`); the result is the same with or without it.
     public func run(
-        _ spec: ExperimentSpec, input: InputBatch? = nil,
+        _ spec: ExperimentSpec, input: InputBatch? = nil, profile: PhaseProfile? = nil,
         progress: @Sendable (ExperimentProgress) -> Void = { _ in },
         isCancelled: @Sendable () -> Bool = { false }
     ) throws(ExperimentError) -> ExperimentResult {
-        let engine = try RunEngine(spec: spec, matmul: matmul, input: input)
+        let engine = try RunEngine(spec: spec, matmul: matmul, input: input, profile: profile)
         return try engine.run(progress: progress, isCancelled: isCancelled)
     }
 }

@@ -34,7 +34,7 @@ extension RunEngine {
         // Input moments for the theory.
         var s1 = 0.0, s2 = 0.0
         for i in 0..<(B * n0) { let x = Double(input.pointer[i]); s1 += x; s2 += x * x }
-        let inputStats = stats.compute(input.prefix(B * n0), rows: B, cols: n0, bins: 1, dead: .nonPositiveColumns)
+        let inputStats = measuredStats(input.prefix(B * n0), rows: B, cols: n0, bins: 1, dead: .nonPositiveColumns)
         var theory = MeanField(activation: activation, inputMean: s1 / Double(B * n0), inputMeanSquare: s2 / Double(B * n0))
 
         var buffers = makeBuffers()
@@ -51,6 +51,11 @@ extension RunEngine {
         }
         return ExperimentResult(spec: spec, conventions: Conventions(weights: spec.weights.rawValue, gradientSource: source),
                                 layers: layers, summary: summary)
+    }
+
+    /// `stats.compute`, timed as statistics when the run is profiled.
+    func measuredStats(_ x: UnsafeBufferPointer<Float>, rows: Int, cols: Int, bins: Int, dead: DeadRule) -> Stats {
+        timed(.statistics) { stats.compute(x, rows: rows, cols: cols, bins: bins, dead: dead) }
     }
 
     var layersTotal: Int { spec.backward ? 2 * depth : depth }
@@ -97,9 +102,9 @@ extension RunEngine {
             let skip: UnsafePointer<Float>? = spec.architecture.isResidual ? UnsafePointer(buffers.blockInput.pointer) : nil
             linear(l, a: buffers.aPrev.pointer, w: wl, bias: buffers.bias, skip: skip, h: h)
             let lsuvIterations = lsuv ? calibrateLSUV(l, a: buffers.aPrev.pointer, w: wl, bias: buffers.bias, skip: skip, h: h) : nil
-            let pre = stats.compute(UnsafeBufferPointer(start: h, count: act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            let pre = measuredStats(UnsafeBufferPointer(start: h, count: act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
             applyActivation(h, buffers.aCur.pointer, count: act)
-            let post = stats.compute(buffers.aCur.prefix(act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            let post = measuredStats(buffers.aCur.prefix(act), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
             let p = layerParameters(l)
             parameters.append(p)
             let t = theory.step(p)
@@ -194,7 +199,7 @@ extension RunEngine {
             for l in stride(from: e, through: c + 1, by: -1) {
                 if isCancelled() { throw .cancelled }
                 let fi = fanIn(l)
-                let gradStats = stats.compute(delta.prefix(act), rows: B, cols: n, bins: bins, dead: .zeroColumns)
+                let gradStats = measuredStats(delta.prefix(act), rows: B, cols: n, bins: bins, dead: .zeroColumns)
                 let deltaCopy = gradientSink == nil ? [] : Array(delta.prefix(act))
                 let h = hStore.pointer + (l - c - 1) * act
                 multiplyActivationDerivative(h, delta.pointer, count: act)  // delta is now ∂L/∂h_l
@@ -206,8 +211,8 @@ extension RunEngine {
                     applyActivation(hStore.pointer + (l - c - 2) * act, aTemp.pointer, count: act)
                     aIn = UnsafePointer(aTemp.pointer)
                 }
-                matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: dW.pointer)
-                let wStats = stats.compute(dW.prefix(n * fi), rows: n, cols: fi, bins: bins, dead: .zeroRows)
+                gemm(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: dW.pointer)
+                let wStats = measuredStats(dW.prefix(n * fi), rows: n, cols: fi, bins: bins, dead: .zeroRows)
                 gradientSink?(l, deltaCopy, Array(dW.prefix(n * fi)))
                 if isBlockEnd(l) && l - m > 0 {
                     pending.copy(from: delta, count: act)
@@ -221,7 +226,7 @@ extension RunEngine {
                         drawWeights(l, into: w)
                         wl = w
                     }
-                    matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: wl.pointer, c: deltaNext.pointer)
+                    gemm(.nn, m: B, n: fi, k: n, a: delta.pointer, b: wl.pointer, c: deltaNext.pointer)
                     if pendingIndex == l - 1 {
                         for i in 0..<act { deltaNext.pointer[i] += pending.pointer[i] }
                         pendingIndex = -1
@@ -241,7 +246,11 @@ extension RunEngine {
         let d = delta.pointer
         switch spec.loss {
         case .none:
-            RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.outputGradient), delta.mutablePrefix(act), mean: 0, std: 1, threads: matmul.threads)
+            timed(.random) {
+                RandomFill.normal(
+                    Philox(seed: spec.seed, stream: RandomStream.outputGradient), delta.mutablePrefix(act), mean: 0, std: 1,
+                    threads: matmul.threads)
+            }
             return 1
         case .mse:
             // L = mean((a − y)²) over all B·n elements ⇒ ∂L/∂a = 2(a − y)/(B·n).
@@ -249,7 +258,11 @@ extension RunEngine {
                 d.update(repeating: 0, count: act)
                 for r in 0..<B { d[r * n + labels[r]] = 1 }
             } else {
-                RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.targets), delta.mutablePrefix(act), mean: 0, std: 1, threads: matmul.threads)
+                timed(.random) {
+                    RandomFill.normal(
+                        Philox(seed: spec.seed, stream: RandomStream.targets), delta.mutablePrefix(act), mean: 0, std: 1,
+                        threads: matmul.threads)
+                }
             }
             let k = Float(2.0 / Double(act))
             for i in 0..<act { d[i] = k * (aL[i] - d[i]) }

@@ -16,9 +16,14 @@ final class RunEngine {
     var parameters: [LayerParameters] = []
     /// Test hook: receives (layer, ∂L/∂a_l, ∂L/∂W_l) in the backward pass.
     var gradientSink: ((Int, [Float], [Float]) -> Void)? = nil
+    /// Set by `ExperimentRunner.run(_:input:profile:…)`: the run's time by phase (`initlab bench experiment`).
+    var profile: PhaseProfile? = nil
 
-    init(spec: ExperimentSpec, matmul: Matmul, input batch: InputBatch?, plan: ExecutionPlan? = nil) throws(ExperimentError) {
+    init(
+        spec: ExperimentSpec, matmul: Matmul, input batch: InputBatch?, plan: ExecutionPlan? = nil, profile: PhaseProfile? = nil
+    ) throws(ExperimentError) {
         self.spec = spec
+        self.profile = profile
         self.matmul = matmul
         stats = StatsComputer(threads: matmul.threads)
         B = spec.batch
@@ -53,7 +58,10 @@ final class RunEngine {
             }
             labels = batch.labels
         } else {
-            RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.input), input.buffer, mean: 0, std: 1, threads: matmul.threads)
+            let input = self.input, threads = matmul.threads
+            profile?.measure(.random) {
+                RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.input), input.buffer, mean: 0, std: 1, threads: threads)
+            }
             labels = nil
         }
     }
@@ -65,6 +73,10 @@ final class RunEngine {
 
     /// W_l (n × fanIn) into `w`.
     func drawWeights(_ l: Int, into w: FloatBuffer) {
+        timed(.random) { drawWeightsUntimed(l, into: w) }
+    }
+
+    private func drawWeightsUntimed(_ l: Int, into w: FloatBuffer) {
         let fi = fanIn(l), count = n * fi
         if spec.weights == .shared {
             let which = (n0 != n && l > 1) ? 2 : 1
@@ -92,14 +104,16 @@ final class RunEngine {
     /// b_l (n) into `b`; false when the bias is identically zero.
     func drawBias(_ l: Int, into b: FloatBuffer) -> Bool {
         if case .constant(let c) = biasDistribution, c == 0 { return false }
-        biasDistribution.fill(b.mutablePrefix(n), rows: 1, cols: n, philox: Philox(seed: spec.seed, stream: RandomStream.bias(l)), threads: 1)
+        timed(.random) {
+            biasDistribution.fill(b.mutablePrefix(n), rows: 1, cols: n, philox: Philox(seed: spec.seed, stream: RandomStream.bias(l)), threads: 1)
+        }
         return true
     }
 
     /// h = a·Wᵀ + b (+ skip), the same operations in the forward pass and in recomputation.
     func linear(_ l: Int, a: UnsafePointer<Float>, w: FloatBuffer, bias: FloatBuffer, skip: UnsafePointer<Float>?, h: UnsafeMutablePointer<Float>) {
         let fi = fanIn(l)
-        matmul.multiply(.nt, m: B, n: n, k: fi, a: a, b: w.pointer, c: h)
+        gemm(.nt, m: B, n: n, k: fi, a: a, b: w.pointer, c: h)
         if drawBias(l, into: bias) {
             let bp = bias.pointer
             for r in 0..<B {
@@ -137,12 +151,16 @@ final class RunEngine {
     /// a = φ(h) on the engine's threads (up to four chunks per thread, of ≥ 16 Ki elements, handed out
     /// dynamically; an elementwise result does not depend on the split).
     func applyActivation(_ h: UnsafePointer<Float>, _ a: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(count, threads: matmul.threads) { start, length in activation.apply(h + start, a + start, count: length) }
+        timed(.activation) {
+            elementwise(count, threads: matmul.threads) { start, length in activation.apply(h + start, a + start, count: length) }
+        }
     }
 
     /// g *= φ′(h) on the engine's threads.
     func multiplyActivationDerivative(_ h: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, count: Int) {
-        elementwise(count, threads: matmul.threads) { start, length in activation.multiplyDerivative(h + start, g + start, count: length) }
+        timed(.activation) {
+            elementwise(count, threads: matmul.threads) { start, length in activation.multiplyDerivative(h + start, g + start, count: length) }
+        }
     }
 
     /// Population std in double (LSUV's criterion).
