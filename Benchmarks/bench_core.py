@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+import cpuinfo
+
 WORKER = r"""
 import json, os, sys, time
 import numpy as np
@@ -136,6 +138,7 @@ def main():
     threads = [int(t) for t in a.threads.split(",")] if a.threads else ([1, cores] if cores > 1 else [1])
     workers = {t: NumpyWorker(t) for t in threads}
     first = workers[threads[0]]
+    print(f"# {cpuinfo.header()}")
     print(f"# cpu cores: {cores}; removed from numpy's environment: {first.removed or 'nothing set'}")
     for t, w in workers.items():
         print(f"# numpy worker, OPENBLAS_NUM_THREADS={t}: {json.dumps(w.info)}")
@@ -180,7 +183,7 @@ def main():
             o, n = statistics.median(ours_v), statistics.median(np_v)
             ratio = o / n
             if bench == "matmul":
-                goal = (0.9 if t == 1 else 0.85) if size <= 1024 else None
+                goal = 1.0 if t == 1 else 0.95  # the core issue's goals, every row
             else:
                 goal = 3.0
             unit = "GFLOP/s" if bench == "matmul" else "M/s"

@@ -21,10 +21,11 @@ Build first: swift build -c release --product initlab. torch comes from a virtua
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
+
+import cpuinfo
 
 WORKER = r"""
 import json, sys, time
@@ -75,25 +76,6 @@ ROWS = [
 ]
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def has_avx512():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return "avx512f" in f.read()
-    except OSError:
-        return False
-
-
 def ours(binary, depth, width, batch, threads, steps):
     out = subprocess.run(
         [binary, "bench", "train", "--depth", str(depth), "--width", str(width), "--batch", str(batch),
@@ -128,7 +110,7 @@ def main():
         p.stdin.flush()
         return json.loads(p.stdout.readline())["seconds"]
 
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, AVX-512: {'yes' if has_avx512() else 'no'}; "
+    print(f"{cpuinfo.header()}; "
           f"PyTorch {workers[thread_counts[0]][1]['torch']}; {args.reps} interleaved repetitions of {args.steps} steps, medians")
     print(f"{'row':40s} | {'PyTorch steps/s':>15s} | {'InitLab steps/s':>15s} | ours/PyTorch | goal")
     results = []
