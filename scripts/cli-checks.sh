@@ -70,8 +70,26 @@ status=0
 [ "$status" = 64 ] || fail "initlab worker with a SQLite database exited $status, expected 64"
 grep -q "initlab worker needs a postgres:// --database" "$WORK/err" || fail "initlab worker with SQLite: stderr lacks the reason"
 
+# `initlab bench experiment` (a tiny spec, one repetition): one JSON row whose phases and floor are measured,
+# with 3·depth − 1 products (forward nt, backward tn, and nn below the top layer).
+out=$("$BIN" bench experiment --depth 4 --width 32 --batch 16 --repeats 1 --threads 1 --json 2>&1) ||
+  fail "bench experiment exited non-zero: $out"
+python3 - "$out" <<'PY' || fail "bench experiment: unexpected row: $out"
+import json, sys
+row = json.loads(sys.argv[1])
+assert row["bench"] == "experiment" and row["depth"] == 4 and row["threads"] == 1, row
+assert row["products"] == 11, row["products"]
+assert set(row["phase_seconds"]) == {"matmul", "statistics", "activation", "random"}, row["phase_seconds"]
+assert all(v > 0 for v in row["phase_seconds"].values()), row["phase_seconds"]
+assert row["floor_seconds"] > 0 and row["total_seconds"] > row["phase_seconds"]["matmul"], row
+assert abs(row["ratio"] - row["total_seconds"] / row["floor_seconds"]) < 1e-9 * row["ratio"], row
+PY
+table=$("$BIN" bench experiment --depth 4 --width 32 --batch 16 --repeats 1 --threads 1 2>&1) || fail "bench experiment (table) exited non-zero"
+grep -q "^CPU: .*AVX-512: " <<<"$table" || fail "bench experiment's table lacks the CPU line"
+grep -q "ratio total / floor" <<<"$table" || fail "bench experiment's table lacks the ratio"
+
 if [ "$failures" -gt 0 ]; then
   echo "cli checks: $failures failed" >&2
   exit 1
 fi
-echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite)"
+echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite, bench experiment)"

@@ -112,6 +112,26 @@ struct RunnerTests {
         #expect(try decoded.encodedJSON() == a)
     }
 
+    /// A profiled run (`initlab bench experiment`) gives the same bytes, times every phase, and records every
+    /// product with its shape: forward nt (B × n × fan-in), backward tn (n × fan-in × B) for each layer and nn
+    /// (B × fan-in × n) below the top one; with checkpoints, the recomputed forward products too.
+    @Test func profilingChangesNothingAndSeesEveryProduct() throws {
+        let s = try spec("kaiming_normal", "relu", depth: 6, width: 24, batch: 10, bias: InitScheme(name: "torch_default")).validated()
+        let profile = PhaseProfile()
+        let profiled = try ExperimentRunner(matmul: Matmul(threads: 2)).run(s, profile: profile)
+        #expect(try profiled.encodedJSON() == ExperimentRunner(matmul: Matmul(threads: 1)).run(s).encodedJSON())
+        for phase in PhaseProfile.Phase.allCases { #expect((profile.seconds[phase] ?? 0) > 0, "\(phase)") }
+        let forward = PhaseProfile.Product(layout: .nt, m: 10, n: 24, k: 24)
+        let weights = PhaseProfile.Product(layout: .tn, m: 24, n: 24, k: 10)
+        let input = PhaseProfile.Product(layout: .nn, m: 10, n: 24, k: 24)
+        #expect(profile.products == Array(repeating: forward, count: 6) + [weights, input, weights, input, weights, input, weights, input, weights, input, weights])
+
+        let checkpointed = PhaseProfile()
+        let engine = try RunEngine(spec: s, matmul: Matmul(threads: 1), input: nil, plan: ExecutionPlan(segment: 3, cacheWeights: false), profile: checkpointed)
+        #expect(try engine.run(progress: { _ in }, isCancelled: { false }).encodedJSON() == profiled.encodedJSON())
+        #expect(checkpointed.products.count == 6 + 6 + 6 + 5)
+    }
+
     /// Checkpointed segments with re-drawn weights give exactly the stored-everything result.
     @Test(arguments: [
         spec("kaiming_normal", "relu", depth: 7, width: 16, batch: 6),

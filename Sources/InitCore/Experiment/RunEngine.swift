@@ -58,10 +58,9 @@ final class RunEngine {
             }
             labels = batch.labels
         } else {
-            let input = self.input, threads = matmul.threads
-            profile?.measure(.random) {
-                RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.input), input.buffer, mean: 0, std: 1, threads: threads)
-            }
+            let threads = matmul.threads
+            let fill = { RandomFill.normal(Philox(seed: spec.seed, stream: RandomStream.input), inputBuffer.buffer, mean: 0, std: 1, threads: threads) }
+            if let profile { profile.measure(.random, fill) } else { fill() }
             labels = nil
         }
     }
