@@ -25,12 +25,17 @@ package final class ExperimentService: Sendable {
     private let storeOpen = Atomic<Bool>(false)
     /// Set when a graceful shutdown begins: `/readyz` answers 503 from then on.
     private let draining = Atomic<Bool>(false)
-    /// Signs page tokens (`PageToken`): random per process, so a token outlives neither a restart nor the node
-    /// that issued it (a client starts the listing again, as the 400 says).
-    let pageTokenKey: [UInt8] = {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }()
+    /// Signs page tokens (`PageToken`): the store's shared secret `page-token`, read once, so a token works on
+    /// every API node over the same store and across restarts.
+    private let pageTokenKeyCache = Mutex<[UInt8]?>(nil)
+
+    /// The page-token key (`pageTokenKeyCache`), from the store on first use.
+    func pageTokenKey() async throws -> [UInt8] {
+        if let key = pageTokenKeyCache.withLock({ $0 }) { return key }
+        let key = try await store.sharedSecret(named: "page-token")
+        pageTokenKeyCache.withLock { $0 = key }
+        return key
+    }
 
     /// `datasets` defaults to a registry built from the configuration's cache folder and mirrors; pass the one
     /// whose `inputProvider` the engine uses so both share the loaded datasets.

@@ -149,13 +149,13 @@ import InitLabContract
         let first = try #require(jsonObject(paged.body)["next_page_token"] as? String)
         #expect(await h.server.handle(.get("/v1/experiments", query: [("page_token", first), ("status", "queued")])).status == 400)
         // Forged tokens: the unsigned form a client could write by hand, a token with one tag byte changed,
-        // and a token another server issued are all 400, never a page.
+        // and a token a server over another database issued are all 400, never a page.
         #expect(await h.server.handle(.get("/v1/experiments", query: [("page_token", first)])).status == 200)
         let unsigned = Data("v1:2:-".utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
         var tampered = Array(first)
         tampered[tampered.count - 2] = tampered[tampered.count - 2] == "A" ? "B" : "A"
         let other = try ServiceHarness(start: false)
-        let foreign = PageToken(beforeSequence: 2, status: nil).encoded(key: other.service.pageTokenKey)
+        let foreign = PageToken(beforeSequence: 2, status: nil).encoded(key: try await other.service.pageTokenKey())
         for forged in [unsigned, String(tampered), foreign] {
             let response = await h.server.handle(.get("/v1/experiments", query: [("page_token", forged)]))
             #expect(response.status == 400, "\(forged)")

@@ -469,4 +469,22 @@ struct JobStoreFactory: Sendable, CustomTestStringConvertible {
         try store.finish(id: a.id, attempt: 1, status: .failed, error: "x", result: nil, now: Date())
         #expect(try await store.countsByStatus() == [.queued: 1, .running: 0, .succeeded: 0, .failed: 1, .cancelled: 1])
     }
+
+    /// A shared secret is created once, by whichever node asks first (here several at once), and every node over
+    /// the store reads the same 32 bytes, again after a restart; another name is another secret.
+    @Test(arguments: JobStoreFactory.all)
+    func sharedSecretsAreTheSameOnEveryNode(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let nodes = try (0..<3).map { _ in try storage.open() }
+        let secrets = try await withThrowingTaskGroup(of: [UInt8].self) { group in
+            for node in nodes { group.addTask { try await node.sharedSecret(named: "page-token") } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(secrets.count == 3 && Set(secrets).count == 1)
+        #expect(secrets[0].count == 32 && Set(secrets[0]).count > 4)
+        #expect(try await storage.open().sharedSecret(named: "page-token") == secrets[0])
+        let other = try await nodes[0].sharedSecret(named: "other")
+        #expect(other.count == 32 && other != secrets[0])
+    }
 }

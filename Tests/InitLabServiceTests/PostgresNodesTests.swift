@@ -76,4 +76,24 @@ struct PostgresNodesTests {
         #expect(await nodes.status(id) == "cancelled")
         await nodes.stop()
     }
+
+    /// A listing's next page may be asked of another API node behind the load balancer: the page token is
+    /// signed with the store's shared key, so node B honours node A's token (and returns the next page).
+    @Test func pageTokensWorkOnEveryNode() async throws {
+        let nodes = try Nodes(engine: ScriptedEngine(gated: true))
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let reply = await nodes.apiServer.handle(.post("/v1/experiments", json: #"{"depth":2}"#))
+            ids.append(try #require(jsonObject(reply.body)["id"] as? String))
+        }
+        let first = await nodes.apiServer.handle(.get("/v1/experiments", query: [("page_size", "1")]))
+        let token = try #require(jsonObject(first.body)["next_page_token"] as? String)
+        let otherNode = InitLabServer(service: nodes.worker, sweeps: PostgresSweepStore(database: try nodes.schema.open()), logger: quietLogger())
+        let second = await otherNode.handle(.get("/v1/experiments", query: [("page_size", "1"), ("page_token", token)]))
+        #expect(second.status == 200)
+        let listed = (jsonObject(second.body)["experiments"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(listed == [ids[1]])
+        nodes.engine.release()
+        await nodes.stop()
+    }
 }

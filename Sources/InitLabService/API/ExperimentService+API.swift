@@ -176,8 +176,9 @@ extension ExperimentService {
             pageSize = parsed
         }
         var before: Int64?
+        let key = try await pageTokenKey()
         if let raw = query["page_token"], !raw.isEmpty {
-            guard let token = PageToken(encoded: raw, key: pageTokenKey), token.status == status else {
+            guard let token = PageToken(encoded: raw, key: key), token.status == status else {
                 throw Problem.badRequest(
                     "invalid_page_token",
                     "page_token is not one this server issued for these filters; start again without it.")
@@ -193,7 +194,7 @@ extension ExperimentService {
         }
         body.append(UInt8(ascii: "]"))
         if jobs.count > pageSize, let last = page.last {
-            let token = PageToken(beforeSequence: last.sequence, status: status).encoded(key: pageTokenKey)
+            let token = PageToken(beforeSequence: last.sequence, status: status).encoded(key: key)
             body.append(contentsOf: Array(",\"next_page_token\":\"\(token)\"".utf8))
         }
         body.append(UInt8(ascii: "}"))

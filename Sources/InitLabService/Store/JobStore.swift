@@ -64,6 +64,10 @@ package protocol JobStore: Sendable {
     @discardableResult
     func prune(finishedBefore cutoff: Date, keysBefore keyCutoff: Date) async throws -> Int
     func countsByStatus() async throws -> [JobStatus: Int]
+    /// The random secret `name` (32 bytes), created by whichever node asks first and the same for every node
+    /// over this store, across restarts (page tokens are signed with one, so a token one API node issued works
+    /// on another behind the same load balancer).
+    func sharedSecret(named name: String) async throws -> [UInt8]
     /// True while the database answers a trivial query.
     func isHealthy() async -> Bool
     /// True when other processes share this store (PostgreSQL): a job left `running` may belong to a live worker
@@ -137,6 +141,12 @@ package enum StoreError: Error, Sendable {
 /// The database cannot be reached right now (down, restarting, unreachable, or slower than the store's
 /// deadline). Nothing was acknowledged; the API answers 503 with `Retry-After` (`Problem.swift`), and the store
 /// reconnects by itself when the database is back.
+/// 32 random bytes from the system's generator: a new shared secret (`JobStore.sharedSecret`).
+func newSecret() -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+}
+
 package struct StoreUnavailable: Error, Sendable, CustomStringConvertible {
     package var reason: String
 

@@ -109,6 +109,16 @@ package final class SQLiteJobStore: JobStore {
         return counts
     }
 
+    package func sharedSecret(named name: String) async throws -> [UInt8] {
+        let fresh = Data(newSecret())
+        let stored = try await pool.write { db -> Data? in
+            try db.execute(sql: "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", arguments: [name, fresh])
+            return try Data.fetchOne(db, sql: "SELECT value FROM secrets WHERE name = ?", arguments: [name])
+        }
+        guard let stored, stored.count == 32 else { throw StoreError.inconsistent("secret \(name) is missing or not 32 bytes") }
+        return [UInt8](stored)
+    }
+
     package func isHealthy() async -> Bool {
         (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
     }

@@ -106,6 +106,10 @@ package final class ServiceDatabase: Sendable {
                     ALTER TABLE jobs ADD COLUMN worker TEXT;
                     """)
         }
+        // Secrets every node over the database shares (`JobStore.sharedSecret`): the page-token key.
+        migrator.registerMigration("v4-secrets") { db in
+            try db.execute(sql: "CREATE TABLE secrets (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL)")
+        }
         return migrator
     }
 }

@@ -204,6 +204,33 @@ package final class PostgresJobStore: JobStore {
         return counts
     }
 
+    package func sharedSecret(named name: String) async throws -> [UInt8] {
+        let fresh = Data(newSecret())
+        // A node that loses the insert race to another node's uncommitted insert waits for it, and then its
+        // statement's snapshot (taken before that commit) does not see the row: the second try does.
+        for _ in 0..<3 {
+            if let stored = try await storedSecret(name, fresh: fresh) {
+                guard stored.count == 32 else { throw StoreError.inconsistent("secret \(name) is not 32 bytes") }
+                return [UInt8](stored)
+            }
+        }
+        throw StoreError.inconsistent("secret \(name) could not be stored")
+    }
+
+    private func storedSecret(_ name: String, fresh: Data) async throws -> Data? {
+        try await database.perform { client -> Data? in
+            // The insert and the read in one statement: whichever node inserts first, every node reads its row.
+            let rows = try await client.query(
+                """
+                WITH inserted AS (
+                    INSERT INTO secrets (name, value) VALUES (\(name), \(fresh)) ON CONFLICT (name) DO NOTHING RETURNING value)
+                SELECT value FROM inserted UNION ALL SELECT value FROM secrets WHERE name = \(name) LIMIT 1
+                """, logger: self.logger)
+            for try await value in rows.decode(Data.self) { return value }
+            return nil
+        }
+    }
+
     package func isHealthy() async -> Bool { await database.isHealthy() }
 
     package func watchChanges(_ onChange: @escaping @Sendable (String) -> Void) async {

@@ -73,6 +73,10 @@ extension PostgresDatabase {
                 )
                 """
             ]),
+        // Secrets every node shares (`JobStore.sharedSecret`): the page-token key.
+        Migration(
+            version: 3, name: "secrets",
+            statements: ["CREATE TABLE secrets (name text PRIMARY KEY, value bytea NOT NULL)"]),
     ]
 
     /// Any fixed number: the advisory lock that serializes migrations across nodes starting together.
