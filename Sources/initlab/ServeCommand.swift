@@ -54,7 +54,8 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// What every node (`serve`, `worker`) assembles the same way: logging at the configured level, the stores
 /// `--database` names (a SQLite file, or a PostgreSQL URL shared with other nodes), one dataset registry (the
-/// dataset routes and the engine's input provider: datasets load once per process), and the experiment service
+/// dataset routes and the engine's input provider: datasets load once per process; over PostgreSQL, a dataset
+/// one node fetched reaches the others through the database), and the experiment service
 /// with the real engine.
 struct NodeAssembly {
     let logger: Logger
@@ -70,7 +71,7 @@ struct NodeAssembly {
         }
         logger = Logger(label: label)
         backend = try StoreBackend.open(configuration, logger: logger)
-        let datasets = DatasetRegistry(configuration: configuration, logger: logger)
+        let datasets = DatasetRegistry(configuration: configuration, share: backend.datasetShare, logger: logger)
         service = ExperimentService(
             configuration: configuration, store: backend.jobs,
             engine: InitCoreEngine(

@@ -131,7 +131,7 @@ extension ExperimentService {
     /// Stores and queues one prepared spec (the POST route's and every sweep member's one way in; both prepared
     /// it with `prepareSpec` or `engine.prepare`, so it is not parsed or validated again here).
     func createJob(_ prepared: PreparedSpec, key: String?) async throws -> Submission {
-        if let dataset = prepared.dataset { try checkDatasetInput(dataset) }
+        if let dataset = prepared.dataset { try await checkDatasetInput(dataset) }
         let job = NewJob(
             id: UUID().uuidString.lowercased(), spec: prepared.canonicalJSON, layersTotal: prepared.layersTotal,
             createdAt: Date())

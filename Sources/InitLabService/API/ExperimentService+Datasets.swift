@@ -82,8 +82,9 @@ extension ExperimentService {
 
     /// A spec with dataset input is accepted only when the dataset can be loaded now: an unknown name is a 422
     /// (pointer /input/dataset), a batch larger than the split a 422 (/batch), a dataset not in the cache a
-    /// 409 `dataset_not_cached` pointing at its fetch (no surprise download behind a POST).
-    func checkDatasetInput(_ input: DatasetInputRequest) throws {
+    /// 409 `dataset_not_cached` pointing at its fetch (no surprise download behind a POST). With a shared store,
+    /// a dataset that another node fetched counts as cached: the worker that runs the job copies it from there.
+    func checkDatasetInput(_ input: DatasetInputRequest) async throws {
         let name = input.name
         guard let spec = DatasetCatalog.all.first(where: { $0.id == name }) else {
             let known = DatasetRegistry.knownDatasets.joined(separator: ", ")
@@ -100,7 +101,9 @@ extension ExperimentService {
                 status: 422, code: "invalid_spec", title: "Invalid experiment spec", detail: detail,
                 errors: [FieldProblem(pointer: "/batch", detail: detail)])
         }
-        guard datasets.inputs.isAvailable(spec) else {
+        var available = datasets.inputs.isAvailable(spec)
+        if !available, let shared = datasets.inputs.shared { available = try await shared.holds(spec) }
+        guard available else {
             let fetch = DatasetRepresentation.path(spec.id) + "/fetch"
             throw Problem(
                 status: 409, code: "dataset_not_cached", title: "Dataset not cached",

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Logging
 import InitCore
 import Synchronization
 
@@ -41,17 +42,20 @@ package enum DatasetInputError: Error, Sendable, Equatable, CustomStringConverti
 /// `sample_seed`. Same spec ⇒ same rows in the same order ⇒ byte-identical result.
 ///
 /// Thread-safe: loaded datasets live behind a `Mutex`; loads are serialized by a second one, so two workers
-/// asking for the same dataset load it once.
+/// asking for the same dataset load it once. With a shared store (`shared`), a dataset missing from this host's
+/// cache is first copied from there (a node on another host fetched it).
 package final class DatasetInputs: Sendable {
     package let store: DatasetStore
+    package let shared: SharedDatasets?
     /// Pixels per image an input row holds (28 × 28).
     package static let pixelsPerImage = 784
 
     private let loaded = Mutex<[String: LoadedDataset]>([:])
     private let loading = Mutex<Void>(())
 
-    package init(store: DatasetStore) {
+    package init(store: DatasetStore, share: (any DatasetShare)? = nil, logger: Logger = Logger(label: "initlab.datasets")) {
         self.store = store
+        shared = share.map { SharedDatasets(share: $0, store: store, logger: logger) }
     }
 
     /// The catalog entry for a spec's dataset name (exact, lowercase).
@@ -82,6 +86,13 @@ package final class DatasetInputs: Sendable {
         if let data = loaded.withLock({ $0[spec.id] }) { return data }
         return try loading.withLock { _ throws(DatasetInputError) -> LoadedDataset in
             if let data = loaded.withLock({ $0[spec.id] }) { return data }
+            if let shared, !store.status(of: spec).cached {
+                do {
+                    _ = try shared.fill(spec)
+                } catch {
+                    throw .loadFailed(dataset: spec.id, reason: "copying it from the shared store failed: \(error)")
+                }
+            }
             let data: LoadedDataset
             do throws(DatasetError) {
                 data = try store.load(spec)

@@ -66,23 +66,25 @@ package final class DatasetRegistry: Sendable {
     package static var knownDatasets: [String] { DatasetCatalog.all.map(\.id) }
 
     /// Built from the service configuration (`--cache-dir`, `--dataset-mirror`).
+    /// `share`: the shared store's dataset files (`StoreBackend.datasetShare`), nil on SQLite.
     package convenience init(
-        configuration: ServiceConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+        configuration: ServiceConfiguration, share: (any DatasetShare)? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger, beforeFetch: @escaping @Sendable (DatasetSpec) -> Void = { _ in }
     ) {
         self.init(
-            cacheDirectory: configuration.cacheDirectory, mirrors: configuration.datasetMirrors,
+            cacheDirectory: configuration.cacheDirectory, mirrors: configuration.datasetMirrors, share: share,
             environment: environment, logger: logger, beforeFetch: beforeFetch)
     }
 
     /// `mirrors` are `--dataset-mirror` values: `NAME=URL-or-folder` targets one dataset, a bare URL or folder
     /// applies to every dataset.
     package init(
-        cacheDirectory: String, mirrors: [String] = [], policy: FetchPolicy = .standard,
+        cacheDirectory: String, mirrors: [String] = [], policy: FetchPolicy = .standard, share: (any DatasetShare)? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger,
         beforeFetch: @escaping @Sendable (DatasetSpec) -> Void = { _ in }
     ) {
-        inputs = DatasetInputs(store: DatasetStore(cacheDirectory: cacheDirectory, policy: policy))
+        inputs = DatasetInputs(store: DatasetStore(cacheDirectory: cacheDirectory, policy: policy), share: share, logger: logger)
         mirrorFlags = Self.assign(mirrors)
         self.environment = environment
         self.logger = logger
@@ -196,10 +198,29 @@ package final class DatasetRegistry: Sendable {
         // The log gets every detail; the record (what GET /v1/datasets/{name} shows) gets nothing a mirror sent.
         var failure: (logged: String, shown: String)?
         beforeFetch(spec)
-        do {
-            try store.fetch(spec, mirrors: mirrors) { [self] event in self.record(event, for: spec.id) }
-        } catch {
-            failure = (error.description, error.publicDescription)
+        // From the shared store when another node put it there (no mirror needed); else from the mirrors, and
+        // then into the shared store for the other nodes.
+        var fromShare = false
+        if let shared = inputs.shared {
+            do {
+                fromShare = try shared.fill(spec) { [self] event in self.record(event, for: spec.id) }
+            } catch {
+                logger.warning("dataset not copied from the shared store", metadata: ["dataset": "\(spec.id)", "error": "\(error)"])
+            }
+        }
+        if !fromShare {
+            do {
+                try store.fetch(spec, mirrors: mirrors) { [self] event in self.record(event, for: spec.id) }
+            } catch {
+                failure = (error.description, error.publicDescription)
+            }
+            if failure == nil, let shared = inputs.shared {
+                do {
+                    try shared.publish(spec)
+                } catch {
+                    logger.error("dataset not published to the shared store", metadata: ["dataset": "\(spec.id)", "error": "\(error)"])
+                }
+            }
         }
         if failure == nil {
             update(spec.id) { $0.progress.file = nil }

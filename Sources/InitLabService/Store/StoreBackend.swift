@@ -11,6 +11,8 @@ import ServiceLifecycle
 package struct StoreBackend: Sendable {
     package let jobs: any JobStore
     package let sweeps: any SweepStore
+    /// The dataset files every node can read: PostgreSQL's; nil for SQLite (one host, one cache).
+    package let datasetShare: (any DatasetShare)?
     package let services: [any Service]
     /// Migrations; run after `services` started, before `ExperimentService.start`.
     package let prepare: @Sendable () async throws -> Void
@@ -21,13 +23,14 @@ package struct StoreBackend: Sendable {
             let database = try ServiceDatabase(path: path)
             return StoreBackend(
                 jobs: SQLiteJobStore(database: database, lease: configuration.lease),
-                sweeps: SQLiteSweepStore(database: database), services: [], prepare: {})
+                sweeps: SQLiteSweepStore(database: database), datasetShare: nil, services: [], prepare: {})
         case .postgres(let url):
             let database = try PostgresDatabase(
                 url: url, maxConnections: configuration.databaseConnections, logger: logger)
             return StoreBackend(
                 jobs: PostgresJobStore(database: database, lease: configuration.lease),
-                sweeps: PostgresSweepStore(database: database), services: [database.client],
+                sweeps: PostgresSweepStore(database: database), datasetShare: PostgresDatasetShare(database: database),
+                services: [database.client],
                 prepare: { try await database.migrate() })
         }
     }

@@ -77,6 +77,12 @@ extension PostgresDatabase {
         Migration(
             version: 3, name: "secrets",
             statements: ["CREATE TABLE secrets (name text PRIMARY KEY, value bytea NOT NULL)"]),
+        // Datasets one node fetched, for the nodes on other hosts (`PostgresDatasetShare`).
+        Migration(
+            version: 4, name: "dataset_files",
+            statements: [
+                "CREATE TABLE dataset_files (dataset text NOT NULL, file text NOT NULL, body bytea NOT NULL, PRIMARY KEY (dataset, file))"
+            ]),
     ]
 
     /// Any fixed number: the advisory lock that serializes migrations across nodes starting together.
