@@ -11,13 +11,13 @@ import Testing
         let folder = try TempDatabase()
         defer { folder.cleanup() }
         let database = try ServiceDatabase(path: folder.path)
-        #expect(try database.appliedMigrations() == ["v1", "viz-sweeps-v1", "v2-idempotency-names-job", "v3-leases"])
+        #expect(try database.appliedMigrations() == ["v1", "viz-sweeps-v1", "v2-idempotency-names-job", "v3-leases", "v4-secrets"])
         let tables = try database.pool.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         }
-        #expect(tables == ["grdb_migrations", "idempotency_keys", "jobs", "results", "sweeps"])
+        #expect(tables == ["grdb_migrations", "idempotency_keys", "jobs", "results", "secrets", "sweeps"])
         // Opening again migrates nothing.
-        #expect(try ServiceDatabase(path: folder.path).appliedMigrations() == ["v1", "viz-sweeps-v1", "v2-idempotency-names-job", "v3-leases"])
+        #expect(try ServiceDatabase(path: folder.path).appliedMigrations() == ["v1", "viz-sweeps-v1", "v2-idempotency-names-job", "v3-leases", "v4-secrets"])
     }
 
     /// A database as the previous build left it: the `v1` and `viz-sweeps-v1` schemas, a job with a result,
@@ -53,7 +53,7 @@ import Testing
         }
 
         let database = try ServiceDatabase(path: folder.path)
-        #expect(try database.appliedMigrations() == ["v1", "viz-sweeps-v1", "v2-idempotency-names-job", "v3-leases"])
+        #expect(try database.appliedMigrations() == ["v1", "viz-sweeps-v1", "v2-idempotency-names-job", "v3-leases", "v4-secrets"])
         let jobs = SQLiteJobStore(database: database)
         let job = try #require(try await jobs.job(id: jobID))
         #expect(job.status == .succeeded && job.version == 6 && job.layersDone == 4 && job.spec == Data("{\"depth\":4}".utf8))
