@@ -84,6 +84,20 @@ assert all(v > 0 for v in row["phase_seconds"].values()), row["phase_seconds"]
 assert row["floor_seconds"] > 0 and row["total_seconds"] > row["phase_seconds"]["matmul"], row
 assert abs(row["ratio"] - row["total_seconds"] / row["floor_seconds"]) < 1e-9 * row["ratio"], row
 PY
+# `initlab bench conv` on one small layer: a JSON row with both timings; a shape whose kernel does not fit is refused.
+out=$("$BIN" bench conv --shape 2:3:9:9:4:3:2:1 --repeats 1 --min-millis 1 --threads 1 --json 2>&1) ||
+  fail "bench conv exited non-zero: $out"
+python3 - "$out" <<'PY' || fail "bench conv: unexpected row: $out"
+import json, sys
+row = json.loads(sys.argv[1])
+assert row["bench"] == "conv" and row["in_channels"] == 3 and row["out_channels"] == 4 and row["stride"] == 2, row
+assert row["forward_seconds"] > 0 and row["backward_seconds"] > 0, row
+assert abs(row["forward_gflop"] - 2 * 2 * 5 * 5 * 4 * 27 / 1e9) < 1e-12, row
+PY
+status=0
+"$BIN" bench conv --shape 1:1:2:2:4:5:1:0 >"$WORK/out" 2>"$WORK/err" || status=$?
+[ "$status" = 64 ] || fail "bench conv with a kernel larger than the image exited $status, expected 64"
+grep -q "the kernel does not fit the image" "$WORK/err" || fail "bench conv: stderr lacks the reason"
 table=$("$BIN" bench experiment --depth 4 --width 32 --batch 16 --repeats 1 --threads 1 2>&1) || fail "bench experiment (table) exited non-zero"
 grep -q "^CPU: .*AVX-512: " <<<"$table" || fail "bench experiment's table lacks the CPU line"
 grep -q "ratio total / floor" <<<"$table" || fail "bench experiment's table lacks the ratio"
@@ -92,4 +106,4 @@ if [ "$failures" -gt 0 ]; then
   echo "cli checks: $failures failed" >&2
   exit 1
 fi
-echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite, bench experiment)"
+echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite, bench experiment and conv)"

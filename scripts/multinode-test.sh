@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Multi-node test over real processes on loopback: PostgreSQL, 2 API nodes, 3 worker processes; kill -9 of a
 # worker and an API node mid-run, a SIGSTOP lease expiry, idempotency races and a cancel across nodes, and a
-# database restart (scripts/multinode_test.py says what each phase checks).
+# database restart, and a dataset fetched on one API node reaching workers that each have their own cache
+# (scripts/multinode_test.py says what each phase checks).
 # Usage: scripts/multinode-test.sh            (as root: starts PostgreSQL with scripts/postgres-up.sh)
 #        INITLAB_MULTINODE_URL=postgres://… scripts/multinode-test.sh   (an existing, empty database)
 # INITLAB_BIN picks the binary (default: the debug build, built first); INITLAB_MULTINODE_JOBS the job count.

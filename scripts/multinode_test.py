@@ -103,13 +103,25 @@ class Node:
         return f"http://127.0.0.1:{self.port}"
 
 
-def api_node(name, database=DB_URL, workers="0"):
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def own_cache(name, mirror):
+    """Each node its own dataset cache folder, as on its own host; only `mirror` nodes can reach a mirror (the
+    others' only mirror is an empty folder, so a dataset reaches them through the database or not at all)."""
+    nowhere = os.path.join(WORK, "no-mirror")
+    os.makedirs(nowhere, exist_ok=True)
+    return ["--cache-dir", os.path.join(WORK, f"cache-{name}"), "--dataset-mirror",
+            f"fashion-mnist={FASHION if mirror else nowhere}"]
+
+
+def api_node(name, database=DB_URL, workers="0", mirror=False):
     return Node(name, ["serve", "--port", "0", "--workers", workers, "--queue-size", "2000", "--database", database,
-                       "--log-level", "warning", *LEASE])
+                       "--log-level", "warning", *LEASE, *own_cache(name, mirror)])
 
 
 def worker_node(name):
-    return Node(name, ["worker", "--database", DB_URL, "--log-level", "info", *LEASE])
+    return Node(name, ["worker", "--database", DB_URL, "--log-level", "info", *LEASE, *own_cache(name, False)])
 
 
 def http(method, url, body=None, headers=None, timeout=15):
@@ -165,10 +177,31 @@ def digest(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def reference(specs):
+def dataset_spec(seed):
+    return {"depth": 3, "width": 32, "batch": 16, "seed": seed, "init": "kaiming_normal", "activation": "relu",
+            "loss": "cross_entropy", "input": {"dataset": "fashion-mnist", "split": "test", "sample_seed": seed}}
+
+
+def fetch_dataset(node):
+    """POST /v1/datasets/fashion-mnist/fetch on `node`, then poll until the fetch is over; its final state."""
+    http("POST", f"{node.base}/v1/datasets/fashion-mnist/fetch", {})
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        status, body = http("GET", f"{node.base}/v1/datasets/fashion-mnist")
+        state = json.loads(body)["fetch"]["state"] if status == 200 else None
+        if state in ("ready", "failed"):
+            return state
+        time.sleep(0.5)
+    return "timeout"
+
+
+def reference(specs, dataset=False):
     """Each spec's result on a single-node SQLite service (the byte-identical baseline)."""
-    node = api_node("reference-sqlite", database=os.path.join(WORK, "reference.sqlite"), workers="1").start()
+    node = api_node("reference-sqlite", database=os.path.join(WORK, "reference.sqlite"), workers="1",
+                    mirror=True).start()
     try:
+        if dataset:
+            check(fetch_dataset(node) == "ready", "reference: Fashion-MNIST fetched from Debian's folder")
         ids = [submit([node], 0, spec, str(uuid.uuid4())) for spec in specs]
         out = []
         for job_id in ids:
@@ -324,6 +357,31 @@ def main():
                 check(status == 200, f"phase 4: {node.name} ready again")
         else:
             log("phase 4 skipped: needs root and the local cluster 15/main (pg_ctlcluster)")
+
+        # Phase 5: datasets across hosts. Every node has its own cache folder and no mirror, except api-3: a job
+        # on Fashion-MNIST is refused until some node fetched it; api-3's fetch puts it in the database, then
+        # api-2 accepts such jobs and the workers copy it from the database and run them, byte-identical to SQLite.
+        dataset_specs = [dataset_spec(seed) for seed in range(6)]
+        dataset_expected = reference(dataset_specs, dataset=True)
+        status, body = http("POST", apis[1].base + "/v1/experiments", dataset_specs[0])
+        check(status == 409 and json.loads(body).get("code") == "dataset_not_cached",
+              f"phase 5: before any fetch, api-2 answers 409 dataset_not_cached ({status})")
+        fetcher = api_node("api-3", mirror=True).start()
+        try:
+            check(fetch_dataset(fetcher) == "ready", "phase 5: api-3 fetched Fashion-MNIST from its mirror")
+            stored = psql("SELECT count(*) FROM dataset_files WHERE dataset = 'fashion-mnist'")[0][0]
+            check(stored == "4", f"phase 5: its four files are in the database ({stored})")
+            acknowledged = {f"d-{n}": submit(apis, 1, spec, str(uuid.uuid4())) for n, spec in enumerate(dataset_specs)}
+            check(wait_terminal(list(acknowledged.values()), 120), "phase 5: every dataset job finished")
+            mismatched = [n for n, (key, job_id) in enumerate(acknowledged.items())
+                          if digest(result(apis[1], job_id) or b"") != dataset_expected[n]]
+            check(not mismatched, f"phase 5: dataset jobs succeeded on the workers, byte-identical to SQLite "
+                                  f"({len(mismatched)} differ)")
+            copied = [w.name for w in workers if os.path.exists(
+                os.path.join(WORK, f"cache-{w.name}", "fashion-mnist", "train-images-idx3-ubyte.gz"))]
+            check(copied, f"phase 5: the workers that ran them copied the dataset into their own cache ({copied})")
+        finally:
+            fetcher.stop()
     finally:
         for node in apis + workers:
             if node.alive:

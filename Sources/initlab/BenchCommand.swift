@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmark the compute core: matmul GFLOP/s, random numbers per second, training steps per second.",
-        subcommands: [BenchMatmul.self, BenchExperiment.self, BenchRNG.self, BenchStats.self, BenchTrain.self]
+        subcommands: [BenchMatmul.self, BenchExperiment.self, BenchConv.self, BenchRNG.self, BenchStats.self, BenchTrain.self]
     )
 }
 
