@@ -10,6 +10,8 @@ let matmulShapes: [(Int, Int, Int)] = [
     (3, 23, 5), (4, 24, 1), (5, 25, 2), (3, 25, 255), (5, 23, 256), (4, 24, 257),
     (127, 47, 64), (128, 48, 64), (129, 49, 64), (131, 71, 513), (513, 7, 13), (7, 513, 257),
     (257, 257, 257),
+    // Tall (an im2col product): at 2 threads and more each row block packs its own A (`packsALocally`).
+    (1031, 29, 300), (3500, 30, 20),
 ]
 
 /// nil when the arrays are bit-identical, else a short description of the first difference (comparing

@@ -388,12 +388,19 @@ struct ParallelGemm: @unchecked Sendable {
         let kcMax = min(GemmBlocking.kc, problem.k)
         let ncMax = min(GemmBlocking.nc, (problem.n + nr - 1) / nr * nr)
         let mAll = (problem.m + mr - 1) / mr * mr
-        let aCount = (mAll * kcMax + 15) / 16 * 16
+        let localA = Self.packsALocally(m: problem.m, n: problem.n, workers: workers)
+        let aCount = localA ? 0 : (mAll * kcMax + 15) / 16 * 16
         let bCount = (ncMax * kcMax + 15) / 16 * 16
         raw = UnsafeMutableRawPointer.allocate(
             byteCount: (aCount + bCount) * MemoryLayout<Float>.stride, alignment: 64)
         packedB = raw.bindMemory(to: Float.self, capacity: aCount + bCount)
         packedA = packedB + bCount
+    }
+
+    /// Tall products (m ≥ 8n, and at least four row blocks per worker: an im2col product) pack each A block
+    /// where it is used; the others (square layers, tuned on them) pack all of A first.
+    static func packsALocally(m: Int, n: Int, workers: Int) -> Bool {
+        (m + GemmBlocking.mc - 1) / GemmBlocking.mc >= 4 * workers && m >= 8 * n
     }
 
     func run() {
@@ -412,6 +419,32 @@ struct ParallelGemm: @unchecked Sendable {
                 let kc = min(GemmBlocking.kc, k - pc)
                 let addToC = problem.accumulate || pc > 0
                 let (jcNow, pcNow) = (jc, pc)
+                if Self.packsALocally(m: m, n: n, workers: workers) {
+                    // Tall C (an im2col product: tens of thousands of rows, few columns): B is packed first,
+                    // then each row block packs its own A block (MC×KC, in L2) just before using it, instead of
+                    // all of A (tens of MB) being packed and then read back from memory. Same packed values, same
+                    // kernel calls: the same bits.
+                    parallelFor(iterations: bChunks, threads: workers) { t in
+                        let q0 = nPanels * t / bChunks, q1 = nPanels * (t + 1) / bChunks
+                        problem.packB(
+                            into: packedB + q0 * nr * kc, pc: pcNow, kc: kc, jc: jcNow + q0 * nr,
+                            nc: min(nc, q1 * nr) - q0 * nr)
+                    }
+                    parallelFor(iterations: mBlocks, threads: workers) { t in
+                        let ic = t * mc, rows = min(mc, m - ic)
+                        let floats = mc * kc + GemmBlocking.mr * nr
+                        withUnsafeTemporaryAllocation(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64) { raw in
+                            guard let base = raw.baseAddress else { return }
+                            let block = base.bindMemory(to: Float.self, capacity: floats)
+                            problem.packA(into: block, ic: ic, mc: rows, pc: pcNow, kc: kc)
+                            problem.computeBlock(
+                                packedA: block, packedB: packedB, ic: ic, mc: rows, jc: jcNow, panels: 0..<nPanels, nc: nc,
+                                kc: kc, addToC: addToC, scratch: block + mc * kc)
+                        }
+                    }
+                    pc += kc
+                    continue
+                }
                 parallelFor(iterations: bChunks + mBlocks, threads: workers) { t in
                     if t < bChunks {
                         let q0 = nPanels * t / bChunks, q1 = nPanels * (t + 1) / bChunks
