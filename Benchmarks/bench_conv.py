@@ -11,8 +11,7 @@ and the ratio PyTorch time / ours (> 1: ours faster). No goal is set by the issu
 im2col stands.
 
 Usage: python3 Benchmarks/bench_conv.py [--binary .build/release/initlab] [--reps 5] [--python VENV/bin/python]
-torch comes from a virtualenv (about 5 GB; never needed by tests):
-    python3 -m venv /tmp/initlab-torch-venv && /tmp/initlab-torch-venv/bin/pip install torch numpy
+(torch: see torch_worker.py)
 """
 
 import argparse
@@ -23,15 +22,10 @@ import subprocess
 import sys
 
 import cpuinfo
+import torch_worker
 
-WORKER = r"""
-import json, sys, time
-import torch
+LOOP = r"""
 import torch.nn.functional as F
-threads = int(sys.argv[1])
-torch.set_num_threads(threads)
-torch.manual_seed(0)
-print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
 
 def median_seconds(body, min_seconds=0.1, repeats=5):
     body()
@@ -80,25 +74,17 @@ def main():
     ap.add_argument("--binary", default=".build/release/initlab")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--threads", default=f"1,{os.cpu_count()}" if os.cpu_count() > 1 else "1")
-    ap.add_argument("--python", default="/tmp/initlab-torch-venv/bin/python")
+    ap.add_argument("--python", default=torch_worker.DEFAULT_PYTHON)
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
-    workers = {}
-    for t in thread_counts:
-        env = dict(os.environ, OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
-        p = subprocess.Popen([args.python, "-c", WORKER, str(t)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True, env=env)
-        workers[t] = (p, json.loads(p.stdout.readline()))
+    workers = torch_worker.Workers(args.python, LOOP, thread_counts)
+    keys = ["batch", "in", "height", "width", "out", "kernel", "stride", "padding"]
 
     def torch_row(t, shape):
-        p, _ = workers[t]
-        keys = ["batch", "in", "height", "width", "out", "kernel", "stride", "padding"]
-        p.stdin.write(json.dumps(dict(zip(keys, shape))) + "\n")
-        p.stdin.flush()
-        answer = json.loads(p.stdout.readline())
+        answer = workers.ask(t, dict(zip(keys, shape)))
         return answer["forward"], answer["backward"]
 
-    print(f"{cpuinfo.header()}; PyTorch {workers[thread_counts[0]][1]['torch']}; "
+    print(f"{cpuinfo.header()}; PyTorch {workers.version}; "
           f"{args.reps} interleaved repetitions, medians (ms); ratio = PyTorch time / ours")
     print(f"{'layer':34s} thr | {'fwd ours':>9s} {'PyTorch':>9s} {'ratio':>6s} | {'bwd ours':>9s} {'PyTorch':>9s} {'ratio':>6s}")
     for shape in SHAPES:
@@ -114,9 +100,7 @@ def main():
             name = f"{cin}→{cout} {h}×{w} k{k} s{s} p{p} batch {batch}"
             print(f"{name:34s} {t:3d} | {o_f * 1e3:9.3f} {t_f * 1e3:9.3f} {t_f / o_f:5.2f}x | "
                   f"{o_b * 1e3:9.3f} {t_b * 1e3:9.3f} {t_b / o_b:5.2f}x")
-    for p, _ in workers.values():
-        p.stdin.close()
-        p.wait()
+    workers.close()
 
 
 if __name__ == "__main__":

@@ -26,14 +26,9 @@ import subprocess
 import sys
 
 import cpuinfo
+import torch_worker
 
-WORKER = r"""
-import json, sys, time
-import torch
-threads = int(sys.argv[1])
-torch.set_num_threads(threads)
-torch.manual_seed(0)
-print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+LOOP = r"""
 nets = {}
 for line in sys.stdin:
     req = json.loads(line)
@@ -88,7 +83,7 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=os.path.join(here, "..", ".build", "release", "initlab"))
-    ap.add_argument("--python", default=os.environ.get("TORCH_PYTHON", "/tmp/initlab-torch-venv/bin/python"))
+    ap.add_argument("--python", default=torch_worker.DEFAULT_PYTHON)
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--threads", default="1,2")
@@ -96,22 +91,13 @@ def main():
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
 
-    workers = {}
-    for t in thread_counts:
-        env = dict(os.environ, OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
-        p = subprocess.Popen([args.python, "-c", WORKER, str(t)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True, env=env)
-        info = json.loads(p.stdout.readline())
-        workers[t] = (p, info)
+    workers = torch_worker.Workers(args.python, LOOP, thread_counts)
 
     def torch_step(t, depth, width, batch):
-        p, _ = workers[t]
-        p.stdin.write(json.dumps({"depth": depth, "width": width, "batch": batch, "steps": args.steps}) + "\n")
-        p.stdin.flush()
-        return json.loads(p.stdout.readline())["seconds"]
+        return workers.ask(t, {"depth": depth, "width": width, "batch": batch, "steps": args.steps})["seconds"]
 
     print(f"{cpuinfo.header()}; "
-          f"PyTorch {workers[thread_counts[0]][1]['torch']}; {args.reps} interleaved repetitions of {args.steps} steps, medians")
+          f"PyTorch {workers.version}; {args.reps} interleaved repetitions of {args.steps} steps, medians")
     print(f"{'row':40s} | {'PyTorch steps/s':>15s} | {'InitLab steps/s':>15s} | ours/PyTorch | goal")
     results = []
     for depth, width, batch, goal, goal_threads in ROWS:
@@ -128,9 +114,7 @@ def main():
             print(f"{name:40s} | {1 / p:15.1f} | {1 / o:15.1f} | {ratio:11.2f}x | {verdict}")
             results.append({"depth": depth, "width": width, "batch": batch, "threads": t,
                             "ours_seconds": o, "torch_seconds": p, "ratio": ratio})
-    for p, _ in workers.values():
-        p.stdin.close()
-        p.wait()
+    workers.close()
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -27,36 +27,36 @@ import Testing
             dy = g.uniform(count: shape.outputCount, low: -1, high: 1, offset: 2 << 30)
         }
 
-        func xAt(_ b: Int, _ y: Int, _ x: Int, _ c: Int) -> Double {
-            Double(self.x[((b * shape.height + y) * shape.width + x) * shape.inChannels + c])
-        }
-        func wAt(_ o: Int, _ i: Int, _ j: Int, _ c: Int) -> Double {
-            Double(w[o * shape.patchSize + (i * shape.kernelW + j) * shape.inChannels + c])
-        }
-
-        /// The direct convolution (cross-correlation), NHWC out, in Double.
-        func naiveForward(weights: [Double]? = nil) -> [Double] {
+        /// Every tap of the direct convolution (cross-correlation) inside the image: image b, output position
+        /// (oy, ox), output channel o, kernel position (i, j) reading input position (iy, ix).
+        func forEachTap(_ body: (_ b: Int, _ out: Int, _ o: Int, _ inPos: Int, _ kernelPos: Int) -> Void) {
             let s = shape
-            var out = [Double](repeating: 0, count: s.outputCount)
             for b in 0..<s.batch {
                 for oy in 0..<s.outHeight {
                     for ox in 0..<s.outWidth {
                         for o in 0..<s.outChannels {
-                            var sum = 0.0
                             for i in 0..<s.kernelH {
                                 for j in 0..<s.kernelW {
                                     let iy = oy * s.strideH - s.padH + i * s.dilationH
                                     let ix = ox * s.strideW - s.padW + j * s.dilationW
                                     guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
-                                    for c in 0..<s.inChannels {
-                                        let wv = weights.map { $0[o * s.patchSize + (i * s.kernelW + j) * s.inChannels + c] } ?? wAt(o, i, j, c)
-                                        sum += wv * xAt(b, iy, ix, c)
-                                    }
+                                    body(b, (b * s.outHeight + oy) * s.outWidth + ox, o, (b * s.height + iy) * s.width + ix, i * s.kernelW + j)
                                 }
                             }
-                            out[((b * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + o] = sum
                         }
                     }
+                }
+            }
+        }
+
+        /// The direct convolution, NHWC out, in Double (with `weights` instead of `w` when given).
+        func naiveForward(weights: [Double]? = nil) -> [Double] {
+            let s = shape
+            let wd = weights ?? w.map(Double.init)
+            var out = [Double](repeating: 0, count: s.outputCount)
+            forEachTap { _, position, o, inPos, tap in
+                for c in 0..<s.inChannels {
+                    out[position * s.outChannels + o] += wd[o * s.patchSize + tap * s.inChannels + c] * Double(x[inPos * s.inChannels + c])
                 }
             }
             return out
@@ -66,24 +66,11 @@ import Testing
         func naiveBackward() -> (dx: [Double], dw: [Double]) {
             let s = shape
             var dx = [Double](repeating: 0, count: s.inputCount), dw = [Double](repeating: 0, count: s.weightCount)
-            for b in 0..<s.batch {
-                for oy in 0..<s.outHeight {
-                    for ox in 0..<s.outWidth {
-                        for o in 0..<s.outChannels {
-                            let g = Double(dy[((b * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + o])
-                            for i in 0..<s.kernelH {
-                                for j in 0..<s.kernelW {
-                                    let iy = oy * s.strideH - s.padH + i * s.dilationH
-                                    let ix = ox * s.strideW - s.padW + j * s.dilationW
-                                    guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
-                                    for c in 0..<s.inChannels {
-                                        dx[((b * s.height + iy) * s.width + ix) * s.inChannels + c] += g * wAt(o, i, j, c)
-                                        dw[o * s.patchSize + (i * s.kernelW + j) * s.inChannels + c] += g * xAt(b, iy, ix, c)
-                                    }
-                                }
-                            }
-                        }
-                    }
+            forEachTap { _, position, o, inPos, tap in
+                let g = Double(dy[position * s.outChannels + o])
+                for c in 0..<s.inChannels {
+                    dx[inPos * s.inChannels + c] += g * Double(w[o * s.patchSize + tap * s.inChannels + c])
+                    dw[o * s.patchSize + tap * s.inChannels + c] += g * Double(x[inPos * s.inChannels + c])
                 }
             }
             return (dx, dw)
