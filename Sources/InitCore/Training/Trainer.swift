@@ -597,28 +597,41 @@ final class TrainEngine {
         switch o.kind {
         case .sgd:
             let mu = Float(o.momentum)
-            for i in 0..<count {
-                var d = g[i] + wd * w[i]
-                if o.momentum > 0 {
-                    // PyTorch starts the buffer at the first gradient; from zeros, μ·0 + d is the same value.
+            // One loop per case, the branches hoisted so that each vectorizes; the same Float operations in
+            // the same order as the general form, so the same bits.
+            if o.momentum == 0 {
+                for i in 0..<count { w[i] -= rate * (g[i] + wd * w[i]) }
+            } else if o.nesterov {
+                // PyTorch starts the buffer at the first gradient; from zeros, μ·0 + d is the same value.
+                for i in 0..<count {
+                    let d = g[i] + wd * w[i]
                     s1[i] = mu * s1[i] + d
-                    d = o.nesterov ? d + mu * s1[i] : s1[i]
+                    w[i] -= rate * (d + mu * s1[i])
                 }
-                w[i] -= rate * d
+            } else {
+                for i in 0..<count {
+                    s1[i] = mu * s1[i] + (g[i] + wd * w[i])
+                    w[i] -= rate * s1[i]
+                }
             }
         case .adam, .adamw:
             let b1 = Float(o.beta1), b2 = Float(o.beta2), eps = Float(o.epsilon)
             let c1 = Float(1 - pow(o.beta1, Double(step))), c2 = Float(1 - pow(o.beta2, Double(step)))
             let stepSize = rate / c1
             let c2Root = c2.squareRoot()
-            let decoupled = o.kind == .adamw
-            for i in 0..<count {
-                var d = g[i]
-                if decoupled { w[i] *= 1 - rate * wd } else { d += wd * w[i] }
+            let decay = 1 - rate * wd
+            @inline(__always) func moments(_ i: Int, _ d: Float) {
                 s1[i] = b1 * s1[i] + (1 - b1) * d
                 s2[i] = b2 * s2[i] + (1 - b2) * d * d
-                let denominator = s2[i].squareRoot() / c2Root + eps
-                w[i] -= stepSize * s1[i] / denominator
+                w[i] -= stepSize * s1[i] / (s2[i].squareRoot() / c2Root + eps)
+            }
+            if o.kind == .adamw {
+                for i in 0..<count {
+                    w[i] *= decay
+                    moments(i, g[i])
+                }
+            } else {
+                for i in 0..<count { moments(i, g[i] + wd * w[i]) }
             }
         }
     }
