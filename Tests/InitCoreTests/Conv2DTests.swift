@@ -177,4 +177,40 @@ import Testing
         let dense = Matmul(threads: 2).multiply(.nt, Matrix(rows: 6, cols: 10, storage: c.x), Matrix(rows: 7, cols: 10, storage: c.w))
         #expect(y == dense.storage)
     }
+
+    /// Every initializer fills a conv weight as the out × (kh·kw·in) matrix with the receptive-field fans;
+    /// `orthogonal` then gives orthonormal rows (times the gain) as PyTorch's `orthogonal_` does on the weight
+    /// flattened to out × (in·kh·kw): a column permutation of ours, which keeps the rows orthonormal (the columns,
+    /// for a weight with more rows than columns, as 32 × 9).
+    @Test(arguments: [(16, 3, 3), (8, 1, 5), (64, 32, 3), (32, 1, 3)])
+    func convWeightsTakeReceptiveFieldFans(_ args: (Int, Int, Int)) {
+        let (out, inC, k) = args
+        let shape = Conv2DShape(batch: 1, inChannels: inC, height: 8, width: 8, outChannels: out, kernel: (k, k))
+        var w = [Float](repeating: 0, count: shape.weightCount)
+        let gain = 2.0.squareRoot()
+        w.withUnsafeMutableBufferPointer {
+            WeightInitializer(InitScheme(name: "orthogonal", params: ["gain": .number(gain)]))
+                .distribution(layer: 1, fanIn: shape.fanIn, fanOut: shape.fanOut)
+                .fill($0, rows: out, cols: shape.patchSize, philox: Philox(seed: 4, stream: 1), threads: 2)
+        }
+        let (r, c) = (out, shape.patchSize)
+        let rowsOrthonormal = r <= c
+        let n = rowsOrthonormal ? r : c
+        var worst = 0.0
+        for i in 0..<n {
+            for j in 0..<n {
+                var dot = 0.0
+                for t in 0..<(rowsOrthonormal ? c : r) {
+                    let (x, y) = rowsOrthonormal ? (w[i * c + t], w[j * c + t]) : (w[t * c + i], w[t * c + j])
+                    dot += Double(x) * Double(y)
+                }
+                worst = max(worst, abs(dot - (i == j ? gain * gain : 0)))
+            }
+        }
+        #expect(worst < 1e-5, "\(out)×\(shape.patchSize): largest deviation of W·Wᵀ from gain²·I is \(worst)")
+
+        // Kaiming's variance uses fan_in = in·k²: 2 / fan_in.
+        let kaiming = WeightInitializer(InitScheme(name: "kaiming_normal")).distribution(layer: 1, fanIn: shape.fanIn, fanOut: shape.fanOut)
+        #expect(abs(kaiming.variance(rows: out, cols: shape.patchSize) - 2 / Double(inC * k * k)) < 1e-12)
+    }
 }
