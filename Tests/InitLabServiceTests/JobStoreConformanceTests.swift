@@ -372,6 +372,26 @@ struct JobStoreFactory: Sendable, CustomTestStringConvertible {
         _ = try await Self.submit(store, key: ("k", "f"), capacity: 2)
     }
 
+    /// Submissions racing from several nodes (stores) never overshoot the capacity: 30 at once against room
+    /// for 10 create exactly 10 jobs, and the other 20 are refused.
+    @Test(arguments: JobStoreFactory.all)
+    func racingSubmissionsRespectTheCapacity(_ factory: JobStoreFactory) async throws {
+        let storage = try factory.makeStorage()
+        defer { storage.destroy() }
+        let nodes = try (0..<3).map { _ in try storage.open() }
+        let outcomes = try await withThrowingTaskGroup(of: SubmitOutcome.self) { group in
+            for i in 0..<30 {
+                let node = nodes[i % nodes.count]
+                group.addTask { try await node.submit(Self.newJob(), idempotency: nil, queueCapacity: 10) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let created = outcomes.filter { if case .created = $0 { true } else { false } }.count
+        let refused = outcomes.filter { if case .queueFull = $0 { true } else { false } }.count
+        #expect(created == 10 && refused == 20, "created \(created), refused \(refused)")
+        #expect(try await nodes[0].countsByStatus()[.queued] == 10)
+    }
+
     /// The store keeps key → job (and fingerprint) and answers a replay with the job as it was created, however
     /// far it has got since, so the API renders the replay exactly as the first answer.
     @Test(arguments: JobStoreFactory.all)

@@ -57,6 +57,9 @@ package final class PostgresJobStore: JobStore {
 
     // MARK: From request handlers
 
+    /// Any fixed number: the advisory lock that serializes submissions (capacity check and insert) across nodes.
+    static let submitLock: Int64 = 0x1A17_1AB0_5B17
+
     package func submit(
         _ job: NewJob, idempotency: (key: String, fingerprint: String)?, queueCapacity: Int
     ) async throws -> SubmitOutcome {
@@ -67,8 +70,9 @@ package final class PostgresJobStore: JobStore {
             if let key, let stored = try await Self.idempotencyRecord(key, db, logger) {
                 return try await Self.replay(stored, fingerprint: fingerprint, db, logger)
             }
-            // The capacity is checked against committed rows: nodes submitting at the same instant may overshoot
-            // it by the jobs in flight, never by more.
+            // The capacity is exact across nodes: a transaction-level advisory lock serializes the count and the
+            // insert of every submission (held until this transaction commits; replays above do not take it).
+            _ = try await db.query("SELECT pg_advisory_xact_lock(\(Self.submitLock))", logger: logger)
             var queued = 0
             for try await value in try await db.query("SELECT count(*) FROM jobs WHERE status = 'queued'", logger: logger)
                 .decode(Int.self)
