@@ -62,10 +62,9 @@ struct BenchExperiment: ParsableCommand {
             products = profile.products
         }
         let floor = Self.replay(products, threads: threads, repeats: options.repeats)
-        var medians = phases.mapValues(median)
+        let medians = phases.mapValues(median)
         let accounted = PhaseProfile.Phase.allCases.reduce(0.0) { $0 + (medians[$1] ?? 0) } + median(jsons)
         let total = median(totals)
-        medians[.matmul] = medians[.matmul] ?? 0
         return ExperimentBenchRow(
             depth: spec.depth, width: spec.width, batch: spec.batch, threads: threads, backward: spec.backward,
             bins: spec.histogramBins, initializer: spec.initializer.name, activation: spec.activation.name,
