@@ -4,9 +4,15 @@
 # and the database `initlab_test`, then prints the URL for INITLAB_TEST_POSTGRES_URL on stdout.
 # Usage: export INITLAB_TEST_POSTGRES_URL="$(scripts/postgres-up.sh)"
 set -euo pipefail
-# Only the URL goes to stdout (fd 3): everything the tools below print goes to stderr, so nothing they say on
-# some machine (a pg_ctlcluster or su notice) can end up inside INITLAB_TEST_POSTGRES_URL.
-exec 3>&1 1>&2
+# Only the URL goes to stdout: `setup` runs with its stdout on stderr, so nothing the tools print on some
+# machine (a pg_ctlcluster or su notice) can end up inside INITLAB_TEST_POSTGRES_URL. No extra descriptor may
+# carry the caller's stdout into `setup`: the PostgreSQL daemon that `pg_ctlcluster start` leaves behind
+# inherits every open descriptor but 0-2, so a copy of stdout on fd 3 kept `$(scripts/postgres-up.sh)` waiting
+# for an EOF that never came (CI hung for 90 minutes). Bash saves the stdout it redirects for `setup` on a
+# close-on-exec descriptor, which no exec'd program inherits; the daemon also gets /dev/null on stdin and
+# stdout.
+
+setup() {
 
 if [ "$(id -u)" != 0 ]; then
     echo "postgres-up.sh: needs root (pg_ctlcluster and su postgres)" >&2
@@ -26,7 +32,7 @@ case "$port" in
         pg_lsclusters >&2; exit 1 ;;
 esac
 if ! pg_lsclusters -h | awk '$1 == 15 && $2 == "main" { print $4 }' | grep -q online; then
-    pg_ctlcluster 15 main start
+    pg_ctlcluster 15 main start </dev/null >/dev/null
 fi
 for _ in $(seq 1 50); do
     pg_isready -q -h 127.0.0.1 -p "$port" && break
@@ -39,4 +45,8 @@ psql_admin() { su postgres -c "psql -p $port -qtAc \"$1\""; }
     psql_admin "CREATE ROLE initlab LOGIN PASSWORD 'initlab' CREATEDB"
 [ "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = 'initlab_test'")" = 1 ] ||
     su postgres -c "createdb -p $port -O initlab initlab_test"
-echo "postgres://initlab:initlab@127.0.0.1:$port/initlab_test" >&3
+}
+
+port=
+setup >&2
+echo "postgres://initlab:initlab@127.0.0.1:$port/initlab_test"
