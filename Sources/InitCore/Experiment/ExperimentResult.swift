@@ -97,6 +97,28 @@ public struct LayerTheory: Sendable, Hashable {
     }
 }
 
+/// A cnn layer's kind and shapes (results of other architectures leave `LayerResult.shape` nil).
+public struct LayerShape: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable { case conv, dense }
+    public var kind: Kind
+    /// The pre-activation's and activation's shape: [channels, height, width] for conv, [width] for dense.
+    public var output: [Int]
+    /// After the layer's pooling (what the next layer reads); nil without pooling.
+    public var pooled: [Int]?
+
+    public init(kind: Kind, output: [Int], pooled: [Int]? = nil) {
+        self.kind = kind
+        self.output = output
+        self.pooled = pooled
+    }
+
+    /// "conv 32×28×28", "conv 32×28×28 → pool 32×14×14", "dense 100".
+    public var label: String {
+        let dims = { (d: [Int]) in d.map(String.init).joined(separator: "×") }
+        return "\(kind.rawValue) \(dims(output))" + (pooled.map { " → pool \(dims($0))" } ?? "")
+    }
+}
+
 /// Everything measured and predicted for one layer (1-based `index`).
 public struct LayerResult: Sendable, Hashable {
     public var index: Int
@@ -108,8 +130,11 @@ public struct LayerResult: Sendable, Hashable {
     public var theory: LayerTheory
     /// Rescalings LSUV applied to this layer; nil for other initializers.
     public var lsuvIterations: Int?
+    /// A cnn layer's kind and shapes; nil for the other architectures.
+    public var shape: LayerShape?
 
-    public init(index: Int, fanIn: Int, fanOut: Int, forward: ForwardStats, backward: BackwardStats?, theory: LayerTheory, lsuvIterations: Int?) {
+    public init(index: Int, fanIn: Int, fanOut: Int, forward: ForwardStats, backward: BackwardStats?, theory: LayerTheory, lsuvIterations: Int?,
+                shape: LayerShape? = nil) {
         self.index = index
         self.fanIn = fanIn
         self.fanOut = fanOut
@@ -117,6 +142,7 @@ public struct LayerResult: Sendable, Hashable {
         self.backward = backward
         self.theory = theory
         self.lsuvIterations = lsuvIterations
+        self.shape = shape
     }
 }
 

@@ -18,10 +18,86 @@ public enum Architecture: Sendable, Hashable {
     /// of `blockSize`; otherwise layer 1 is a dense stem (input_width → width, no skip, as a ResNet's first
     /// convolution) and the blocks follow it: `depth − 1` is a multiple of `blockSize`.
     case residual(blockSize: Int)
+    /// A convolutional net: `stack`'s conv2d layers (each with an optional pooling after its activation) on
+    /// images of `stack.input` (channels × height × width), then flatten, then dense layers of `width` up to
+    /// `depth` layers in all (at least one dense layer: the output).
+    case cnn(ConvStack)
 
     /// Layers per block (1 for the MLP).
     public var blockSize: Int { if case .residual(let m) = self { m } else { 1 } }
     public var isResidual: Bool { if case .residual = self { true } else { false } }
+    /// The conv stack of a cnn; nil otherwise.
+    public var convStack: ConvStack? { if case .cnn(let s) = self { s } else { nil } }
+}
+
+/// An image shape, channels × height × width (the wire's and PyTorch's order; the core's buffers are NHWC).
+public struct ImageShape: Sendable, Hashable, CustomStringConvertible {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+
+    public init(channels: Int, height: Int, width: Int) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+    }
+
+    /// The 28×28 grey images of MNIST and Fashion-MNIST.
+    public static let mnist = ImageShape(channels: 1, height: 28, width: 28)
+
+    /// channels·height·width, computed without overflow (saturated to Int.max).
+    public var count: Int {
+        let (a, o1) = channels.multipliedReportingOverflow(by: height)
+        let (b, o2) = a.multipliedReportingOverflow(by: width)
+        return o1 || o2 ? Int.max : b
+    }
+
+    public var array: [Int] { [channels, height, width] }
+    public var description: String { "\(channels)×\(height)×\(width)" }
+}
+
+/// Pooling after a conv layer's activation: non-overlapping `size`×`size` windows (stride `size`, no padding;
+/// rows and columns that do not fill a window are dropped, as PyTorch's default `floor` mode).
+public struct Pooling: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable, CaseIterable { case max, avg }
+    public var kind: Kind
+    public var size: Int
+
+    public init(kind: Kind, size: Int) {
+        self.kind = kind
+        self.size = size
+    }
+}
+
+/// One conv2d layer: square kernel, stride, zero padding and dilation (PyTorch's `Conv2d` arithmetic), then
+/// the activation, then the optional pooling.
+public struct ConvLayerSpec: Sendable, Hashable {
+    public var channels: Int
+    public var kernel: Int
+    public var stride: Int
+    public var padding: Int
+    public var dilation: Int
+    public var pool: Pooling?
+
+    public init(channels: Int, kernel: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, pool: Pooling? = nil) {
+        self.channels = channels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.pool = pool
+    }
+}
+
+/// A cnn's input shape and conv layers.
+public struct ConvStack: Sendable, Hashable {
+    public var input: ImageShape
+    public var layers: [ConvLayerSpec]
+
+    public init(input: ImageShape = .mnist, layers: [ConvLayerSpec]) {
+        self.input = input
+        self.layers = layers
+    }
 }
 
 /// Where the input batch comes from.
@@ -53,13 +129,14 @@ public enum LossKind: String, Sendable, Hashable, CaseIterable {
 /// and the validation live at the edge, in InitLabContract (`ValidatedSpec`), which fills in every default
 /// (`inputWidth` and every scheme parameter) before a spec reaches `ExperimentRunner`.
 public struct ExperimentSpec: Sendable, Equatable, Hashable {
-    /// Number of dense layers.
+    /// Number of layers: dense layers, or for a cnn its conv layers and the dense layers after them.
     public var depth: Int
     /// Units per layer.
     public var width: Int
     /// Rows of the input batch.
     public var batch: Int
-    /// Features of the input; nil means `width` (datasets force 784). Always set in a validated spec.
+    /// Features of the input; nil means `width` (datasets force 784; a cnn's is its input image's C·H·W). Always
+    /// set in a validated spec.
     public var inputWidth: Int?
     public var seed: UInt64
     /// Run the backward pass too (default true).
@@ -121,6 +198,9 @@ public struct ExperimentSpec: Sendable, Equatable, Hashable {
 
     /// Residual blocks (0 for the MLP).
     public var residualBlocks: Int { architecture.isResidual ? (depth - stemLayers) / architecture.blockSize : 0 }
+
+    /// Conv layers before the dense ones (0 unless cnn).
+    public var convLayers: Int { architecture.convStack?.layers.count ?? 0 }
 
     /// Layer steps a run reports: depth, twice with a backward pass.
     public var layersTotal: Int { backward ? 2 * depth : depth }

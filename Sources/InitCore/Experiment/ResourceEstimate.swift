@@ -20,7 +20,7 @@ struct ExecutionPlan: Sendable {
     /// for the backward pass instead: at ~1 ns per value it is cheaper than the fresh memory a cache takes
     /// (a page fault and zeroing per 1,024 values; measured on depth 100 × 512 × 512: 0.621 s redrawing
     /// vs 0.631 s caching, and 100 MiB less).
-    static let costlyDraws: Set<String> = ["orthogonal", "lsuv"]
+    static let costlyDraws: Set<String> = ["orthogonal", "delta_orthogonal", "lsuv"]
     /// A segment's weights may take this much; beyond it they are re-drawn from (seed, layer).
     static let weightCacheBytes: Double = 256 * 1024 * 1024
 
@@ -48,6 +48,7 @@ extension ExperimentSpec {
     /// Planned peak memory and work of this spec, computed in Double (no overflow for any input) and saturated
     /// to `Int.max`. Validation (InitLabContract) compares it with the configured limits.
     public func estimate() -> ResourceEstimate {
+        if let stack = architecture.convStack { return convNetEstimate(stack) }
         let plan = ExecutionPlan(spec: self)
         let L = Double(max(1, depth)), B = Double(max(1, batch)), n = Double(max(1, width))
         let n0 = Double(max(1, resolvedInputWidth)), maxW = max(n, n0)
@@ -58,7 +59,7 @@ extension ExperimentSpec {
         let bins = Double(max(1, histogramBins))
         // Stats scratch: a copy of the largest matrix plus the fine histogram.
         let scratch = max(B * maxW, n * maxW) * 4 + 16384 * 8
-        let orthogonal = ["orthogonal", "lsuv"].contains(initializer.name)
+        let orthogonal = ExecutionPlan.costlyDraws.contains(initializer.name)
         let orthoScratch = orthogonal ? 2 * maxW * maxW * 8 : 0
         let result = L * statsPerLayer * (bins * 8 + 400) * 2  // the structs and their JSON
         var memory = act * 6 + weight * 2 + scratch + orthoScratch + result + 8 * 1024 * 1024
@@ -86,6 +87,41 @@ extension ExperimentSpec {
         let stats = 40 * (2 * B * n + (backward ? B * n + n * maxW : 0))
         var flops = L * (matmul + draws * drawCost + stats)
         if let train { (memory, flops) = trainingEstimate(train, initMemory: memory, initFLOPs: flops) }
+        let bytes = memory < 9e18 ? Int(memory) : Int.max
+        return ResourceEstimate(memoryBytes: bytes, flops: flops)
+    }
+
+    /// A cnn (`RunEngine+ConvNet`): every layer's input, pre-activation and kernel are kept; the scratch is
+    /// the largest layer's patches (twice with a backward pass: their gradient), the largest pooled activation,
+    /// and two gradient buffers of the largest activation. Convolutions count their im2col products' FLOPs.
+    func convNetEstimate(_ stack: ConvStack) -> ResourceEstimate {
+        let g = ConvNetGeometry(stack, batch: max(1, batch))
+        let L = Double(max(1, depth)), B = Double(max(1, batch)), n = Double(max(1, width))
+        let bins = Double(max(1, histogramBins))
+        let lsuvIterations = initializer.name == "lsuv" ? (initializer.params["max_iterations"]?.number ?? 10) : 0
+        let passes = backward ? 3.0 : 1.0
+        var kept = B * Double(max(1, stack.input.count)), largest = B * n, patches = 0.0, weights = 0.0, flops = 0.0
+        for layer in g.layers {
+            let c = layer.conv
+            let out = Double(max(0, c.outputCount)), macs = Double(max(0, c.outPositions)) * Double(c.outChannels) * Double(c.patchSize)
+            kept += out + B * Double(max(0, layer.next.count))
+            largest = max(largest, out, Double(c.inputCount))
+            patches = max(patches, Double(max(0, c.outPositions)) * Double(c.patchSize))
+            weights += Double(c.weightCount)
+            flops += 2 * macs * (passes + lsuvIterations) + 20 * Double(c.weightCount) + 40 * out * (backward ? 3 : 2)
+        }
+        let dense = Double(max(0, depth - g.layers.count))
+        let first = Double(max(1, g.flattened))
+        if dense > 0 {
+            weights += n * first + (dense - 1) * n * n
+            kept += dense * 2 * B * n
+            let macs = B * n * (first + (dense - 1) * n)
+            flops += 2 * macs * (passes + lsuvIterations) + 20 * (n * first + (dense - 1) * n * n) + 40 * dense * B * n * (backward ? 3 : 2)
+        }
+        let scratch = max(largest, weights) * 4 + 16384 * 8
+        let result = L * (backward ? 4.0 : 2.0) * (bins * 8 + 400) * 2
+        var memory = (kept + weights + patches + largest) * 4 + scratch + result + 8 * 1024 * 1024
+        if backward { memory += (2 * largest + patches + weights) * 4 }
         let bytes = memory < 9e18 ? Int(memory) : Int.max
         return ResourceEstimate(memoryBytes: bytes, flops: flops)
     }

@@ -37,10 +37,16 @@ extension RunEngine {
         let inputStats = measuredStats(input.prefix(B * n0), rows: B, cols: n0, bins: 1, dead: .nonPositiveColumns)
         var theory = MeanField(activation: activation, inputMean: s1 / Double(B * n0), inputMeanSquare: s2 / Double(B * n0))
 
-        var buffers = makeBuffers()
-        var layers = try forwardPass(&buffers, theory: &theory, progress: progress, isCancelled: isCancelled)
-        if spec.backward {
-            try backwardPass(&layers, &buffers, theory: theory, progress: progress, isCancelled: isCancelled)
+        let layers: [LayerResult]
+        if spec.architecture.convStack != nil {
+            layers = try convNetPasses(theory: &theory, progress: progress, isCancelled: isCancelled)
+        } else {
+            var buffers = makeBuffers()
+            var dense = try forwardPass(&buffers, theory: &theory, progress: progress, isCancelled: isCancelled)
+            if spec.backward {
+                try backwardPass(&dense, &buffers, theory: theory, progress: progress, isCancelled: isCancelled)
+            }
+            layers = dense
         }
         let summary = summarize(layers, inputStd: inputStats.std)
         let source: String
@@ -49,8 +55,12 @@ extension RunEngine {
         case .mse: source = "mse"
         case .crossEntropy: source = "cross_entropy"
         }
-        return ExperimentResult(spec: spec, conventions: Conventions(weights: spec.weights.rawValue, gradientSource: source),
-                                layers: layers, summary: summary)
+        var conventions = Conventions(weights: spec.weights.rawValue, gradientSource: source)
+        if spec.architecture.convStack != nil {
+            conventions.weightLayout = "conv (out, kh, kw, in), dense (out, in)"
+            conventions.fanIn = "in_channels·kh·kw (conv), in_features (dense)"
+        }
+        return ExperimentResult(spec: spec, conventions: conventions, layers: layers, summary: summary)
     }
 
     /// `stats.compute`, timed as statistics when the run is profiled.
@@ -131,17 +141,26 @@ extension RunEngine {
         _ l: Int, a: UnsafePointer<Float>, w: FloatBuffer, bias: FloatBuffer, skip: UnsafePointer<Float>?,
         h: UnsafeMutablePointer<Float>
     ) -> Int {
-        let act = B * n
+        calibrate(l, h: h, count: B * n, weights: w.pointer, weightCount: n * fanIn(l)) {
+            linear(l, a: a, w: w, bias: bias, skip: skip, h: h)
+        }
+    }
+
+    /// LSUV's loop for layer `l`, whatever its kind: `recompute` rebuilds h (`count` values) from the rescaled
+    /// weights (`weightCount` values).
+    func calibrate(
+        _ l: Int, h: UnsafePointer<Float>, count: Int, weights: UnsafeMutablePointer<Float>, weightCount: Int, recompute: () -> Void
+    ) -> Int {
         let tol = spec.initializer.number("tol", default: 0.1)
         let maxIterations = Int(spec.initializer.number("max_iterations", default: 10))
         var iterations = 0
         while iterations < maxIterations {
-            let s = std(h, count: act)
+            let s = std(h, count: count)
             guard s.isFinite, s > 0, abs(s - 1) >= tol else { break }
             let f = Float(1 / s)
             lsuvFactors[l].append(f)
-            scale(w.pointer, count: n * fanIn(l), by: f)
-            linear(l, a: a, w: w, bias: bias, skip: skip, h: h)
+            scale(weights, count: weightCount, by: f)
+            recompute()
             iterations += 1
         }
         return iterations

@@ -9,6 +9,10 @@ public enum WeightDistribution: Sendable, Hashable {
     case orthogonal(gain: Double)
     /// 1 on the leading diagonal.
     case identity
+    /// A conv kernel, out × (taps·in) in the core's layout (`Conv2DShape`), that is zero except at its centre
+    /// tap, which holds an out × in matrix drawn from the inner distribution: Xiao et al. 2018's
+    /// delta-orthogonal with `.orthogonal`, PyTorch's `dirac_` with `.identity`.
+    indirect case centered(WeightDistribution, taps: Int, centerTap: Int)
 
     /// Std of the unit normal truncated at ±2: √(1 − 4ϕ(2)/(Φ(2) − Φ(−2))).
     public static let truncatedUnitStd2 = 0.87962566103423978
@@ -21,6 +25,7 @@ public enum WeightDistribution: Sendable, Hashable {
         case .uniform(let lo, let hi): (lo + hi) / 2
         case .orthogonal: 0
         case .identity: Double(min(rows, cols)) / (Double(rows) * Double(cols))
+        case .centered(let inner, let taps, _): inner.mean(rows: rows, cols: max(1, cols / max(1, taps))) / Double(max(1, taps))
         }
     }
 
@@ -37,6 +42,11 @@ public enum WeightDistribution: Sendable, Hashable {
         case .identity:
             let p = mean(rows: rows, cols: cols)
             return p - p * p
+        case .centered(let inner, let taps, _):
+            // A fraction 1/taps of the entries follow `inner`; the rest are 0.
+            let t = Double(max(1, taps)), inC = max(1, cols / max(1, taps))
+            let m = inner.mean(rows: rows, cols: inC), v = inner.variance(rows: rows, cols: inC)
+            return (v + m * m) / t - (m / t) * (m / t)
         }
     }
 
@@ -52,6 +62,14 @@ public enum WeightDistribution: Sendable, Hashable {
         case .identity:
             out.update(repeating: 0)
             for i in 0..<min(rows, cols) { out[i * cols + i] = 1 }
+        case .centered(let inner, let taps, let center):
+            let inC = cols / max(1, taps)
+            var block = [Float](repeating: 0, count: rows * inC)
+            block.withUnsafeMutableBufferPointer { inner.fill($0, rows: rows, cols: inC, philox: philox, threads: threads) }
+            out.update(repeating: 0)
+            for r in 0..<rows {
+                for c in 0..<inC { out[r * cols + center * inC + c] = block[r * inC + c] }
+            }
         }
     }
 }
@@ -108,6 +126,8 @@ public struct WeightInitializer: Sendable, Hashable {
         case "truncated_normal":
             return .truncatedNormal(mean: s.number("mean", default: 0), std: s.number("std", default: 1), bound: 2)
         case "orthogonal": return .orthogonal(gain: s.number("gain", default: 1))
+        // A dense layer is a 1×1 convolution: its delta-orthogonal kernel is an orthogonal matrix.
+        case "delta_orthogonal": return .orthogonal(gain: s.number("gain", default: 1))
         case "identity": return .identity
         case "torch_default":
             let b = 1 / fi.squareRoot()
@@ -139,6 +159,20 @@ public struct WeightInitializer: Sendable, Hashable {
             let scale = Double.fExp(-Double.fLog1p(branches - 1) / Double(2 * m - 2))  // L^(−1/(2m−2))
             return .normal(mean: 0, std: (2 / fi).squareRoot() * scale)
         default: return .constant(0)
+        }
+    }
+
+    /// The distribution of conv layer `layer`'s kernel (out × kh·kw·in), with the receptive-field fans of PyTorch's
+    /// `_calculate_fan_in_and_fan_out`. delta_orthogonal puts an orthogonal out × in matrix at the centre tap
+    /// and zeros elsewhere; identity is PyTorch's `dirac_` (1 at the centre tap of channel o → o); the others
+    /// are the dense formulas with fan_in = in·kh·kw and fan_out = out·kh·kw (orthogonal flattens the kernel
+    /// to out × kh·kw·in, as PyTorch flattens it to out × in·kh·kw: a column permutation).
+    public func convDistribution(layer: Int, shape: Conv2DShape) -> WeightDistribution {
+        let taps = shape.kernelH * shape.kernelW, center = (shape.kernelH / 2) * shape.kernelW + shape.kernelW / 2
+        switch scheme.name {
+        case "delta_orthogonal": return .centered(.orthogonal(gain: scheme.number("gain", default: 1)), taps: taps, centerTap: center)
+        case "identity": return .centered(.identity, taps: taps, centerTap: center)
+        default: return distribution(layer: layer, fanIn: shape.fanIn, fanOut: shape.fanOut)
         }
     }
 

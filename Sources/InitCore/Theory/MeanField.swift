@@ -65,8 +65,13 @@ public struct LayerParameters: Sendable, Hashable {
     /// For the last layer of a residual block: the index of the layer whose activation the skip adds (0 = the
     /// input).
     public var skipFrom: Int?
+    /// E[δa_l²] / E[δy_l²] where y_l is what the next layer reads: 1 without pooling, 1/k² after a k×k max pool
+    /// (the gradient goes to one position of each window), 1/k⁴ after a k×k average pool (each position gets
+    /// 1/k² of it).
+    public var poolGradientFactor: Double
 
-    public init(fanIn: Int, fanOut: Int, weightMean: Double, weightVariance: Double, biasMean: Double, biasVariance: Double, skipFrom: Int?) {
+    public init(fanIn: Int, fanOut: Int, weightMean: Double, weightVariance: Double, biasMean: Double, biasVariance: Double, skipFrom: Int?,
+                poolGradientFactor: Double = 1) {
         self.fanIn = fanIn
         self.fanOut = fanOut
         self.weightMean = weightMean
@@ -74,6 +79,7 @@ public struct LayerParameters: Sendable, Hashable {
         self.biasMean = biasMean
         self.biasVariance = biasVariance
         self.skipFrom = skipFrom
+        self.poolGradientFactor = poolGradientFactor
     }
 
     /// σ_w² = fan_in · Var(W).
@@ -119,6 +125,13 @@ public struct MeanField: Sendable {
                            predictedActivationStd: max(0, m.meanSquare - m.mean * m.mean).squareRoot(), predictedActivationGradStd: nil)
     }
 
+    /// The mean-field map has no pooling: after a pooled layer it continues from the measured mean and mean
+    /// square of the pooled output (what the next layer reads) instead of the predicted activation's.
+    public mutating func observe(mean: Double, meanSquare: Double) {
+        means[means.count - 1] = mean
+        meanSquares[meanSquares.count - 1] = meanSquare
+    }
+
     /// Predicted std of ∂L/∂a_l for l = 1 … layers.count, from E[δa_L²] = `outputGradMeanSquare`.
     public func backward(_ layers: [LayerParameters], outputGradMeanSquare: Double) -> [Double] {
         let n = layers.count
@@ -127,6 +140,7 @@ public struct MeanField: Sendable {
         g[n] = outputGradMeanSquare
         for l in stride(from: n, through: 1, by: -1) {
             let p = layers[l - 1]
+            g[l] *= p.poolGradientFactor
             let gh = g[l] * derivativeMeanSquares[l - 1]
             g[l - 1] += Double(p.fanOut) * p.weightVariance * gh
             if let s = p.skipFrom, s >= 0, s < l { g[s] += gh }

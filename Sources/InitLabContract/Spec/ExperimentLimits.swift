@@ -65,7 +65,22 @@ package struct ExperimentLimits: Sendable, Hashable {
     package static var datasetText: String { TrainDataset.allCases.map(\.rawValue).joined(separator: ", ") }
     package static var optimizerText: String { OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ") }
     package static let scheduleNames = ["constant", "step", "cosine", "one_cycle"]
-    package var architectureText: String { "\"mlp\", \"residual\" or {\"name\": \"residual\", \"block_size\": 1 ... \(maxDepth)}" }
+    package var architectureText: String {
+        "\"mlp\", \"residual\", {\"name\": \"residual\", \"block_size\": 1 ... \(maxDepth)} or {\"name\": \"cnn\", \"conv\": [...], \"input_shape\": [C, H, W]}"
+    }
+
+    // A cnn's conv stack (`architecture: {"name": "cnn", ...}`): fixed limits, stated once here. Channels are
+    // bounded by maxWidth; the memory and compute budgets bound the rest.
+
+    /// Height and width of an input image.
+    package static let maxImageSide = 1_024
+    /// Kernel size, stride, padding, dilation and pooling size.
+    package static let maxKernel = 64
+    package static let convKeys = ["channels", "kernel", "stride", "padding", "dilation", "pool"]
+    package static var poolText: String {
+        let kinds = Pooling.Kind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " | ")
+        return "null, \(kinds) (2×2) or {\"kind\": \(kinds), \"size\": 1 ... \(maxKernel)}"
+    }
     package static var inputText: String {
         let names = InputSource.datasets.map { "\"\($0)\"" }.joined(separator: " | ")
         let splits = InputSource.splits.map { "\"\($0)\"" }.joined(separator: " | ")

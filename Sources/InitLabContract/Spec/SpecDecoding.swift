@@ -75,6 +75,16 @@ struct SpecDecoder {
         return nil
     }
 
+    /// An integer field within lo … hi.
+    mutating func bounded(_ value: JSONValue, _ pointer: String, _ lo: Int, _ hi: Int) -> Int? {
+        guard let x = int(value, pointer, ExperimentLimits.integer(lo, hi)) else { return nil }
+        guard x >= lo && x <= hi else {
+            errors.append(FieldProblem(pointer: pointer, detail: "must be \(ExperimentLimits.integer(lo, hi)), got \(x)"))
+            return nil
+        }
+        return x
+    }
+
     mutating func seed(_ value: JSONValue, _ pointer: String) -> UInt64? {
         if case .number(let n) = value, let u = n.exactUInt64 { return u }
         errors.append(FieldProblem(pointer: pointer, detail: "must be \(ExperimentLimits.seedText)"))
@@ -120,25 +130,103 @@ struct SpecDecoder {
         case .string("residual"): return .residual(blockSize: 2)
         case .object(let object):
             let before = errors.count
-            for key in object.keys.sorted() where key != "name" && key != "block_size" {
-                errors.append(FieldProblem(pointer: "/architecture/" + JSONPointer.escape(key), detail: "unknown key; allowed keys: name, block_size"))
-            }
+            let allowed: [String]
             var result: Architecture?
             switch object["name"] {
-            case .string("mlp"): result = .mlp
+            case .string("mlp"):
+                allowed = ["name"]
+                result = .mlp
             case .string("residual"):
+                allowed = ["name", "block_size"]
                 if let m = object["block_size"] {
                     result = int(m, "/architecture/block_size", ExperimentLimits.integer(1, limits.maxDepth)).map { .residual(blockSize: $0) }
                 } else {
                     result = .residual(blockSize: 2)
                 }
-            default: errors.append(FieldProblem(pointer: "/architecture/name", detail: "must be one of mlp, residual"))
+            case .string("cnn"):
+                allowed = ["name", "input_shape", "conv"]
+                result = convStack(object).map { .cnn($0) }
+            default:
+                allowed = ["name", "block_size", "input_shape", "conv"]
+                errors.append(FieldProblem(pointer: "/architecture/name", detail: "must be one of mlp, residual, cnn"))
+            }
+            for key in object.keys.sorted() where !allowed.contains(key) {
+                errors.append(FieldProblem(pointer: "/architecture/" + JSONPointer.escape(key), detail: "unknown key; allowed keys: \(allowed.joined(separator: ", "))"))
             }
             return errors.count == before ? result : nil
         default:
             errors.append(FieldProblem(pointer: "/architecture", detail: expected))
             return nil
         }
+    }
+
+    /// A cnn's `input_shape` (default [1, 28, 28]) and `conv` layers. Each layer's ranges are checked here; whether
+    /// the kernels and pools fit the images is `ValidatedSpec`'s cross-field rule.
+    mutating func convStack(_ object: [String: JSONValue]) -> ConvStack? {
+        let before = errors.count
+        var input = ImageShape.mnist
+        if let v = object["input_shape"], v != .null {
+            let side = ExperimentLimits.integer(1, ExperimentLimits.maxImageSide)
+            let text = "[channels, height, width]: channels \(limits.widthText), height and width \(side)"
+            if case .array(let dims) = v, dims.count == 3 {
+                let c = bounded(dims[0], "/architecture/input_shape/0", 1, limits.maxWidth)
+                let h = bounded(dims[1], "/architecture/input_shape/1", 1, ExperimentLimits.maxImageSide)
+                let w = bounded(dims[2], "/architecture/input_shape/2", 1, ExperimentLimits.maxImageSide)
+                if let c, let h, let w { input = ImageShape(channels: c, height: h, width: w) }
+            } else {
+                errors.append(FieldProblem(pointer: "/architecture/input_shape", detail: "must be \(text)"))
+            }
+        }
+        var layers: [ConvLayerSpec] = []
+        let countText = "a non-empty array of at most \(limits.maxDepth - 1) conv layers {\"channels\", \"kernel\", \"stride\", \"padding\", \"dilation\", \"pool\"}"
+        guard case .array(let items) = object["conv"] ?? .null, !items.isEmpty, items.count < limits.maxDepth else {
+            errors.append(FieldProblem(pointer: "/architecture/conv", detail: "is required: \(countText)"))
+            return nil
+        }
+        let k = ExperimentLimits.maxKernel
+        for (i, item) in items.enumerated() {
+            let at = "/architecture/conv/\(i)"
+            guard case .object(let layer) = item else {
+                errors.append(FieldProblem(pointer: at, detail: "must be an object with keys \(ExperimentLimits.convKeys.joined(separator: ", "))"))
+                continue
+            }
+            for key in layer.keys.sorted() where !ExperimentLimits.convKeys.contains(key) {
+                errors.append(FieldProblem(pointer: at + "/" + JSONPointer.escape(key), detail: "unknown key; allowed keys: \(ExperimentLimits.convKeys.joined(separator: ", "))"))
+            }
+            func field(_ key: String, _ lo: Int, _ hi: Int, default d: Int?) -> Int? {
+                guard let v = member(layer, key, required: d == nil, expected: ExperimentLimits.integer(lo, hi), at: at) else { return d }
+                return bounded(v, at + "/" + key, lo, hi)
+            }
+            let channels = field("channels", 1, limits.maxWidth, default: nil)
+            let kernel = field("kernel", 1, k, default: nil)
+            let stride = field("stride", 1, k, default: 1)
+            let padding = field("padding", 0, k, default: 0)
+            let dilation = field("dilation", 1, k, default: 1)
+            var pool: Pooling? = nil
+            var poolOK = true
+            switch layer["pool"] ?? .null {
+            case .null: break
+            case .string(let s):
+                if let kind = Pooling.Kind(rawValue: s) { pool = Pooling(kind: kind, size: 2) } else { poolOK = false }
+            case .object(let p):
+                for key in p.keys.sorted() where key != "kind" && key != "size" {
+                    errors.append(FieldProblem(pointer: at + "/pool/" + JSONPointer.escape(key), detail: "unknown key; allowed keys: kind, size"))
+                }
+                var size: Int? = 2
+                if let s = p["size"], s != .null { size = bounded(s, at + "/pool/size", 1, k) }
+                if case .string(let s) = p["kind"] ?? .null, let kind = Pooling.Kind(rawValue: s) {
+                    if let size { pool = Pooling(kind: kind, size: size) }
+                } else {
+                    errors.append(FieldProblem(pointer: at + "/pool/kind", detail: "is required: one of \(Pooling.Kind.allCases.map(\.rawValue).joined(separator: ", "))"))
+                }
+            default: poolOK = false
+            }
+            if !poolOK { errors.append(FieldProblem(pointer: at + "/pool", detail: "must be \(ExperimentLimits.poolText)")) }
+            if let channels, let kernel, let stride, let padding, let dilation {
+                layers.append(ConvLayerSpec(channels: channels, kernel: kernel, stride: stride, padding: padding, dilation: dilation, pool: pool))
+            }
+        }
+        return errors.count == before ? ConvStack(input: input, layers: layers) : nil
     }
 
     mutating func input(_ value: JSONValue) -> InputSource? {

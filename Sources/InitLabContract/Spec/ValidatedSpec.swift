@@ -69,6 +69,11 @@ package struct ValidatedSpec: Sendable, Hashable {
             if !InputSource.splits.contains(split) {
                 errors.append(FieldProblem(pointer: "/input/split", detail: "must be one of \(InputSource.splits.joined(separator: ", "))"))
             }
+        }
+        if let stack = draft.architecture.convStack {
+            validateConvStack(stack, of: draft, limits: limits, errors: &errors)
+            spec.inputWidth = stack.input.count
+        } else if draft.input.isDataset {
             if let w = draft.inputWidth, w != 784 {
                 errors.append(FieldProblem(pointer: "/input_width", detail: "must be 784 (28×28 pixels) for dataset input, got \(w)"))
             }
@@ -114,7 +119,9 @@ package struct ValidatedSpec: Sendable, Hashable {
             if draft.weights == .shared { errors.append(FieldProblem(pointer: "/weights", detail: "must be per_layer for lsuv (it rescales each layer's own matrix)")) }
         default: break
         }
-        if let train = draft.train {
+        if draft.train != nil, draft.architecture.convStack != nil {
+            errors.append(FieldProblem(pointer: "/train", detail: "is not supported for architecture cnn yet: cnn specs run the init-time experiment (leave train out)"))
+        } else if let train = draft.train {
             validateTrain(train, of: draft, limits: limits, errors: &errors)
         } else if draft.loss == .crossEntropy {
             if !draft.input.isDataset {
@@ -137,6 +144,37 @@ package struct ValidatedSpec: Sendable, Hashable {
         }
         guard errors.isEmpty else { throw SpecProblems(errors) }
         return spec
+    }
+
+    /// A cnn's cross-field rules: at least one dense layer after the conv stack, every kernel and pool fits the
+    /// image it reads, dataset images are 1×28×28, input_width (when given) is the image's C·H·W, and each layer
+    /// has its own weights.
+    static func validateConvStack(_ stack: ConvStack, of draft: ExperimentSpec, limits: ExperimentLimits, errors: inout [FieldProblem]) {
+        let convs = stack.layers.count
+        if draft.depth >= 1 && draft.depth <= convs {
+            errors.append(FieldProblem(pointer: "/depth", detail: "must be ≥ \(convs + 1) for this cnn (its \(convs) conv layers, then at least one dense layer: depth counts every layer), got \(draft.depth)"))
+        }
+        let needsMNIST = draft.input.isDataset || (draft.train?.dataset.needsDownload ?? false)
+        if needsMNIST && stack.input != .mnist {
+            errors.append(FieldProblem(pointer: "/architecture/input_shape", detail: "must be [1, 28, 28] for dataset images, got \(stack.input.array)"))
+        }
+        if let w = draft.inputWidth, w != stack.input.count {
+            errors.append(FieldProblem(pointer: "/input_width", detail: "must be \(stack.input.count) (C·H·W of architecture.input_shape \(stack.input)) for a cnn, or left out, got \(w)"))
+        }
+        if draft.weights == .shared {
+            errors.append(FieldProblem(pointer: "/weights", detail: "must be per_layer for a cnn (its layers' kernels have different shapes)"))
+        }
+        let geometry = ConvNetGeometry(stack, batch: 1)
+        for (i, layer) in geometry.layers.enumerated() {
+            let c = layer.conv, spec = stack.layers[i]
+            let at = "/architecture/conv/\(i)"
+            let span = spec.dilation * (spec.kernel - 1) + 1
+            if c.outHeight < 1 || c.outWidth < 1 {
+                errors.append(FieldProblem(pointer: at + "/kernel", detail: "does not fit the layer's \(c.inChannels)×\(c.height)×\(c.width) input: dilation·(kernel − 1) + 1 = \(span) exceeds the padded side min(height, width) + 2·padding = \(min(c.height, c.width) + 2 * spec.padding)"))
+            } else if let pool = layer.pool, let pooled = layer.pooled, pooled.height < 1 || pooled.width < 1 {
+                errors.append(FieldProblem(pointer: at + "/pool/size", detail: "must be ≤ the layer's output side min(\(c.outHeight), \(c.outWidth)), got \(pool.size)"))
+            }
+        }
     }
 
     /// Resolves a scheme against the catalog: known name, known parameters of the right type and range,

@@ -104,7 +104,8 @@ extension LayerResult: Codable {
             fanOut: try c.decode(Int.self, forKey: AnyKey("fan_out")), forward: try c.decode(ForwardStats.self, forKey: AnyKey("forward")),
             backward: try c.decodeIfPresent(BackwardStats.self, forKey: AnyKey("backward")),
             theory: try c.decode(LayerTheory.self, forKey: AnyKey("theory")),
-            lsuvIterations: try c.decodeIfPresent(Int.self, forKey: AnyKey("lsuv_iterations")))
+            lsuvIterations: try c.decodeIfPresent(Int.self, forKey: AnyKey("lsuv_iterations")),
+            shape: try c.decodeIfPresent(LayerShape.self, forKey: AnyKey("shape")))
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyKey.self)
@@ -115,8 +116,27 @@ extension LayerResult: Codable {
         try c.encode(backward, forKey: AnyKey("backward"))  // explicit null
         try c.encode(theory, forKey: AnyKey("theory"))
         try c.encode(lsuvIterations, forKey: AnyKey("lsuv_iterations"))
+        // A cnn's layers only: the other architectures' results stay as they were.
+        try c.encodeIfPresent(shape, forKey: AnyKey("shape"))
     }
 }
+
+/// `{"kind": "conv", "output": [C, H, W], "pooled": [C, H', W']}` (`pooled` only after a pooling).
+extension LayerShape: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        self.init(kind: try c.decode(Kind.self, forKey: AnyKey("kind")), output: try c.decode([Int].self, forKey: AnyKey("output")),
+                  pooled: try c.decodeIfPresent([Int].self, forKey: AnyKey("pooled")))
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyKey.self)
+        try c.encode(kind, forKey: AnyKey("kind"))
+        try c.encode(output, forKey: AnyKey("output"))
+        try c.encodeIfPresent(pooled, forKey: AnyKey("pooled"))
+    }
+}
+
+extension LayerShape.Kind: Codable {}
 
 extension Verdict: Codable {}
 extension Regime: Codable {}

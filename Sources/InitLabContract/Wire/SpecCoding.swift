@@ -80,6 +80,27 @@ extension Architecture: Encodable {
         case .residual(let m):
             try c.encode("residual", forKey: AnyKey("name"))
             try c.encode(m, forKey: AnyKey("block_size"))
+        case .cnn(let stack):
+            try c.encode("cnn", forKey: AnyKey("name"))
+            try c.encode(stack.input.array, forKey: AnyKey("input_shape"))
+            try c.encode(stack.layers, forKey: AnyKey("conv"))
+        }
+    }
+}
+
+/// Canonical: every field written (defaults filled in); `pool` only when the layer pools.
+extension ConvLayerSpec: Encodable {
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyKey.self)
+        try c.encode(channels, forKey: AnyKey("channels"))
+        try c.encode(kernel, forKey: AnyKey("kernel"))
+        try c.encode(stride, forKey: AnyKey("stride"))
+        try c.encode(padding, forKey: AnyKey("padding"))
+        try c.encode(dilation, forKey: AnyKey("dilation"))
+        if let pool {
+            var p = c.nestedContainer(keyedBy: AnyKey.self, forKey: AnyKey("pool"))
+            try p.encode(pool.kind.rawValue, forKey: AnyKey("kind"))
+            try p.encode(pool.size, forKey: AnyKey("size"))
         }
     }
 }
