@@ -83,7 +83,7 @@ class _ExperimentSpecRequired(TypedDict):
     depth: int
     width: int
     batch: int
-    init: Union[Literal['zeros', 'constant', 'normal', 'uniform', 'scaled_normal', 'xavier_uniform', 'xavier_normal', 'kaiming_uniform', 'kaiming_normal', 'lecun_uniform', 'lecun_normal', 'truncated_normal', 'orthogonal', 'identity', 'torch_default', 'variance_scaling', 'lsuv', 'fixup'], "InitZeros", "InitConstant", "InitNormal", "InitUniform", Dict[str, Any], "InitTorchDefault"]
+    init: Union[Literal['zeros', 'constant', 'normal', 'uniform', 'scaled_normal', 'xavier_uniform', 'xavier_normal', 'kaiming_uniform', 'kaiming_normal', 'lecun_uniform', 'lecun_normal', 'truncated_normal', 'orthogonal', 'delta_orthogonal', 'identity', 'torch_default', 'variance_scaling', 'lsuv', 'fixup'], "InitZeros", "InitConstant", "InitNormal", "InitUniform", Dict[str, Any], "InitTorchDefault"]
     activation: Union[Literal['identity', 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu', 'selu', 'elu', 'softplus', 'silu', 'general_relu'], Dict[str, Any]]
 
 
@@ -100,6 +100,20 @@ class ExperimentSpec(_ExperimentSpecRequired, total=False):
     input: Optional[Union[Literal['gaussian'], Dict[str, Any]]]
     loss: Optional[Literal['none', 'mse', 'cross_entropy']]
     train: Optional["TrainSpec"]
+
+
+class _ConvLayerRequired(TypedDict):
+    channels: int
+    kernel: int
+
+
+class ConvLayer(_ConvLayerRequired, total=False):
+    """components/schemas/ConvLayer in openapi.yaml."""
+
+    stride: Optional[int]
+    padding: Optional[int]
+    dilation: Optional[int]
+    pool: Optional[Union[Literal['max', 'avg'], Dict[str, Any]]]
 
 
 class _TrainSpecRequired(TypedDict):
@@ -465,6 +479,7 @@ SCHEMAS: Dict[str, Any] = {
     "InitUniform": InitUniform,
     "InitTorchDefault": InitTorchDefault,
     "ExperimentSpec": ExperimentSpec,
+    "ConvLayer": ConvLayer,
     "TrainSpec": TrainSpec,
     "OptimizerSGD": OptimizerSGD,
     "OptimizerAdam": OptimizerAdam,
