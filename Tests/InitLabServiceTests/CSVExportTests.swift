@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import InitCore
+import InitLabContract
 @testable import InitLabService
 
 @Suite struct CSVExportTests {
@@ -63,9 +65,20 @@ import Testing
             }
             #expect(Double(value("theory_predicted_activation_std")) == layer["theory"]?["predicted_activation_std"]?.number)
             #expect(value("lsuv_iterations") == "")
+            #expect(value("shape") == "")
         }
         #expect(rows[9][header.firstIndex(of: "activation_std") ?? 0] == "")
         #expect(rows[1][header.firstIndex(of: "activation_std") ?? 0] == "0.001")
+    }
+
+    /// A cnn's rows name each layer's kind and shape; other architectures leave the column empty (above).
+    @Test func cnnRowsCarryTheLayerShape() throws {
+        let spec = try ExperimentSpec.decodeValidated(from: Data(#"{"depth": 3, "width": 4, "batch": 2, "init": "kaiming_normal", "activation": "relu", "architecture": {"name": "cnn", "input_shape": [2, 9, 9], "conv": [{"channels": 3, "kernel": 3, "pool": "max"}, {"channels": 5, "kernel": 2}]}}"#.utf8))
+        let result = try ExperimentRunner(matmul: Matmul(threads: 1)).run(spec)
+        let chart = try ChartResult.decode(Data(try result.encodedJSON()))
+        let rows = Self.parse(CSVExport.render(chart))
+        let column = try #require(rows[0].firstIndex(of: "shape"))
+        #expect(rows.dropFirst().map { $0[column] } == ["conv 3×7×7 → pool 3×3×3", "conv 5×2×2", "dense 4"])
     }
 
     @Test func backwardOffLeavesGradientColumnsEmpty() throws {

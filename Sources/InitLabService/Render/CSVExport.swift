@@ -1,5 +1,6 @@
 /// Exports a result as CSV (RFC 4180): a header row, then one row per layer with one column per statistic
-/// (pre-activation, activation, activation gradient, weight gradient; theory; LSUV iterations). Lines end in
+/// (pre-activation, activation, activation gradient, weight gradient; theory; LSUV iterations; a cnn layer's
+/// shape, e.g. `conv 8×24×24 → pool 8×12×12`). Lines end in
 /// CRLF; a field holding a comma, a double quote, CR or LF is quoted with inner quotes doubled. A non-finite
 /// statistic (JSON null) is an empty field; numbers use Swift's shortest round-trip form (`1e-05`, `0.5838`),
 /// which spreadsheets and `Double(_:)` read back exactly.
@@ -14,7 +15,7 @@ package enum CSVExport {
     package static var header: [String] {
         ["layer", "fan_in", "fan_out"]
             + tensors.flatMap { tensor in ChartResult.Stats.columnNames.map { "\(tensor)_\($0)" } }
-            + theoryColumns + ["lsuv_iterations"]
+            + theoryColumns + ["lsuv_iterations", "shape"]
     }
 
     /// What a row is: a layer (the default), or a training run's step (`rows=steps`: step, training loss,
@@ -58,6 +59,7 @@ package enum CSVExport {
                 + [layer.theory?.q, layer.theory?.predictedPreactivationStd, layer.theory?.predictedActivationStd, layer.theory?.predictedActivationGradStd]
             fields += values.map(number)
             fields.append(layer.lsuvIterations.map(String.init) ?? "")
+            fields.append(layer.shape?.label ?? "")
             out += line(fields)
         }
         return out

@@ -1,3 +1,5 @@
+import InitCore
+import InitLabContract
 import Foundation
 
 /// The read-only view of an experiment result that the renderers draw: decoded straight from the result JSON
@@ -246,8 +248,11 @@ package struct ChartResult: Decodable, Sendable, Equatable {
         package var backward: Backward?
         package var theory: Theory?
         package var lsuvIterations: Int?
+        /// A cnn layer's kind and shapes.
+        package var shape: LayerShape?
 
-        package init(index: Int, fanIn: Int, fanOut: Int, forward: Forward, backward: Backward?, theory: Theory?, lsuvIterations: Int? = nil) {
+        package init(index: Int, fanIn: Int, fanOut: Int, forward: Forward, backward: Backward?, theory: Theory?, lsuvIterations: Int? = nil,
+                     shape: LayerShape? = nil) {
             self.index = index
             self.fanIn = fanIn
             self.fanOut = fanOut
@@ -255,6 +260,7 @@ package struct ChartResult: Decodable, Sendable, Equatable {
             self.backward = backward
             self.theory = theory
             self.lsuvIterations = lsuvIterations
+            self.shape = shape
         }
 
         enum CodingKeys: String, CodingKey {
@@ -263,6 +269,7 @@ package struct ChartResult: Decodable, Sendable, Equatable {
             case fanOut = "fan_out"
             case forward, backward, theory
             case lsuvIterations = "lsuv_iterations"
+            case shape
         }
     }
 
