@@ -34,9 +34,16 @@ extension RunEngine {
         return l == g.layers.count + 1 ? g.flattened : n
     }
 
+    /// Layer l's pre-activation (and activation) as the statistics see it: rows (each position of each image,
+    /// or each example) × columns (channels, or units).
+    func convNetOutputLayout(_ l: Int, _ g: ConvNetGeometry) -> (rows: Int, channels: Int) {
+        l <= g.layers.count ? (g.layers[l - 1].conv.outPositions, g.layers[l - 1].conv.outChannels) : (B, n)
+    }
+
     /// Values in layer l's pre-activation (and activation).
     func convNetOutputCount(_ l: Int, _ g: ConvNetGeometry) -> Int {
-        l <= g.layers.count ? g.layers[l - 1].conv.outputCount : B * n
+        let (rows, channels) = convNetOutputLayout(l, g)
+        return rows * channels
     }
 
     func makeConvNetBuffers() -> ConvNetBuffers {
@@ -107,7 +114,7 @@ extension RunEngine {
 
     func convNetParameters(_ l: Int, _ g: ConvNetGeometry) -> LayerParameters {
         let fi = convNetFanIn(l, g)
-        let rows = l <= g.layers.count ? g.layers[l - 1].conv.outChannels : n
+        let rows = convNetOutputLayout(l, g).channels
         let d = convNetDistribution(l, g)
         let s = lsuvFactors[l].reduce(1.0) { $0 * Double($1) }
         let bias = convNetBiasDistribution(l, g)
@@ -155,8 +162,7 @@ extension RunEngine {
         for l in 1...depth {
             if isCancelled() { throw .cancelled }
             let fi = convNetFanIn(l, g)
-            let rows = l <= K ? g.layers[l - 1].conv.outPositions : B
-            let channels = l <= K ? g.layers[l - 1].conv.outChannels : n
+            let (rows, channels) = convNetOutputLayout(l, g)
             let count = rows * channels
             let w = buffers.weights[l - 1]
             timed(.random) {
@@ -181,10 +187,8 @@ extension RunEngine {
                 let pooling = Pool2D(pooling: pool, input: g.layers[l - 1].output, batch: B, threads: matmul.threads)
                 let next = buffers.inputs[l]
                 timed(.activation) { pooling.forward(a.pointer, into: next.pointer) }
-                let pooledCount = B * pooling.output.count
-                var s1 = 0.0, s2 = 0.0
-                for i in 0..<pooledCount { let x = Double(next.pointer[i]); s1 += x; s2 += x * x }
-                theory.observe(mean: s1 / Double(max(1, pooledCount)), meanSquare: s2 / Double(max(1, pooledCount)))
+                let m = rawMoments(next.pointer, count: B * pooling.output.count)
+                theory.observe(mean: m.mean, meanSquare: m.meanSquare)
             }
             let result = LayerResult(
                 index: l, fanIn: fi, fanOut: l <= K ? g.layers[l - 1].conv.fanOut : n, forward: ForwardStats(preactivation: pre, activation: post),
@@ -214,8 +218,7 @@ extension RunEngine {
         for l in stride(from: depth, through: 1, by: -1) {
             if isCancelled() { throw .cancelled }
             let fi = convNetFanIn(l, g)
-            let rows = l <= K ? g.layers[l - 1].conv.outPositions : B
-            let channels = l <= K ? g.layers[l - 1].conv.outChannels : n
+            let (rows, channels) = convNetOutputLayout(l, g)
             let count = rows * channels
             let gradStats = measuredStats(delta.prefix(count), rows: rows, cols: channels, bins: bins, dead: .zeroColumns)
             multiplyActivationDerivative(buffers.pre[l - 1].pointer, delta.pointer, count: count)  // ∂L/∂h_l

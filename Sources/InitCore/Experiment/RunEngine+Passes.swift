@@ -32,10 +32,9 @@ extension RunEngine {
     /// the backward pass, then the summary.
     func run(progress: (ExperimentProgress) -> Void, isCancelled: () -> Bool) throws(ExperimentError) -> ExperimentResult {
         // Input moments for the theory.
-        var s1 = 0.0, s2 = 0.0
-        for i in 0..<(B * n0) { let x = Double(input.pointer[i]); s1 += x; s2 += x * x }
+        let moments = rawMoments(input.pointer, count: B * n0)
         let inputStats = measuredStats(input.prefix(B * n0), rows: B, cols: n0, bins: 1, dead: .nonPositiveColumns)
-        var theory = MeanField(activation: activation, inputMean: s1 / Double(B * n0), inputMeanSquare: s2 / Double(B * n0))
+        var theory = MeanField(activation: activation, inputMean: moments.mean, inputMeanSquare: moments.meanSquare)
 
         let layers: [LayerResult]
         if spec.architecture.convStack != nil {

@@ -166,6 +166,14 @@ final class RunEngine {
     func std(_ p: UnsafePointer<Float>, count: Int) -> Double { populationStd(p, count: count) }
 }
 
+/// Mean and mean square of `count` floats, accumulated in double in order (the theory's starting moments).
+func rawMoments(_ p: UnsafePointer<Float>, count: Int) -> (mean: Double, meanSquare: Double) {
+    var s1 = 0.0, s2 = 0.0
+    for i in 0..<count { let x = Double(p[i]); s1 += x; s2 += x * x }
+    let n = Double(max(1, count))
+    return (s1 / n, s2 / n)
+}
+
 /// Population std of `count` floats, accumulated in double in order.
 func populationStd(_ p: UnsafePointer<Float>, count: Int) -> Double {
     guard count > 0 else { return 0 }
