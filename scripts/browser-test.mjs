@@ -235,6 +235,33 @@ const sweepExport = await evaluate(`(async () => {
 log("sweep export:", JSON.stringify(sweepExport));
 if (sweepExport.href !== `/v1/sweeps/${sweepID}/plot.svg?metric=loss&scale=log` || sweepExport.status !== 200 || !/^image\/svg\+xml/.test(sweepExport.type || "") || sweepExport.measured !== 2) fail("sweep export: " + JSON.stringify(sweepExport));
 
+// A cnn through the form's architecture field: the run names its conv stack, and the hover names each layer's shape.
+await navigate(`${server}/`);
+await waitFor("the form", `document.querySelectorAll("#init-select option").length > 3`, 15000);
+await setValue('input[name=depth]', 3);
+await setValue('input[name=width]', 16);
+await setValue('input[name=batch]', 8);
+await setValue('input[name=architecture]', JSON.stringify({ name: "cnn", input_shape: [1, 12, 12], conv: [{ channels: 4, kernel: 3, pool: "max" }, { channels: 6, kernel: 3 }] }));
+await click("#run-button");
+await waitFor("the cnn run to draw", `document.body.dataset.drawn === "1" && document.querySelectorAll("#chart-std-forward path[data-kind=measured]").length === 1`, 60000);
+const cnn = await evaluate(`(() => {
+  const meta = document.querySelector("#runs li[data-run] .meta").textContent;
+  const svg = document.querySelector("#chart-std-forward svg");
+  const hit = [...svg.querySelectorAll("rect")].find((r) => r.getAttribute("fill") === "transparent");
+  const box = svg.getBoundingClientRect(), W = svg.viewBox.baseVal.width;
+  const tips = [];
+  for (const layer of [1, 2, 3]) {
+    // Layer k's x in the chart (x from 1 to 3 over the plot between L = 62 and W − 14).
+    const x = 62 + ((layer - 1) / 2) * (W - 62 - 14);
+    hit.dispatchEvent(new MouseEvent("mousemove", { clientX: box.left + (x / W) * box.width, clientY: box.top + box.height / 2, bubbles: true }));
+    tips.push(document.getElementById("tooltip").textContent.split("\\n")[0]);
+  }
+  return { meta, tips };
+})()`);
+log("cnn:", JSON.stringify(cnn));
+if (!cnn.meta.includes("cnn (2 conv)")) fail("the cnn run's entry does not name its conv stack: " + cnn.meta);
+if (JSON.stringify(cnn.tips) !== JSON.stringify(["layer 1 · conv 4×10×10 → pool 4×5×5", "layer 2 · conv 6×3×3", "layer 3 · dense 16"])) fail("cnn hover: " + JSON.stringify(cnn.tips));
+
 const pageErrors = await evaluate(`window.__initlabErrors.length`);
 if (errors.length || pageErrors) fail(`${errors.length} console error(s), ${pageErrors} page error(s)`);
 log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -102,8 +102,17 @@ table=$("$BIN" bench experiment --depth 4 --width 32 --batch 16 --repeats 1 --th
 grep -q "^CPU: .*AVX-512: " <<<"$table" || fail "bench experiment's table lacks the CPU line"
 grep -q "ratio total / floor" <<<"$table" || fail "bench experiment's table lacks the ratio"
 
+# `initlab run` on a cnn, as a table: every layer names its kind and shape (a conv layer's pooled shape too).
+table=$("$BIN" run --depth 3 --width 8 --batch 4 --format table \
+  --architecture '{"name": "cnn", "input_shape": [2, 9, 9], "conv": [{"channels": 4, "kernel": 3, "pool": "max"}, {"channels": 6, "kernel": 2, "padding": 1}]}' 2>&1) ||
+  fail "run --architecture cnn --format table exited non-zero: $table"
+grep -q "dW std  shape$" <<<"$table" || fail "run (cnn, table): the header lacks the shape column"
+grep -qE "^ +1 .*  conv 4×7×7 → pool 4×3×3$" <<<"$table" || fail "run (cnn, table): layer 1 lacks 'conv 4×7×7 → pool 4×3×3'"
+grep -qE "^ +2 .*  conv 6×4×4$" <<<"$table" || fail "run (cnn, table): layer 2 lacks 'conv 6×4×4'"
+grep -qE "^ +3 .*  dense 8$" <<<"$table" || fail "run (cnn, table): layer 3 lacks 'dense 8'"
+
 if [ "$failures" -gt 0 ]; then
   echo "cli checks: $failures failed" >&2
   exit 1
 fi
-echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite, bench experiment and conv)"
+echo "cli checks: passed ($rows settings in --help, 11 refused values, 13 subcommands, worker refuses SQLite, bench experiment and conv, a cnn's shapes in run's table)"

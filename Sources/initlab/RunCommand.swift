@@ -143,12 +143,15 @@ enum ResultTable {
             }
             return String(repeating: " ", count: max(0, 10 - text.count)) + text
         }
-        var out = "layer   fwd mean   fwd std predicted    dead%   nonfin%    bwd std predicted     dW std\n"
+        // A cnn's layers also name their kind and shape (channels×height×width, and after pooling).
+        let shapes = r.layers.contains { $0.shape != nil }
+        var out = "layer   fwd mean   fwd std predicted    dead%   nonfin%    bwd std predicted     dW std" + (shapes ? "  shape" : "") + "\n"
         for l in r.layers where rows.contains(l.index) {
             let a = l.forward.activation
             out += String(format: "%5d", l.index) + " " + f(a.mean) + f(a.std) + f(l.theory.predictedActivationStd)
                 + f(100 * a.deadFraction) + f(100 * a.nonfiniteFraction) + " " + f(l.backward?.activationGrad.std)
-                + f(l.theory.predictedActivationGradStd) + " " + f(l.backward?.weightGrad.std) + "\n"
+                + f(l.theory.predictedActivationGradStd) + " " + f(l.backward?.weightGrad.std)
+                + (shapes ? "  " + (l.shape?.label ?? "-") : "") + "\n"
         }
         // Every layer at a glance (log-scaled; ! = inf/NaN), however deep the net.
         out += "fwd std  " + Sparkline.render(r.layers.map(\.forward.activation.std)) + "\n"

@@ -17,7 +17,11 @@ struct SpecOptions: ParsableArguments {
     @Option(help: "Bias initializer: name or JSON object.") var biasInit: String?
     @Option(help: "Philox seed.") var seed: UInt64?
     @Option(help: "per_layer (default) or shared.") var weights: String?
-    @Option(help: "mlp (default), residual, or {\"name\": \"residual\", \"block_size\": m}.") var architecture: String?
+    @Option(help: """
+        mlp (default), residual, {"name": "residual", "block_size": m}, or a conv net: \
+        {"name": "cnn", "input_shape": [1, 28, 28], "conv": [{"channels": 8, "kernel": 3, "padding": 1, "pool": "max"}]} \
+        (depth counts the conv layers and the dense layers after them).
+        """) var architecture: String?
     @Option(help: "Histogram bins, \(ExperimentLimits.default.binsText).") var bins: Int?
     @Option(help: "none (unit-Gaussian output gradient), mse or cross_entropy.") var loss: String?
     @Option(help: "Input: gaussian, mnist or fashion-mnist (default: the spec's, else gaussian).") var input: String?

@@ -237,3 +237,30 @@ struct RunnerTests {
         #expect(r.layers[0].lsuvIterations == 0 && (r.layers[1].lsuvIterations ?? 0) >= 1)
     }
 }
+
+/// torch_default biases follow each layer's own fan_in, as `nn.Linear` does: U(±1/√784) on layer 1 of a
+/// 784 → 16 net, U(±1/√16) on the layers after it and on a training run's classifier.
+@Suite("Runner: bias fans", .offCooperativePool)
+struct BiasFanTests {
+    @Test func torchDefaultBiasesUseEachLayersFanIn() throws {
+        var s = spec("kaiming_normal", "relu", depth: 3, width: 16, batch: 4, bias: InitScheme(name: "torch_default"))
+        s.inputWidth = 784
+        let engine = try RunEngine(spec: s, matmul: Matmul(threads: 1), input: nil)
+        #expect(abs(engine.layerParameters(1).biasVariance - 1.0 / (3 * 784)) < 1e-12)
+        #expect(abs(engine.layerParameters(2).biasVariance - 1.0 / (3 * 16)) < 1e-12)
+        let b = FloatBuffer(16)
+        #expect(engine.drawBias(2, into: b))
+        let values = Array(b.prefix(16))
+        #expect(values.allSatisfy { abs($0) <= 0.25 })
+        // Wider than layer 1's bound 1/28: drawn with fan_in 16, not 784.
+        #expect(values.contains { abs($0) > 1.0 / 28 })
+
+        var trained = s
+        trained.train = TrainSpec(dataset: .teacher, steps: 1, batch: 4, optimizer: OptimizerSpec(kind: .sgd), schedule: LearningRateSchedule(lr: 0.1), evalEvery: 1, statsEvery: 1, validationSize: 10)
+        let trainer = try TrainEngine(spec: trained, data: nil, matmul: Matmul(threads: 1))
+        trainer.loadBatch(step: 0)
+        _ = try trainer.initialize(isCancelled: { false })
+        let head = Array(trainer.layers[3].b.prefix(10))
+        #expect(head.allSatisfy { abs($0) <= 0.25 } && head.contains { abs($0) > 1.0 / 28 })
+    }
+}

@@ -60,7 +60,21 @@ struct CNNSpecTests {
             "/weights": "must be per_layer for a cnn (its layers' kernels have different shapes)",
         ])
         let training = #"{"depth": 2, "width": 10, "batch": 4, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "teacher", "steps": 10}, "architecture": {"name": "cnn", "conv": [{"channels": 8, "kernel": 3}]}}"#
-        #expect(errors(training)["/train"] == "is not supported for architecture cnn yet: cnn specs run the init-time experiment (leave train out)")
+        #expect(errors(training).isEmpty)
+        let fashion = #"{"depth": 2, "width": 10, "batch": 4, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "fashion-mnist", "steps": 10}, "architecture": {"name": "cnn", "input_shape": [1, 14, 14], "conv": [{"channels": 8, "kernel": 3}]}}"#
+        #expect(errors(fashion) == ["/architecture/input_shape": "must be [1, 28, 28] for dataset images, got [1, 14, 14]"])
+    }
+
+    @Test func aTrainingBudgetCountsEveryStepOfTheConvLayers() throws {
+        func spec(steps: Int) throws -> ExperimentSpec {
+            try ExperimentSpec.decodeValidated(from: Data(#"{"depth": 2, "width": 16, "batch": 8, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "teacher", "steps": \#(steps)}, "architecture": {"name": "cnn", "conv": [{"channels": 8, "kernel": 3, "pool": "max"}]}}"#.utf8))
+        }
+        let short = try spec(steps: 10).estimate(), long = try spec(steps: 1000).estimate()
+        // Each step's forward multiply-adds per image: the conv layer's 26·26·8·9, the dense layers' 1352·16 + 16·10.
+        let conv: Double = 26 * 26 * 8 * 9, dense: Double = 13 * 13 * 8 * 16, head: Double = 16 * 10
+        let floor: Double = 990 * 6 * 8 * (conv + dense + head)
+        #expect(long.flops - short.flops >= floor)
+        #expect(long.memoryBytes >= short.memoryBytes)
     }
 
     @Test func theMemoryBudgetCountsTheConvLayers() {

@@ -1,4 +1,6 @@
 import Foundation
+import InitCore
+import InitLabContract
 import Testing
 @testable import InitLabService
 
@@ -12,6 +14,25 @@ import Testing
             initName: "kaiming_normal", forwardStd: VizFixture.geometric(20, start: 0.82, ratio: 1.0),
             backwardStd: VizFixture.geometric(20, start: 1, ratio: 1), theoryStd: VizFixture.geometric(20, start: 0.825, ratio: 1))
         return [SVGChart.Run(label: "xavier · relu", result: xavier), SVGChart.Run(label: "kaiming · relu", result: kaiming)]
+    }
+
+    /// A cnn's chart labels each layer with the shape it hands on, under the layer axis; the description lists
+    /// every layer's kind and shape, and so does the heat map's tooltip per column.
+    @Test func aConvNetsLayersCarryTheirShapes() throws {
+        let spec = try ExperimentSpec.decodeValidated(from: Data(#"{"depth": 3, "width": 4, "batch": 2, "init": "kaiming_normal", "activation": "relu", "architecture": {"name": "cnn", "input_shape": [2, 9, 9], "conv": [{"channels": 3, "kernel": 3, "pool": "max"}, {"channels": 5, "kernel": 2}]}}"#.utf8))
+        let result = try ChartResult.decode(Data(try ExperimentRunner(matmul: Matmul(threads: 1)).run(spec).encodedJSON()))
+        let doc = ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "cnn", result: result)], options: ChartOptions()))
+        #expect(doc.error == nil)
+        let labels = doc.all("text").filter { $0.attributes["data-shape"] != nil }
+        #expect(labels.map(\.text) == ["3×3×3", "5×2×2", "4"])
+        #expect(labels.map { $0.attributes["data-shape"] } == ["conv 3×7×7 → pool 3×3×3", "conv 5×2×2", "dense 4"])
+        #expect(labels.map { $0.attributes["data-layer"] } == ["1", "2", "3"])
+        #expect(doc.all("desc").first?.text.contains("(layers: 1 conv 3×7×7 → pool 3×3×3, 2 conv 5×2×2, 3 dense 4)") == true)
+        let map = ParsedXML.parse(SVGChart.render([SVGChart.Run(label: "cnn", result: result)], options: ChartOptions(metric: .histogram)))
+        #expect(map.all("title").map(\.text).contains { $0.hasPrefix("layer 1 (conv 3×7×7 → pool 3×3×3): [") })
+        // Other architectures draw no shape row.
+        let plain = ParsedXML.parse(SVGChart.render(try xavierVersusKaiming(), options: ChartOptions()))
+        #expect(!plain.all("text").contains { $0.attributes["data-shape"] != nil })
     }
 
     @Test func lineChartIsValidXMLWithOneMeasuredAndOneTheoryPathPerRun() throws {

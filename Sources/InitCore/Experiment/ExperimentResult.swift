@@ -114,9 +114,13 @@ public struct LayerShape: Sendable, Hashable {
 
     /// "conv 32×28×28", "conv 32×28×28 → pool 32×14×14", "dense 100".
     public var label: String {
-        let dims = { (d: [Int]) in d.map(String.init).joined(separator: "×") }
-        return "\(kind.rawValue) \(dims(output))" + (pooled.map { " → pool \(dims($0))" } ?? "")
+        "\(kind.rawValue) \(Self.dimensions(output))" + (pooled.map { " → pool \(Self.dimensions($0))" } ?? "")
     }
+
+    /// What the layer hands on, dimensions only: "32×14×14" (after pooling), "100".
+    public var compact: String { Self.dimensions(pooled ?? output) }
+
+    static func dimensions(_ d: [Int]) -> String { d.map(String.init).joined(separator: "×") }
 }
 
 /// Everything measured and predicted for one layer (1-based `index`).

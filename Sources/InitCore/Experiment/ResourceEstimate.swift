@@ -96,7 +96,7 @@ extension ExperimentSpec {
     /// and two gradient buffers of the largest activation. Convolutions count their im2col products' FLOPs.
     func convNetEstimate(_ stack: ConvStack) -> ResourceEstimate {
         let g = ConvNetGeometry(stack, batch: max(1, batch))
-        let L = Double(max(1, depth)), B = Double(max(1, batch)), n = Double(max(1, width))
+        let L = Double(max(1, depth)), B = Double(max(1, batch)), n = Double(max(1, width)), C = Double(TrainSpec.classes)
         let bins = Double(max(1, histogramBins))
         let lsuvIterations = initializer.name == "lsuv" ? (initializer.params["max_iterations"]?.number ?? 10) : 0
         let passes = backward ? 3.0 : 1.0
@@ -122,6 +122,28 @@ extension ExperimentSpec {
         let result = L * (backward ? 4.0 : 2.0) * (bins * 8 + 400) * 2
         var memory = (kept + weights + patches + largest) * 4 + scratch + result + 8 * 1024 * 1024
         if backward { memory += (2 * largest + patches + weights) * 4 }
+        if let train {
+            // Training (`Trainer+ConvNet`): per layer a pre-activation, an activation and a pooled output at the
+            // batch; the patches and their gradient; two gradient buffers; evaluation reuses them.
+            var parameters = n * C + C, macs = n * C, activations = 2 * patches + 2 * largest, values = 0.0
+            for layer in g.layers {
+                let c = layer.conv, out = Double(max(0, c.outputCount))
+                parameters += Double(c.weightCount + c.outChannels)
+                macs += Double(max(0, c.outPositions)) * Double(c.outChannels) * Double(c.patchSize) / B
+                activations += 2 * out + (layer.pool != nil ? B * Double(max(0, layer.next.count)) : 0)
+                values += out
+            }
+            if dense > 0 {
+                let denseWeights = n * first + (dense - 1) * n * n
+                parameters += denseWeights + dense * n
+                macs += denseWeights
+                activations += dense * 2 * B * n
+                values += dense * B * n
+            }
+            (memory, flops) = trainingEstimate(
+                train, initMemory: memory, initFLOPs: flops, parameters: parameters, macsPerExample: macs,
+                activationBytes: activations * 4, evalBytes: 0, statsValues: values)
+        }
         let bytes = memory < 9e18 ? Int(memory) : Int.max
         return ResourceEstimate(memoryBytes: bytes, flops: flops)
     }
@@ -133,23 +155,35 @@ extension ExperimentSpec {
         let L = Double(max(1, depth)), B = Double(max(1, t.batch)), n = Double(max(1, width))
         let n0 = Double(max(1, resolvedInputWidth)), C = Double(TrainSpec.classes)
         let parameters = n0 * n + (L - 1) * n * n + n * C + L * n + C
+        return trainingEstimate(
+            t, initMemory: initMemory, initFLOPs: initFLOPs, parameters: parameters, macsPerExample: parameters,
+            activationBytes: 2 * L * B * n * 4 + 4 * B * max(n, n0) * 4, evalBytes: 2 * Double(Trainer.evalChunk) * max(n, n0) * 4,
+            statsValues: (L + 1) * B * n)
+    }
+
+    /// A training run of any architecture, from its parameter count, its multiply-adds per example (forward),
+    /// the bytes of one batch's activations and gradients, an evaluation's own buffers, and the values one
+    /// snapshot's statistics read.
+    func trainingEstimate(
+        _ t: TrainSpec, initMemory: Double, initFLOPs: Double, parameters: Double, macsPerExample: Double,
+        activationBytes: Double, evalBytes: Double, statsValues: Double
+    ) -> (memory: Double, flops: Double) {
+        let L = Double(max(1, depth)), B = Double(max(1, t.batch))
+        let n0 = Double(max(1, resolvedInputWidth)), C = Double(TrainSpec.classes)
         let states: Double = switch t.optimizer.kind {
         case .sgd: t.optimizer.momentum > 0 ? 1 : 0
         case .adam, .adamw: 2
         }
         let perParameter = (3 + states) * 4  // weight, gradient, initial-std bookkeeping's update copy, states
-        let activations = 2 * L * B * n * 4 + 4 * B * max(n, n0) * 4
-        let evalChunk = 2 * Double(Trainer.evalChunk) * max(n, n0) * 4
         let validation = Double(t.validationSize ?? 10_000)
         let data = t.dataset == .teacher ? validation * (n0 + 1) * 4 + n0 * C * 4 : 70_000 * (784 + 1) * 4
         let stepsRecorded = Double(t.steps) * 16
         let snapshots = (Double(t.steps) / Double(max(1, t.statsEvery)) + 2) * (L + 1) * (4 * (Double(histogramBins) * 8 + 400))
-        let memory = max(initMemory, parameters * perParameter + activations + evalChunk + data + stepsRecorded + snapshots + 8 * 1024 * 1024)
-        let stepMACs = B * parameters
+        let memory = max(initMemory, parameters * perParameter + activationBytes + evalBytes + data + stepsRecorded + snapshots + 8 * 1024 * 1024)
         let evals = Double(t.steps) / Double(max(1, t.evalEvery)) + 1
         let statsSteps = Double(t.steps) / Double(max(1, t.statsEvery)) + 2
-        let flops = initFLOPs + Double(t.steps) * (6 * stepMACs + 20 * parameters) + evals * 2 * validation * parameters
-            + statsSteps * 80 * (L + 1) * B * n
+        let flops = initFLOPs + Double(t.steps) * (6 * B * macsPerExample + 20 * parameters) + evals * 2 * validation * macsPerExample
+            + statsSteps * 80 * statsValues
         return (memory, flops)
     }
 }

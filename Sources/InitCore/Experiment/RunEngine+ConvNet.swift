@@ -84,6 +84,29 @@ extension RunEngine {
         WeightInitializer.biasDistribution(spec.biasInit, fanIn: convNetFanIn(l, g))
     }
 
+    /// W_l (channels × fan_in) into `w`, with the LSUV factors calibrated so far: the forward pass's draw, and
+    /// the weights a training run starts from.
+    func convNetDrawWeights(_ l: Int, _ g: ConvNetGeometry, into w: FloatBuffer) {
+        let fi = convNetFanIn(l, g), channels = convNetOutputLayout(l, g).channels
+        timed(.random) {
+            convNetDistribution(l, g).fill(
+                w.mutablePrefix(channels * fi), rows: channels, cols: fi, philox: Philox(seed: spec.seed, stream: RandomStream.weights(l)),
+                threads: matmul.threads)
+            for f in lsuvFactors[l] { scale(w.pointer, count: channels * fi, by: f) }
+        }
+    }
+
+    /// b_l (one per channel or unit) into `b`; false when the bias is identically zero (`b` untouched).
+    func convNetDrawBias(_ l: Int, _ g: ConvNetGeometry, into b: FloatBuffer) -> Bool {
+        let bias = convNetBiasDistribution(l, g)
+        if case .constant(let c) = bias, c == 0 { return false }
+        let channels = convNetOutputLayout(l, g).channels
+        timed(.random) {
+            bias.fill(b.mutablePrefix(channels), rows: 1, cols: channels, philox: Philox(seed: spec.seed, stream: RandomStream.bias(l)), threads: 1)
+        }
+        return true
+    }
+
     /// h_l = conv(x, W_l) + b (conv) or x·W_lᵀ + b (dense).
     func convNetLinear(_ l: Int, _ buffers: ConvNetBuffers) {
         let g = buffers.geometry
@@ -100,11 +123,7 @@ extension RunEngine {
             channels = n
             rows = B
         }
-        let bias = convNetBiasDistribution(l, g)
-        if case .constant(let c) = bias, c == 0 { return }
-        timed(.random) {
-            bias.fill(buffers.bias.mutablePrefix(channels), rows: 1, cols: channels, philox: Philox(seed: spec.seed, stream: RandomStream.bias(l)), threads: 1)
-        }
+        guard convNetDrawBias(l, g, into: buffers.bias) else { return }
         let b = buffers.bias.pointer
         for r in 0..<rows {
             let row = h + r * channels
@@ -165,10 +184,7 @@ extension RunEngine {
             let (rows, channels) = convNetOutputLayout(l, g)
             let count = rows * channels
             let w = buffers.weights[l - 1]
-            timed(.random) {
-                convNetDistribution(l, g).fill(
-                    w.buffer, rows: channels, cols: fi, philox: Philox(seed: spec.seed, stream: RandomStream.weights(l)), threads: matmul.threads)
-            }
+            convNetDrawWeights(l, g, into: w)
             let h = buffers.pre[l - 1].pointer
             convNetLinear(l, buffers)
             var lsuvIterations: Int? = nil

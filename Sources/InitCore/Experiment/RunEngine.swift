@@ -9,7 +9,6 @@ final class RunEngine {
     let B: Int, n: Int, n0: Int, depth: Int, m: Int
     let input: FloatBuffer
     let labels: [Int]?
-    let biasDistribution: WeightDistribution
     /// LSUV: the factors applied to each layer's orthonormal start, in order (replayed when re-drawn).
     var lsuvFactors: [[Float]]
     var shared: [FloatBuffer] = []
@@ -37,7 +36,6 @@ final class RunEngine {
         }
         activation = act
         initializer = WeightInitializer(spec.initializer, depth: spec.depth, blockSize: spec.architecture.blockSize, stem: spec.stemLayers)
-        biasDistribution = WeightInitializer.biasDistribution(spec.biasInit, fanIn: n0)
         lsuvFactors = Array(repeating: [], count: spec.depth + 1)
         let inputBuffer = FloatBuffer(spec.batch * spec.resolvedInputWidth)
         let inputCount = inputBuffer.count
@@ -100,8 +98,15 @@ final class RunEngine {
         for i in 0..<count { p[i] *= f }
     }
 
+    /// Layer l's bias distribution: schemes that depend on a fan (torch_default) use the layer's own fan_in, as
+    /// PyTorch's `nn.Linear` does.
+    func biasDistribution(_ l: Int) -> WeightDistribution {
+        WeightInitializer.biasDistribution(spec.biasInit, fanIn: fanIn(l))
+    }
+
     /// b_l (n) into `b`; false when the bias is identically zero.
     func drawBias(_ l: Int, into b: FloatBuffer) -> Bool {
+        let biasDistribution = biasDistribution(l)
         if case .constant(let c) = biasDistribution, c == 0 { return false }
         timed(.random) {
             biasDistribution.fill(b.mutablePrefix(n), rows: 1, cols: n, philox: Philox(seed: spec.seed, stream: RandomStream.bias(l)), threads: 1)
@@ -142,6 +147,7 @@ final class RunEngine {
             variance *= s * s
             mean *= s
         }
+        let biasDistribution = biasDistribution(l)
         return LayerParameters(fanIn: fi, fanOut: n, weightMean: mean, weightVariance: variance,
                                biasMean: biasDistribution.mean(rows: 1, cols: n), biasVariance: biasDistribution.variance(rows: 1, cols: n),
                                skipFrom: isBlockEnd(l) ? l - m : nil)

@@ -149,6 +149,8 @@ final class TrainEngine {
     /// The current epoch's order of the training examples.
     var epochOrder: [Int] = []
     var epochLoaded = -1
+    /// A cnn's conv stack and its training buffers (`Trainer+ConvNet`); nil for dense nets.
+    let convNet: ConvTrainBuffers?
 
     init(spec: ExperimentSpec, data: TrainingData?, matmul: Matmul) throws(ExperimentError) {
         guard let t = spec.train else { throw .unsupported("spec.train is not set: nothing to train") }
@@ -195,19 +197,36 @@ final class TrainEngine {
             throw .unsupported("input_width \(spec.resolvedInputWidth) differs from the data's \(n0) features, and the residual layout depends on it")
         }
         var layers: [TrainableLayer] = []
-        for l in 1...depth { layers.append(TrainableLayer(rows: n, cols: l == 1 ? n0 : n, states: states)) }
+        var gradientSize = t.batch * max(spec.width, n0, TrainSpec.classes)
+        if let stack = spec.architecture.convStack {
+            guard stack.input.count == n0 else {
+                throw .unsupported("architecture.input_shape \(stack.input) holds \(stack.input.count) values, the data's examples \(n0)")
+            }
+            let buffers = ConvTrainBuffers(stack: stack, depth: depth, width: n, batch: t.batch)
+            for l in 1...depth {
+                let (rows, cols) = buffers.weightShape(l)
+                layers.append(TrainableLayer(rows: rows, cols: cols, states: states))
+            }
+            h = (1...depth).map { l in FloatBuffer(buffers.outputCount(l)) }
+            a = (1...depth).map { l in FloatBuffer(buffers.outputCount(l)) }
+            gradientSize = max(gradientSize, buffers.largestGradient)
+            convNet = buffers
+        } else {
+            for l in 1...depth { layers.append(TrainableLayer(rows: n, cols: l == 1 ? n0 : n, states: states)) }
+            h = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
+            a = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
+            convNet = nil
+        }
         layers.append(TrainableLayer(rows: TrainSpec.classes, cols: n, states: states))
         self.layers = layers
         fixup = residual && spec.initializer.name == "fixup" ? FixupScalars(spec: spec, width: spec.width, states: states) : nil
-        h = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
-        a = (0..<depth).map { _ in FloatBuffer(t.batch * spec.width) }
         x = FloatBuffer(t.batch * n0)
         labels = Array(repeating: 0, count: t.batch)
         logits = FloatBuffer(t.batch * TrainSpec.classes)
         probabilities = FloatBuffer(t.batch * TrainSpec.classes)
         // ∂L/∂logits (batch × 10) lives here too, and a net may be narrower than its 10 classes.
-        delta = FloatBuffer(t.batch * max(spec.width, n0, TrainSpec.classes))
-        deltaNext = FloatBuffer(t.batch * max(spec.width, n0, TrainSpec.classes))
+        delta = FloatBuffer(gradientSize)
+        deltaNext = FloatBuffer(gradientSize)
         pending = FloatBuffer(residual ? t.batch * spec.width : 0)
     }
 
@@ -286,10 +305,18 @@ final class TrainEngine {
         let batch = InputBatch(x: Matrix(rows: B, cols: n0, storage: Array(UnsafeBufferPointer(start: x.pointer, count: B * n0))), labels: nil)
         let engine = try RunEngine(spec: initSpec, matmul: matmul, input: batch)
         let result = try engine.run(progress: { _ in }, isCancelled: isCancelled)
-        for l in 1...depth {
-            let layer = layers[l - 1]
-            engine.drawWeights(l, into: layer.w)
-            _ = engine.drawBias(l, into: layer.b)
+        if convNet != nil {
+            let g = engine.convGeometry
+            for l in 1...depth {
+                engine.convNetDrawWeights(l, g, into: layers[l - 1].w)
+                _ = engine.convNetDrawBias(l, g, into: layers[l - 1].b)
+            }
+        } else {
+            for l in 1...depth {
+                let layer = layers[l - 1]
+                engine.drawWeights(l, into: layer.w)
+                _ = engine.drawBias(l, into: layer.b)
+            }
         }
         let head = layers[depth]
         let distribution: WeightDistribution = spec.initializer.name == "fixup"
@@ -297,8 +324,10 @@ final class TrainEngine {
             : engine.initializer.distribution(layer: depth + 1, fanIn: n, fanOut: C)
         distribution.fill(head.w.buffer, rows: C, cols: n, philox: Philox(seed: spec.seed, stream: RandomStream.weights(depth + 1)),
                           threads: matmul.threads)
-        if case .constant(let c) = engine.biasDistribution, c == 0 {} else {
-            engine.biasDistribution.fill(head.b.buffer, rows: 1, cols: C, philox: Philox(seed: spec.seed, stream: RandomStream.bias(depth + 1)), threads: 1)
+        // The classifier's bias: fan_in = width (RunEngine's layer depth + 1).
+        let headBias = engine.biasDistribution(depth + 1)
+        if case .constant(let c) = headBias, c == 0 {} else {
+            headBias.fill(head.b.buffer, rows: 1, cols: C, philox: Philox(seed: spec.seed, stream: RandomStream.bias(depth + 1)), threads: 1)
         }
         for layer in layers { layer.initialStd = Self.std(layer.w.pointer, count: layer.rows * layer.cols) }
         return result
@@ -370,6 +399,10 @@ final class TrainEngine {
     /// into `skipCopy` (which must then hold rows × width), so memory does not grow with depth.
     func forward(rows: Int, input: UnsafePointer<Float>, hs: [FloatBuffer], as acts: [FloatBuffer], logits: UnsafeMutablePointer<Float>,
                  skipCopy: FloatBuffer? = nil) {
+        if let convNet {
+            convNetForward(convNet, rows: rows, input: input, logits: logits)
+            return
+        }
         let count = rows * n
         let keepsAll = acts.count >= depth
         var aPrev = input
@@ -450,6 +483,10 @@ final class TrainEngine {
 
     /// Gradients of every weight and bias from ∂L/∂logits (in `delta`).
     func backward() {
+        if let convNet {
+            convNetBackward(convNet)
+            return
+        }
         let head = layers[depth]
         let aL = a[depth - 1].pointer
         matmul.multiply(.tn, m: C, n: n, k: B, a: delta.pointer, b: aL, c: head.dW.pointer)
@@ -644,8 +681,10 @@ final class TrainEngine {
         let bins = spec.histogramBins
         var out: [ForwardStats] = []
         for l in 0..<depth {
-            let pre = stats.compute(h[l].prefix(B * n), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
-            let post = stats.compute(a[l].prefix(B * n), rows: B, cols: n, bins: bins, dead: .nonPositiveColumns)
+            // Rows × columns as the init-time statistics see them: a conv layer's positions × channels.
+            let (rows, cols) = convNet?.outputLayout(l + 1) ?? (B, n)
+            let pre = stats.compute(h[l].prefix(rows * cols), rows: rows, cols: cols, bins: bins, dead: .nonPositiveColumns)
+            let post = stats.compute(a[l].prefix(rows * cols), rows: rows, cols: cols, bins: bins, dead: .nonPositiveColumns)
             out.append(ForwardStats(preactivation: pre, activation: post))
         }
         let z = stats.compute(logits.prefix(B * C), rows: B, cols: C, bins: bins, dead: .nonPositiveColumns)
@@ -656,11 +695,13 @@ final class TrainEngine {
 
     /// Validation loss and accuracy, in chunks of `Trainer.evalChunk` rows, in order.
     func evaluate(step: Int) -> EvalPoint {
-        let chunk = min(Trainer.evalChunk, validation.count)
-        // Two activation buffers in turn and one for pre-activations (and a residual block's input): memory
-        // independent of depth.
-        let hs = [FloatBuffer(chunk * n)]
-        let acts = (0..<min(2, depth)).map { _ in FloatBuffer(chunk * n) }
+        // A cnn evaluates in chunks of the training batch, in the training buffers (free once the step's update
+        // is done; the next step's forward pass refills them).
+        let chunk = min(convNet == nil ? Trainer.evalChunk : B, validation.count)
+        // Dense: two activation buffers in turn and one for pre-activations (and a residual block's input):
+        // memory independent of depth.
+        let hs = convNet == nil ? [FloatBuffer(chunk * n)] : h
+        let acts = convNet == nil ? (0..<min(2, depth)).map { _ in FloatBuffer(chunk * n) } : a
         let skipCopy = residual ? FloatBuffer(chunk * n) : nil
         let z = FloatBuffer(chunk * C)
         var lossSum = 0.0

@@ -119,9 +119,7 @@ package struct ValidatedSpec: Sendable, Hashable {
             if draft.weights == .shared { errors.append(FieldProblem(pointer: "/weights", detail: "must be per_layer for lsuv (it rescales each layer's own matrix)")) }
         default: break
         }
-        if draft.train != nil, draft.architecture.convStack != nil {
-            errors.append(FieldProblem(pointer: "/train", detail: "is not supported for architecture cnn yet: cnn specs run the init-time experiment (leave train out)"))
-        } else if let train = draft.train {
+        if let train = draft.train {
             validateTrain(train, of: draft, limits: limits, errors: &errors)
         } else if draft.loss == .crossEntropy {
             if !draft.input.isDataset {

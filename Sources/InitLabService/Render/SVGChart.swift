@@ -26,6 +26,9 @@ package enum SVGChart {
 
     /// Theory lines are drawn for at most this many runs; past it they would double the clutter.
     package static let maxRunsWithTheory = 4
+    /// A line chart labels each layer with its shape (a cnn's) up to this many layers; the description lists
+    /// them all.
+    package static let maxShapeLabels = 12
 
     /// Renders `runs` with `options`. A histogram draws the first run only (a heat map cannot overlay).
     /// `title` replaces the default heading; `note` is appended to it (e.g. "5 of 6 finished").
@@ -65,7 +68,10 @@ package enum SVGChart {
             case (.linear, _): LinearScale(niceAround: values, range: (plotTop + plotHeight, plotTop))
             }
 
-        let legend = Legend(entries: series.map { ($0.label, $0.colorIndex, $0.kind) }, top: plotTop + plotHeight + 52)
+        // A cnn's layer shapes (the first run's) in a row under the layer axis, when they fit.
+        let shapes = training ? [] : (runs.first?.result.layers ?? []).compactMap { l in l.shape.map { (index: l.index, shape: $0) } }
+        let shapeRow = !shapes.isEmpty && shapes.count <= maxShapeLabels
+        let legend = Legend(entries: series.map { ($0.label, $0.colorIndex, $0.kind) }, top: plotTop + plotHeight + (shapeRow ? 66 : 52))
         let theoryHidden = runs.count > maxRunsWithTheory && options.metric == .std
         let height = legend.bottom + (theoryHidden ? 20 : 8)
         let passName = options.pass == .forward ? "forward" : "backward"
@@ -88,7 +94,18 @@ package enum SVGChart {
         let heading = (title ?? defaultHeading) + (note.map { " — \($0)" } ?? "")
         var svg = SVGWriter(width: width, height: height, title: heading, description: describe(runs, options))
         svg.text(heading, x: marginLeft, y: 24, attributes: ["class": "title"])
-        drawAxes(&svg, x: xScale, y: yScale, xTitle: xName, yTitle: "\(metricName) (\(options.scale == .log ? "log" : "linear") scale)")
+        drawAxes(&svg, x: xScale, y: yScale, xTitle: xName, yTitle: "\(metricName) (\(options.scale == .log ? "log" : "linear") scale)",
+                 xTitleBelow: shapeRow ? 52 : 38)
+        if shapeRow {
+            svg.open("g", ["class": "shapes"])
+            for (index, shape) in shapes {
+                guard let x = xScale.position(Double(index)) else { continue }
+                svg.text(shape.compact, x: x, y: plotTop + plotHeight + 32, attributes: [
+                    "class": "note", "text-anchor": "middle", "fill": "#57606a", "data-layer": String(index), "data-shape": shape.label,
+                ])
+            }
+            svg.close("g")
+        }
 
         svg.open("g", ["class": "series", "clip-path": "url(#plot)"])
         for s in series {
@@ -130,7 +147,11 @@ package enum SVGChart {
     }
 
     static func describe(_ runs: [Run], _ options: ChartOptions) -> String {
-        let names = runs.map { "\($0.label): depth \($0.result.spec.depth), width \($0.result.spec.width)" }
+        let names = runs.map { run in
+            let shapes = run.result.layers.compactMap { l in l.shape.map { "\(l.index) \($0.label)" } }
+            return "\(run.label): depth \(run.result.spec.depth), width \(run.result.spec.width)"
+                + (shapes.isEmpty ? "" : " (layers: " + shapes.joined(separator: ", ") + ")")
+        }
         return "metric=\(options.metric.rawValue), pass=\(options.pass.rawValue), scale=\(options.scale.rawValue); " + names.joined(separator: "; ")
     }
 
@@ -159,7 +180,7 @@ package enum SVGChart {
         }.map { p[$0] }
     }
 
-    static func drawAxes(_ svg: inout SVGWriter, x: LinearScale, y: any AxisScale, xTitle: String, yTitle: String) {
+    static func drawAxes(_ svg: inout SVGWriter, x: LinearScale, y: any AxisScale, xTitle: String, yTitle: String, xTitleBelow: Double = 38) {
         let bottom = plotTop + plotHeight
         svg.raw("<defs><clipPath id=\"plot\"><rect x=\"\(fmt(marginLeft - 3))\" y=\"\(fmt(plotTop - 3))\" width=\"\(fmt(width - marginLeft - marginRight + 6))\" height=\"\(fmt(plotHeight + 6))\"/></clipPath></defs>")
         svg.open("g", ["class": "axis y"])
@@ -177,7 +198,7 @@ package enum SVGChart {
         }
         svg.close("g")
         svg.element("rect", ["x": fmt(marginLeft), "y": fmt(plotTop), "width": fmt(width - marginLeft - marginRight), "height": fmt(plotHeight), "class": "frame"])
-        svg.text(xTitle, x: marginLeft + (width - marginLeft - marginRight) / 2, y: bottom + 38, attributes: ["class": "axis-title", "text-anchor": "middle"])
+        svg.text(xTitle, x: marginLeft + (width - marginLeft - marginRight) / 2, y: bottom + xTitleBelow, attributes: ["class": "axis-title", "text-anchor": "middle"])
         svg.text(yTitle, x: 0, y: 0, attributes: [
             "class": "axis-title", "text-anchor": "middle",
             "transform": "translate(16 \(fmt(plotTop + plotHeight / 2))) rotate(-90)",
@@ -216,7 +237,8 @@ package enum SVGChart {
             }
             let range = "[\(histogram.low.map(NumberText.short) ?? "NaN"), \(histogram.high.map(NumberText.short) ?? "NaN")]"
             svg.open("g", ["data-layer": String(layer.index)])
-            svg.raw("<title>layer \(layer.index): \(SVGWriter.escape(range))</title>")
+            let shape = layer.shape.map { " (\($0.label))" } ?? ""
+            svg.raw("<title>layer \(layer.index)\(SVGWriter.escape(shape)): \(SVGWriter.escape(range))</title>")
             for (bin, count) in histogram.counts.enumerated() where count > 0 {
                 let y = plotTop + plotHeight - Double(bin + 1) * rowHeight
                 svg.element("rect", [

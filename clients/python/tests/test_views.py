@@ -75,6 +75,28 @@ def test_training_run_frame_has_steps_evals_and_snapshots(client: initlab.Client
     assert snaps["weight_std"].notna().all()
 
 
+def test_a_cnn_training_run_names_each_layers_shape(client: initlab.Client) -> None:
+    spec = dict(TINY_TRAINING, depth=3)
+    spec["architecture"] = {
+        "name": "cnn",
+        "input_shape": [1, 10, 10],
+        "conv": [{"channels": 4, "kernel": 3, "pool": "max"}, {"channels": 6, "kernel": 3, "padding": 1}],
+    }
+    exp = client.submit(spec)
+    exp.wait(60)
+    df = exp.to_pandas()
+    layers = df[(df["kind"] == "layer") & (df["quantity"] == "activation")].sort_values("layer")
+    assert layers["shape"].tolist() == ["conv 4×8×8 → pool 4×4×4", "conv 6×4×4", "dense 16"]
+    assert layers["fan_in"].tolist() == [9, 36, 96]
+    snaps = df[(df["kind"] == "snapshot") & (df["quantity"] == "preactivation") & (df["step"] == 0)].sort_values("layer")
+    # The classifier (layer depth + 1) is not one of the result's layers: no shape.
+    assert snaps["shape"].tolist()[:3] == ["conv 4×8×8 → pool 4×4×4", "conv 6×4×4", "dense 16"]
+    assert snaps["shape"].isna().tolist() == [False, False, False, True]
+    # A conv layer's statistics count every position of every image: 16 images × 8·8 positions × 4 channels.
+    assert snaps["count"].tolist()[0] == 16 * 64 * 4
+    assert len(df[df["kind"] == "step"]) == 20
+
+
 def test_plot_returns_axes_with_measured_and_theory_lines(finished: initlab.Experiment) -> None:
     ax = finished.plot()
     try:

@@ -138,12 +138,25 @@
   function specFromForm() {
     const form = $("spec-form");
     const number = (name) => Number(form.elements[name].value);
+    const architecture = architectureFromForm();
     return {
       depth: number("depth"), width: number("width"), batch: number("batch"), seed: number("seed"),
       histogram_bins: number("histogram_bins"), backward: form.elements.backward.checked,
       init: schemeValue("init"), activation: schemeValue("activation"),
+      ...(architecture === undefined ? {} : { architecture }),
       ...(form.elements.train.checked ? { train: trainFromForm() } : {}),
     };
+  }
+
+  /// The architecture field: empty (the server's default, mlp), a name, or a JSON object (a cnn's conv stack).
+  /// Text that starts like JSON but does not parse is sent as it is, so the server's 422 names the field.
+  function architectureFromForm() {
+    const text = $("spec-form").elements.architecture.value.trim();
+    if (!text) return undefined;
+    if (text.startsWith("{")) {
+      try { return JSON.parse(text); } catch { return text; }
+    }
+    return text;
   }
 
   /// The form's `train` block (TrainSpec); its batch is the network's batch, as the server requires.
@@ -168,6 +181,8 @@
       if (spec[name] !== undefined && spec[name] !== null) form.elements[name].value = spec[name];
     }
     form.elements.backward.checked = spec.backward !== false;
+    const arch = spec.architecture;
+    form.elements.architecture.value = !arch || arch === "mlp" || arch.name === "mlp" ? "" : (typeof arch === "string" ? arch : JSON.stringify(arch));
     const t = spec.train;
     form.elements.train.checked = !!t;
     if (t) {
@@ -357,8 +372,10 @@
       li.querySelector(".name").textContent = label(run);
       li.dataset.events = run.events;
       const train = spec.train ? ` · ${spec.train.dataset}, ${spec.train.steps} steps` : "";
+      const archName = spec.architecture && (spec.architecture.name || spec.architecture);
+      const arch = archName === "cnn" ? ` · cnn (${(spec.architecture.conv || []).length} conv)` : archName === "residual" ? " · residual" : "";
       li.querySelector(".meta").textContent =
-        `depth ${spec.depth ?? "?"} · width ${spec.width ?? "?"} · batch ${spec.batch ?? "?"} · seed ${spec.seed ?? "?"}${train} · ${run.status}` +
+        `depth ${spec.depth ?? "?"} · width ${spec.width ?? "?"} · batch ${spec.batch ?? "?"} · seed ${spec.seed ?? "?"}${arch}${train} · ${run.status}` +
         (run.total && run.status !== "succeeded" ? ` ${run.done}/${run.total} ${run.unit}` : "") + (run.error ? ` — ${run.error}` : "");
       if (run.status === "succeeded") {
         const files = li.querySelector(".files");
@@ -403,6 +420,12 @@
     return String(Number(v.toPrecision(4)));
   }
 
+  /// As the server's CSV and plot.svg write it (LayerShape.label).
+  function shapeLabel(shape) {
+    const dims = (d) => d.join("×");
+    return `${shape.kind} ${dims(shape.output)}` + (shape.pooled ? ` → pool ${dims(shape.pooled)}` : "");
+  }
+
   function statsOf(layer, pass) {
     return pass === "forward" ? layer.forward && layer.forward.activation : layer.backward && layer.backward.activation_grad;
   }
@@ -417,8 +440,11 @@
       return [l.index, (typeof v === "number" && isFinite(v)) ? v : null];
     });
     const hasStats = layers.some((l) => statsOf(l, pass));
+    // A cnn layer's kind and shape, for the hover: "conv 8×26×26 → pool 8×13×13".
+    const shapes = {};
+    for (const l of layers) if (l.shape) shapes[l.index] = shapeLabel(l.shape);
     const out = [];
-    if (hasStats) out.push({ label: label(run), color: run.color, kind: "measured", points, firstBad, run: run.id });
+    if (hasStats) out.push({ label: label(run), color: run.color, kind: "measured", points, firstBad, run: run.id, shapes });
     if (metric === "std" && hasStats) {
       const key = pass === "forward" ? "predicted_activation_std" : "predicted_activation_grad_std";
       const theory = layers.map((l) => [l.index, l.theory && typeof l.theory[key] === "number" ? l.theory[key] : null]);
@@ -576,7 +602,8 @@
       const sx = ((e.clientX - box.left) / box.width) * W;
       const at = Math.min(x1, Math.max(x0, Math.round(x0 + ((sx - L) / (W - L - R)) * (x1 - x0))));
       cursor.setAttribute("x1", xPos(at)); cursor.setAttribute("x2", xPos(at)); cursor.setAttribute("visibility", "visible");
-      const lines = [`${xTitle} ${at}`];
+      const shaped = series.find((s) => s.shapes && s.shapes[at]);
+      const lines = [`${xTitle} ${at}` + (shaped ? ` · ${shaped.shapes[at]}` : "")];
       for (const s of series) {
         const p = nearest(s.points, at);
         if (p) lines.push(`${s.label}: ${fmt(p[1])}` + (p[0] !== at ? ` (${xTitle} ${p[0]})` : ""));

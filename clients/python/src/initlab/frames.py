@@ -41,15 +41,17 @@ SNAPSHOT_VALUES = ["weight_grad_norm", "update_ratio", "weight_std", "weight_std
 #:   eval      one per evaluation: ``loss`` and ``accuracy`` on the validation set after ``step`` steps;
 #:   snapshot  one per layer × quantity of each statistics snapshot taken during step ``step`` (forward pass of
 #:             that step's mini-batch; the classifier is layer depth + 1): the statistics and SNAPSHOT_VALUES.
+#: ``shape`` names a cnn layer's kind and shape as result.csv does ("conv 8×26×26 → pool 8×13×13", "dense 64"),
+#: on layer rows and on the snapshot rows of the same layer; it is empty for other architectures.
 COLUMNS = (
-    ["experiment_id", "kind", "step", "layer", "pass", "quantity", "fan_in", "fan_out"]
+    ["experiment_id", "kind", "step", "layer", "pass", "quantity", "fan_in", "fan_out", "shape"]
     + STATISTICS
     + ["theory_std", "loss", "accuracy", "learning_rate"]
     + SNAPSHOT_VALUES
 )
 
 _INTEGER_COLUMNS = ["step", "layer", "fan_in", "fan_out", "count"]
-_TEXT_COLUMNS = ["experiment_id", "kind", "pass", "quantity"]
+_TEXT_COLUMNS = ["experiment_id", "kind", "pass", "quantity", "shape"]
 
 
 def _pandas() -> Any:
@@ -66,9 +68,22 @@ def _stats(values: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
     return {k: values.get(k) for k in STATISTICS}
 
 
+def shape_label(shape: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """A result layer's ``shape`` as text, the server's spelling: "conv 8×26×26 → pool 8×13×13"; None without one."""
+    if not shape:
+        return None
+
+    def dims(d: Iterable[int]) -> str:
+        return "×".join(str(x) for x in d)
+
+    pooled = shape.get("pooled")
+    return f"{shape.get('kind')} {dims(shape.get('output') or [])}" + (f" → pool {dims(pooled)}" if pooled else "")
+
+
 def result_records(result: Mapping[str, Any], experiment_id: Optional[str] = None) -> List[Dict[str, Any]]:
     """The rows of :func:`result_frame` as plain dicts (no pandas needed)."""
     rows: List[Dict[str, Any]] = []
+    shapes = {layer.get("index"): shape_label(layer.get("shape")) for layer in result.get("layers") or []}
     for layer in result.get("layers") or []:
         theory = layer.get("theory") or {}
         for pass_, quantities in QUANTITIES.items():
@@ -86,6 +101,7 @@ def result_records(result: Mapping[str, Any], experiment_id: Optional[str] = Non
                     "quantity": quantity,
                     "fan_in": layer.get("fan_in"),
                     "fan_out": layer.get("fan_out"),
+                    "shape": shapes.get(layer.get("index")),
                     "theory_std": theory.get(THEORY_STD[quantity]) if quantity in THEORY_STD else None,
                 }
                 row.update(_stats(block[quantity]))
@@ -127,6 +143,7 @@ def result_records(result: Mapping[str, Any], experiment_id: Optional[str] = Non
                         "layer": layer.get("index"),
                         "pass": "forward",
                         "quantity": quantity,
+                        "shape": shapes.get(layer.get("index")),
                     }
                     row.update(_stats(forward[quantity]))
                     row.update({k: layer.get(k) for k in SNAPSHOT_VALUES})
