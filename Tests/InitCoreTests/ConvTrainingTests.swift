@@ -67,31 +67,10 @@ struct ConvTrainingTests {
         _ = loss()
         let baseline = Self.maxPicks(engine)
         engine.backward()
-        var checked = 0, switched = 0
-        for (index, layer) in engine.layers.enumerated() {
-            for (name, values, grads, count) in [("W", layer.w, layer.dW, layer.rows * layer.cols), ("b", layer.b, layer.db, layer.rows)] {
-                let analytic = Array(grads.prefix(count))
-                for i in 0..<count {
-                    let original = values.pointer[i]
-                    let eps: Float = 1e-2
-                    values.pointer[i] = original + eps
-                    let up = loss()
-                    let upPicks = Self.maxPicks(engine)
-                    values.pointer[i] = original - eps
-                    let down = loss()
-                    let downPicks = Self.maxPicks(engine)
-                    values.pointer[i] = original
-                    checked += 1
-                    if upPicks != baseline || downPicks != baseline {
-                        switched += 1
-                        continue
-                    }
-                    let numeric = (up - down) / (2 * Double(eps))
-                    let g = Double(analytic[i])
-                    #expect(abs(numeric - g) <= 2e-4 + 2e-2 * abs(g), "layer \(index + 1) \(name) element \(i): numeric \(numeric), analytic \(g)")
-                }
-            }
+        let tensors = engine.layers.enumerated().flatMap { index, layer in
+            [("layer \(index + 1) W", layer.w, layer.dW, layer.rows * layer.cols), ("layer \(index + 1) b", layer.b, layer.db, layer.rows)]
         }
+        let (checked, switched) = expectFiniteDifferences(tensors, baseline: baseline, loss: loss, regime: { Self.maxPicks(engine) })
         let g = ConvNetGeometry(stack, batch: 1)
         let parameters = g.layers.map { $0.conv.weightCount + $0.conv.outChannels }.reduce(0, +) + (5 * g.flattened + 5) + (10 * 5 + 10)
         #expect(checked == parameters)
