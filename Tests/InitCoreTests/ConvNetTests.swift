@@ -33,6 +33,41 @@ import Testing
         #expect(result.layers[0].backward?.weightGrad.count == 6 * 27)
     }
 
+    /// Per-channel moments agree with the layer's statistics of the same tensor: the channels' means average to
+    /// the layer's mean and their second moments to the layer's (every channel has the same count), a channel
+    /// that ReLU kills everywhere has mean and std 0 (as many as the layer's dead fraction says), and dense layers
+    /// have none.
+    @Test func perChannelMomentsAgreeWithTheLayers() throws {
+        var spec = Self.spec()
+        spec.biasInit = InitScheme(name: "normal", params: ["std": .number(2)])
+        let result = try ExperimentRunner(matmul: Matmul(threads: 2)).run(spec)
+        func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(1, abs(b)) }
+        var deadChannels = 0
+        for (i, channels) in [6, 5].enumerated() {
+            let layer = result.layers[i]
+            let perChannel = try #require(layer.channels)
+            let pairs: [(ChannelMoments, Stats)] = [
+                (perChannel.preactivation, layer.forward.preactivation), (perChannel.activation, layer.forward.activation),
+                (try #require(perChannel.activationGrad), try #require(layer.backward?.activationGrad)),
+            ]
+            for (moments, stats) in pairs {
+                #expect(moments.mean.count == channels && moments.std.count == channels)
+                let mean = moments.mean.reduce(0, +) / Double(channels)
+                let second = zip(moments.mean, moments.std).map { $0 * $0 + $1 * $1 }.reduce(0, +) / Double(channels)
+                #expect(close(mean, stats.mean), "layer \(i + 1): \(mean) vs \(stats.mean)")
+                #expect(close(second, stats.std * stats.std + stats.mean * stats.mean), "layer \(i + 1): \(second)")
+            }
+            let dead = zip(perChannel.activation.mean, perChannel.activation.std).filter { $0 == 0 && $1 == 0 }.count
+            #expect(Double(dead) == layer.forward.activation.deadFraction * Double(channels))
+            deadChannels += dead
+        }
+        #expect(deadChannels > 0, "bias std 2 kills some channels outright")
+        #expect(result.layers[2].channels == nil && result.layers[3].channels == nil)
+        // Without a backward pass there is no gradient to measure.
+        spec.backward = false
+        #expect(try ExperimentRunner(matmul: Matmul(threads: 1)).run(spec).layers[0].channels?.activationGrad == nil)
+    }
+
     @Test(arguments: ["kaiming_normal", "orthogonal", "delta_orthogonal", "lsuv", "identity", "torch_default"])
     func sameBitsForAnyThreadCount(_ scheme: String) throws {
         let one = try ExperimentRunner(matmul: Matmul(threads: 1)).run(Self.spec(scheme, loss: .mse))

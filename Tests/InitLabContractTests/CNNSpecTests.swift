@@ -65,6 +65,24 @@ struct CNNSpecTests {
         #expect(errors(fashion) == ["/architecture/input_shape": "must be [1, 28, 28] for dataset images, got [1, 14, 14]"])
     }
 
+    /// A cnn result's per-channel moments survive the wire (`channels` on conv layers only); an MLP's result
+    /// has no `channels` and no `shape` key at all.
+    @Test func perChannelMomentsRoundTrip() throws {
+        let spec = try ExperimentSpec.decodeValidated(from: Data(Self.spec(conv: #"{"channels": 3, "kernel": 3, "pool": "max"}"#, extra: #", "input_shape": [2, 8, 8]"#).utf8))
+        let result = try ExperimentRunner(matmul: Matmul(threads: 1)).run(spec)
+        let bytes = try result.encodedJSON()
+        let back = try JSONDecoder().decode(ExperimentResult.self, from: Data(bytes))
+        #expect(back == result)
+        #expect(back.layers[0].channels?.activation.std.count == 3)
+        #expect(back.layers[0].channels?.activationGrad?.mean.count == 3)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let layers = try #require(json["layers"] as? [[String: Any]])
+        #expect(layers.map { $0["channels"] != nil } == [true, false, false])
+        let mlp = try ExperimentSpec.decodeValidated(from: Data(#"{"depth": 2, "width": 4, "batch": 2, "init": "kaiming_normal", "activation": "relu"}"#.utf8))
+        let text = String(decoding: try ExperimentRunner(matmul: Matmul(threads: 1)).run(mlp).encodedJSON(), as: UTF8.self)
+        #expect(!text.contains("\"channels\"") && !text.contains("\"shape\""))
+    }
+
     @Test func aTrainingBudgetCountsEveryStepOfTheConvLayers() throws {
         func spec(steps: Int) throws -> ExperimentSpec {
             try ExperimentSpec.decodeValidated(from: Data(#"{"depth": 2, "width": 16, "batch": 8, "init": "kaiming_normal", "activation": "relu", "train": {"dataset": "teacher", "steps": \#(steps)}, "architecture": {"name": "cnn", "conv": [{"channels": 8, "kernel": 3, "pool": "max"}]}}"#.utf8))

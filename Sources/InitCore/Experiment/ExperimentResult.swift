@@ -136,9 +136,11 @@ public struct LayerResult: Sendable, Hashable {
     public var lsuvIterations: Int?
     /// A cnn layer's kind and shapes; nil for the other architectures.
     public var shape: LayerShape?
+    /// A conv layer's statistics channel by channel; nil for dense layers and other architectures.
+    public var channels: ChannelStats?
 
     public init(index: Int, fanIn: Int, fanOut: Int, forward: ForwardStats, backward: BackwardStats?, theory: LayerTheory, lsuvIterations: Int?,
-                shape: LayerShape? = nil) {
+                shape: LayerShape? = nil, channels: ChannelStats? = nil) {
         self.index = index
         self.fanIn = fanIn
         self.fanOut = fanOut
@@ -147,6 +149,54 @@ public struct LayerResult: Sendable, Hashable {
         self.theory = theory
         self.lsuvIterations = lsuvIterations
         self.shape = shape
+        self.channels = channels
+    }
+}
+
+/// Moments of a matrix's columns (a conv layer's channels) over all its rows (every position of every image):
+/// the mean and the population std of each, in double precision, in row order (so the same bits on any thread
+/// count). A column holding a non-finite value has a non-finite mean and std.
+public struct ChannelMoments: Sendable, Hashable {
+    public var mean: [Double]
+    public var std: [Double]
+
+    public init(mean: [Double], std: [Double]) {
+        self.mean = mean
+        self.std = std
+    }
+
+    /// Two passes (the mean, then the squared deviations from it) over `rows` × `channels` values.
+    public init(_ p: UnsafePointer<Float>, rows: Int, channels: Int) {
+        var sum = [Double](repeating: 0, count: channels)
+        for r in 0..<rows {
+            let row = p + r * channels
+            for c in 0..<channels { sum[c] += Double(row[c]) }
+        }
+        let n = Double(max(1, rows))
+        let mean = sum.map { $0 / n }
+        var squares = [Double](repeating: 0, count: channels)
+        for r in 0..<rows {
+            let row = p + r * channels
+            for c in 0..<channels {
+                let d = Double(row[c]) - mean[c]
+                squares[c] += d * d
+            }
+        }
+        self.init(mean: mean, std: squares.map { ($0 / n).squareRoot() })
+    }
+}
+
+/// A conv layer's per-channel moments: its pre-activation and activation, and with a backward pass the gradient
+/// of the activation (the same tensors as the layer's `forward` and `backward` statistics).
+public struct ChannelStats: Sendable, Hashable {
+    public var preactivation: ChannelMoments
+    public var activation: ChannelMoments
+    public var activationGrad: ChannelMoments?
+
+    public init(preactivation: ChannelMoments, activation: ChannelMoments, activationGrad: ChannelMoments? = nil) {
+        self.preactivation = preactivation
+        self.activation = activation
+        self.activationGrad = activationGrad
     }
 }
 

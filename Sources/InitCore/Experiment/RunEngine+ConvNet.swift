@@ -196,6 +196,10 @@ extension RunEngine {
             let a = pool != nil ? buffers.activation : (l < depth ? buffers.inputs[l] : buffers.output)
             applyActivation(h, a.pointer, count: count)
             let post = measuredStats(a.prefix(count), rows: rows, cols: channels, bins: bins, dead: .nonPositiveColumns)
+            let perChannel: ChannelStats? = l <= K ? timed(.statistics) {
+                ChannelStats(preactivation: ChannelMoments(h, rows: rows, channels: channels),
+                             activation: ChannelMoments(a.pointer, rows: rows, channels: channels))
+            } : nil
             let p = convNetParameters(l, g)
             parameters.append(p)
             let t = theory.step(p)
@@ -208,7 +212,7 @@ extension RunEngine {
             }
             let result = LayerResult(
                 index: l, fanIn: fi, fanOut: l <= K ? g.layers[l - 1].conv.fanOut : n, forward: ForwardStats(preactivation: pre, activation: post),
-                backward: nil, theory: t, lsuvIterations: lsuvIterations, shape: convNetShape(l, g))
+                backward: nil, theory: t, lsuvIterations: lsuvIterations, shape: convNetShape(l, g), channels: perChannel)
             layers.append(result)
             progress(ExperimentProgress(layersDone: l, layersTotal: layersTotal, phase: "forward", layer: result))
         }
@@ -237,6 +241,9 @@ extension RunEngine {
             let (rows, channels) = convNetOutputLayout(l, g)
             let count = rows * channels
             let gradStats = measuredStats(delta.prefix(count), rows: rows, cols: channels, bins: bins, dead: .zeroColumns)
+            if l <= K {
+                layers[l - 1].channels?.activationGrad = timed(.statistics) { ChannelMoments(delta.pointer, rows: rows, channels: channels) }
+            }
             multiplyActivationDerivative(buffers.pre[l - 1].pointer, delta.pointer, count: count)  // ∂L/∂h_l
             let x = buffers.inputs[l - 1].pointer, w = buffers.weights[l - 1].pointer
             if l <= K {

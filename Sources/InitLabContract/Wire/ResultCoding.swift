@@ -105,7 +105,8 @@ extension LayerResult: Codable {
             backward: try c.decodeIfPresent(BackwardStats.self, forKey: AnyKey("backward")),
             theory: try c.decode(LayerTheory.self, forKey: AnyKey("theory")),
             lsuvIterations: try c.decodeIfPresent(Int.self, forKey: AnyKey("lsuv_iterations")),
-            shape: try c.decodeIfPresent(LayerShape.self, forKey: AnyKey("shape")))
+            shape: try c.decodeIfPresent(LayerShape.self, forKey: AnyKey("shape")),
+            channels: try c.decodeIfPresent(ChannelStats.self, forKey: AnyKey("channels")))
     }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: AnyKey.self)
@@ -118,6 +119,37 @@ extension LayerResult: Codable {
         try c.encode(lsuvIterations, forKey: AnyKey("lsuv_iterations"))
         // A cnn's layers only: the other architectures' results stay as they were.
         try c.encodeIfPresent(shape, forKey: AnyKey("shape"))
+        try c.encodeIfPresent(channels, forKey: AnyKey("channels"))
+    }
+}
+
+/// `{"preactivation": moments, "activation": moments, "activation_grad": moments}` (the last with a backward
+/// pass only); moments are `{"mean": [...], "std": [...]}`, one number per channel, null where non-finite.
+extension ChannelStats: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        self.init(preactivation: try c.decode(ChannelMoments.self, forKey: AnyKey("preactivation")),
+                  activation: try c.decode(ChannelMoments.self, forKey: AnyKey("activation")),
+                  activationGrad: try c.decodeIfPresent(ChannelMoments.self, forKey: AnyKey("activation_grad")))
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyKey.self)
+        try c.encode(preactivation, forKey: AnyKey("preactivation"))
+        try c.encode(activation, forKey: AnyKey("activation"))
+        try c.encodeIfPresent(activationGrad, forKey: AnyKey("activation_grad"))
+    }
+}
+
+extension ChannelMoments: Codable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        self.init(mean: try c.decode([Double?].self, forKey: AnyKey("mean")).map { $0 ?? .nan },
+                  std: try c.decode([Double?].self, forKey: AnyKey("std")).map { $0 ?? .nan })
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyKey.self)
+        try c.encode(mean.map { $0.isFinite ? $0 : nil }, forKey: AnyKey("mean"))
+        try c.encode(std.map { $0.isFinite ? $0 : nil }, forKey: AnyKey("std"))
     }
 }
 

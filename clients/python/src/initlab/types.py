@@ -337,6 +337,15 @@ class ExperimentResult(_ExperimentResultRequired, total=False):
     training: "TrainingResult"
 
 
+class _ChannelMomentsRequired(TypedDict):
+    mean: List[Optional[float]]
+    std: List[Optional[float]]
+
+
+class ChannelMoments(_ChannelMomentsRequired, total=False):
+    """components/schemas/ChannelMoments in openapi.yaml."""
+
+
 class _SchemeCatalogRequired(TypedDict):
     initializers: List["SchemeDescriptor"]
     activations: List["SchemeDescriptor"]
@@ -497,6 +506,7 @@ SCHEMAS: Dict[str, Any] = {
     "FieldError": FieldError,
     "Problem": Problem,
     "ExperimentResult": ExperimentResult,
+    "ChannelMoments": ChannelMoments,
     "SchemeCatalog": SchemeCatalog,
     "SchemeDescriptor": SchemeDescriptor,
     "Health": Health,
