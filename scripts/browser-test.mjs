@@ -262,6 +262,23 @@ log("cnn:", JSON.stringify(cnn));
 if (!cnn.meta.includes("cnn (2 conv)")) fail("the cnn run's entry does not name its conv stack: " + cnn.meta);
 if (JSON.stringify(cnn.tips) !== JSON.stringify(["layer 1 · conv 4×10×10 → pool 4×5×5", "layer 2 · conv 6×3×3", "layer 3 · dense 16"])) fail("cnn hover: " + JSON.stringify(cnn.tips));
 
+// "Why √5: a conv net": PyTorch's default conv init against Kaiming on the lesson's conv stack, through a real click.
+await navigate(`${server}/`);
+await waitFor("the form", `document.querySelectorAll("#init-select option").length > 3`, 15000);
+await click("#lesson-conv-button");
+await waitFor("both conv runs to draw", `document.body.dataset.drawn === "2" && document.querySelectorAll("#chart-std-forward path[data-kind=measured]").length === 2`, 60000);
+const sqrt5 = await evaluate(`(() => ({
+  names: [...document.querySelectorAll(".verdict h3")].map((h) => h.textContent),
+  verdicts: [...document.querySelectorAll(".verdict .tag")].map((t) => t.textContent),
+  architecture: document.querySelector("input[name=architecture]").value,
+}))()`);
+log("why √5:", JSON.stringify(sqrt5));
+if (sqrt5.names.length !== 2 || !/torch_default/.test(sqrt5.names[0]) || !/kaiming_normal/.test(sqrt5.names[1])) fail("why √5 runs: " + JSON.stringify(sqrt5.names));
+// torch_default's activations vanish through the four conv layers; Kaiming's hold.
+if (sqrt5.verdicts[0] !== "vanishing" || sqrt5.verdicts[2] !== "stable") fail("why √5 verdicts: " + JSON.stringify(sqrt5.verdicts));
+if (!sqrt5.architecture.includes('"name":"cnn"')) fail("the form does not show the conv stack: " + sqrt5.architecture);
+await screenshot(screenshotPath.replace(/\.png$/, "-why-sqrt5.png"));
+
 const pageErrors = await evaluate(`window.__initlabErrors.length`);
 if (errors.length || pageErrors) fail(`${errors.length} console error(s), ${pageErrors} page error(s)`);
 log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -999,6 +999,23 @@
     for (const init of LESSON_INITS) await submit({ ...spec, init });
   }
 
+  /// The companion lesson ("why sqrt(5)"): PyTorch's default conv init against Kaiming on its conv stack, each
+  /// 3×3 or 5×5 layer with stride 2, then one dense layer; on Fashion-MNIST images when cached, else on Gaussian
+  /// 1×28×28 images. The default shrinks the activations by about 1/√6 per ReLU layer, Kaiming keeps them.
+  const WHY_SQRT5_STACK = { name: "cnn", input_shape: [1, 28, 28], conv: [
+    { channels: 8, kernel: 5, stride: 2, padding: 2 }, { channels: 16, kernel: 3, stride: 2, padding: 1 },
+    { channels: 32, kernel: 3, stride: 2, padding: 1 }, { channels: 32, kernel: 3, stride: 2, padding: 1 }] };
+  async function whySqrt5() {
+    say("");
+    await loadDatasets();
+    const form = specFromForm();
+    const images = state.datasets["fashion-mnist"] ? { input: { dataset: "fashion-mnist" } } : {};
+    const spec = { depth: 5, width: 32, batch: form.batch, seed: form.seed, histogram_bins: form.histogram_bins, backward: form.backward,
+      activation: { name: "relu" }, architecture: WHY_SQRT5_STACK, ...images };
+    fillForm(spec);
+    for (const init of ["torch_default", "kaiming_normal"]) await submit({ ...spec, init: { name: init } });
+  }
+
   // ---------- wiring ----------
   async function start() {
     $("scale-select").value = state.scale;
@@ -1014,6 +1031,12 @@
       const button = $("lesson-train-button");
       button.disabled = true;
       try { await trainLesson(); } catch (err) { say(err.message); }
+      finally { button.disabled = false; }
+    });
+    $("lesson-conv-button").addEventListener("click", async () => {
+      const button = $("lesson-conv-button");
+      button.disabled = true;
+      try { await whySqrt5(); } catch (err) { say(err.message); }
       finally { button.disabled = false; }
     });
     $("scale-select").addEventListener("change", (e) => { state.scale = e.target.value; syncURL(); scheduleDraw(); });
