@@ -95,6 +95,18 @@ def test_a_cnn_training_run_names_each_layers_shape(client: initlab.Client) -> N
     # A conv layer's statistics count every position of every image: 16 images × 8·8 positions × 4 channels.
     assert snaps["count"].tolist()[0] == 16 * 64 * 4
     assert len(df[df["kind"] == "step"]) == 20
+    # Per channel: the conv layers only (4 and 6 channels), each quantity; their mean averages to the layer's.
+    channels = exp.channels_to_pandas()
+    assert list(channels.columns) == frames.CHANNEL_COLUMNS
+    counts = channels.groupby(["layer", "quantity"]).size().to_dict()
+    assert counts == {
+        (1, "activation"): 4, (1, "activation_grad"): 4, (1, "preactivation"): 4,
+        (2, "activation"): 6, (2, "activation_grad"): 6, (2, "preactivation"): 6,
+    }
+    layer1 = exp.result()["layers"][0]["forward"]["activation"]
+    means = channels[(channels["layer"] == 1) & (channels["quantity"] == "activation")]["mean"]
+    assert means.mean() == pytest.approx(layer1["mean"], rel=1e-9)
+    assert (channels["shape"][channels["layer"] == 2] == "conv 6×4×4").all()
 
 
 def test_plot_returns_axes_with_measured_and_theory_lines(finished: initlab.Experiment) -> None:

@@ -169,6 +169,13 @@ class Experiment:
 
         return result_frame(self.result(), self.id)
 
+    def channels_to_pandas(self) -> Any:
+        """A cnn's per-channel moments as a long DataFrame: one row per conv layer × quantity × channel, with
+        the channel's mean and std (:data:`initlab.frames.CHANNEL_COLUMNS`)."""
+        from .frames import channel_frame
+
+        return channel_frame(self.result(), self.id)
+
     def plot(
         self,
         metric: str = "std",

@@ -171,3 +171,48 @@ def frame(records: Iterable[Dict[str, Any]], extra_columns: Iterable[str] = ()) 
 def result_frame(result: Mapping[str, Any], experiment_id: Optional[str] = None) -> Any:
     """One experiment's result as a long DataFrame; see :data:`COLUMNS` for the rows and columns."""
     return frame(result_records(result, experiment_id))
+
+
+#: The columns of :func:`channel_frame`: one row per conv layer × quantity × channel.
+CHANNEL_COLUMNS = ["experiment_id", "layer", "shape", "quantity", "channel", "mean", "std"]
+
+
+def channel_records(result: Mapping[str, Any], experiment_id: Optional[str] = None) -> List[Dict[str, Any]]:
+    """The rows of :func:`channel_frame` as plain dicts (no pandas needed)."""
+    rows: List[Dict[str, Any]] = []
+    for layer in result.get("layers") or []:
+        channels = layer.get("channels")
+        if not channels:
+            continue  # dense layers, and every layer of the other architectures
+        for quantity in ["preactivation", "activation", "activation_grad"]:
+            moments = channels.get(quantity)
+            if not moments:
+                continue  # activation_grad without a backward pass
+            for index, (mean, std) in enumerate(zip(moments.get("mean") or [], moments.get("std") or [])):
+                rows.append(
+                    {
+                        "experiment_id": experiment_id,
+                        "layer": layer.get("index"),
+                        "shape": shape_label(layer.get("shape")),
+                        "quantity": quantity,
+                        "channel": index,
+                        "mean": mean,
+                        "std": std,
+                    }
+                )
+    return rows
+
+
+def channel_frame(result: Mapping[str, Any], experiment_id: Optional[str] = None) -> Any:
+    """A cnn result's per-channel moments as a long DataFrame (:data:`CHANNEL_COLUMNS`): each conv layer's
+    channels, for the pre-activation, the activation and (with a backward pass) its gradient. Non-finite values
+    are NaN; other architectures give an empty frame."""
+    pd = _pandas()
+    df = pd.DataFrame(channel_records(result, experiment_id), columns=CHANNEL_COLUMNS)
+    for column in ["layer", "channel"]:
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("Int64")
+    for column in ["mean", "std"]:
+        df[column] = pd.to_numeric(df[column], errors="coerce").astype("float64")
+    for column in ["experiment_id", "shape", "quantity"]:
+        df[column] = df[column].astype("string")
+    return df
