@@ -20,8 +20,10 @@ public struct ConvLayerGeometry: Sendable, Hashable {
 public struct ConvNetGeometry: Sendable, Hashable {
     public var input: ImageShape
     public var layers: [ConvLayerGeometry]
+    public var batch: Int
 
     public init(_ stack: ConvStack, batch: Int) {
+        self.batch = batch
         input = stack.input
         var shape = stack.input
         var layers: [ConvLayerGeometry] = []
@@ -39,6 +41,27 @@ public struct ConvNetGeometry: Sendable, Hashable {
 
     /// Features per image after the last conv layer (and its pooling): the first dense layer's fan_in.
     public var flattened: Int { (layers.last?.next ?? input).count }
+
+    /// Layer l's fan_in (1-based: the conv layers, then dense layers of `width`): C·kh·kw for a conv layer, the
+    /// flattened features for the first dense layer, `width` after it.
+    public func fanIn(_ l: Int, width: Int) -> Int {
+        if l <= layers.count { return layers[l - 1].conv.fanIn }
+        return l == layers.count + 1 ? flattened : width
+    }
+
+    /// Layer l's pre-activation (and activation) as the statistics see it: rows (each position of each image,
+    /// or each example) × columns (channels, or units).
+    public func outputLayout(_ l: Int, width: Int) -> (rows: Int, channels: Int) {
+        l <= layers.count ? (layers[l - 1].conv.outPositions, layers[l - 1].conv.outChannels) : (batch, width)
+    }
+
+    /// The largest gradient a backward pass holds: of any conv layer's output or input, or a dense layer's
+    /// batch × width.
+    public func largestGradient(width: Int) -> Int {
+        var largest = batch * width
+        for layer in layers { largest = max(largest, layer.conv.outputCount, layer.conv.inputCount) }
+        return largest
+    }
 }
 
 /// Non-overlapping k×k pooling (stride k) on NHWC activations, forward and backward. Deterministic for any

@@ -28,21 +28,9 @@ struct ConvNetBuffers {
 extension RunEngine {
     var convGeometry: ConvNetGeometry { ConvNetGeometry(spec.architecture.convStack ?? ConvStack(layers: []), batch: B) }
 
-    /// Layer l's fan_in: C·kh·kw for a conv layer, features for a dense one.
-    func convNetFanIn(_ l: Int, _ g: ConvNetGeometry) -> Int {
-        if l <= g.layers.count { return g.layers[l - 1].conv.fanIn }
-        return l == g.layers.count + 1 ? g.flattened : n
-    }
-
-    /// Layer l's pre-activation (and activation) as the statistics see it: rows (each position of each image,
-    /// or each example) × columns (channels, or units).
-    func convNetOutputLayout(_ l: Int, _ g: ConvNetGeometry) -> (rows: Int, channels: Int) {
-        l <= g.layers.count ? (g.layers[l - 1].conv.outPositions, g.layers[l - 1].conv.outChannels) : (B, n)
-    }
-
     /// Values in layer l's pre-activation (and activation).
     func convNetOutputCount(_ l: Int, _ g: ConvNetGeometry) -> Int {
-        let (rows, channels) = convNetOutputLayout(l, g)
+        let (rows, channels) = g.outputLayout(l, width: n)
         return rows * channels
     }
 
@@ -63,7 +51,7 @@ extension RunEngine {
                 if layer.pool != nil { maxPooled = max(maxPooled, count) }
                 if l < depth { inputs.append(FloatBuffer(B * layer.next.count)) }
             } else {
-                weights.append(FloatBuffer(n * convNetFanIn(l, g)))
+                weights.append(FloatBuffer(n * g.fanIn(l, width: n)))
                 if l < depth { inputs.append(FloatBuffer(B * n)) }
             }
         }
@@ -77,17 +65,17 @@ extension RunEngine {
     func convNetDistribution(_ l: Int, _ g: ConvNetGeometry) -> WeightDistribution {
         l <= g.layers.count
             ? initializer.convDistribution(layer: l, shape: g.layers[l - 1].conv)
-            : initializer.distribution(layer: l, fanIn: convNetFanIn(l, g), fanOut: n)
+            : initializer.distribution(layer: l, fanIn: g.fanIn(l, width: n), fanOut: n)
     }
 
     func convNetBiasDistribution(_ l: Int, _ g: ConvNetGeometry) -> WeightDistribution {
-        WeightInitializer.biasDistribution(spec.biasInit, fanIn: convNetFanIn(l, g))
+        WeightInitializer.biasDistribution(spec.biasInit, fanIn: g.fanIn(l, width: n))
     }
 
     /// W_l (channels × fan_in) into `w`, with the LSUV factors calibrated so far: the forward pass's draw, and
     /// the weights a training run starts from.
     func convNetDrawWeights(_ l: Int, _ g: ConvNetGeometry, into w: FloatBuffer) {
-        let fi = convNetFanIn(l, g), channels = convNetOutputLayout(l, g).channels
+        let fi = g.fanIn(l, width: n), channels = g.outputLayout(l, width: n).channels
         timed(.random) {
             convNetDistribution(l, g).fill(
                 w.mutablePrefix(channels * fi), rows: channels, cols: fi, philox: Philox(seed: spec.seed, stream: RandomStream.weights(l)),
@@ -100,7 +88,7 @@ extension RunEngine {
     func convNetDrawBias(_ l: Int, _ g: ConvNetGeometry, into b: FloatBuffer) -> Bool {
         let bias = convNetBiasDistribution(l, g)
         if case .constant(let c) = bias, c == 0 { return false }
-        let channels = convNetOutputLayout(l, g).channels
+        let channels = g.outputLayout(l, width: n).channels
         timed(.random) {
             bias.fill(b.mutablePrefix(channels), rows: 1, cols: channels, philox: Philox(seed: spec.seed, stream: RandomStream.bias(l)), threads: 1)
         }
@@ -119,7 +107,7 @@ extension RunEngine {
             channels = conv.shape.outChannels
             rows = conv.shape.outPositions
         } else {
-            gemm(.nt, m: B, n: n, k: convNetFanIn(l, g), a: x, b: w, c: h)
+            gemm(.nt, m: B, n: n, k: g.fanIn(l, width: n), a: x, b: w, c: h)
             channels = n
             rows = B
         }
@@ -132,8 +120,8 @@ extension RunEngine {
     }
 
     func convNetParameters(_ l: Int, _ g: ConvNetGeometry) -> LayerParameters {
-        let fi = convNetFanIn(l, g)
-        let rows = convNetOutputLayout(l, g).channels
+        let fi = g.fanIn(l, width: n)
+        let rows = g.outputLayout(l, width: n).channels
         let d = convNetDistribution(l, g)
         let s = lsuvFactors[l].reduce(1.0) { $0 * Double($1) }
         let bias = convNetBiasDistribution(l, g)
@@ -180,8 +168,8 @@ extension RunEngine {
         var layers: [LayerResult] = []
         for l in 1...depth {
             if isCancelled() { throw .cancelled }
-            let fi = convNetFanIn(l, g)
-            let (rows, channels) = convNetOutputLayout(l, g)
+            let fi = g.fanIn(l, width: n)
+            let (rows, channels) = g.outputLayout(l, width: n)
             let count = rows * channels
             let w = buffers.weights[l - 1]
             convNetDrawWeights(l, g, into: w)
@@ -225,9 +213,7 @@ extension RunEngine {
     ) throws(ExperimentError) {
         let g = buffers.geometry, K = g.layers.count
         let bins = spec.histogramBins
-        // The largest gradient: of any layer's activation or input.
-        var largest = B * n
-        for layer in g.layers { largest = max(largest, layer.conv.outputCount, layer.conv.inputCount) }
+        let largest = g.largestGradient(width: n)
         var delta = FloatBuffer(largest), deltaNext = FloatBuffer(largest)
         let outputMeanSquare = outputGradient(aL: buffers.output.pointer, into: delta)
         let gradStd = theory.backward(parameters, outputGradMeanSquare: outputMeanSquare)
@@ -237,8 +223,8 @@ extension RunEngine {
         var done = depth
         for l in stride(from: depth, through: 1, by: -1) {
             if isCancelled() { throw .cancelled }
-            let fi = convNetFanIn(l, g)
-            let (rows, channels) = convNetOutputLayout(l, g)
+            let fi = g.fanIn(l, width: n)
+            let (rows, channels) = g.outputLayout(l, width: n)
             let count = rows * channels
             let gradStats = measuredStats(delta.prefix(count), rows: rows, cols: channels, bins: bins, dead: .zeroColumns)
             if l <= K {

@@ -26,27 +26,20 @@ struct ConvTrainBuffers {
 
     /// Layer l's weight matrix: channels × C·k² (conv), or units × features (dense).
     func weightShape(_ l: Int) -> (rows: Int, cols: Int) {
-        if l <= convLayers { return (geometry.layers[l - 1].conv.outChannels, geometry.layers[l - 1].conv.patchSize) }
-        return (width, l == convLayers + 1 ? geometry.flattened : width)
+        (geometry.outputLayout(l, width: width).channels, geometry.fanIn(l, width: width))
     }
 
     /// Layer l's pre-activation at the training batch as rows (positions, or examples) × columns (channels, or
     /// units).
-    func outputLayout(_ l: Int) -> (rows: Int, cols: Int) {
-        l <= convLayers ? (geometry.layers[l - 1].conv.outPositions, geometry.layers[l - 1].conv.outChannels) : (batch, width)
-    }
+    func outputLayout(_ l: Int) -> (rows: Int, channels: Int) { geometry.outputLayout(l, width: width) }
 
     func outputCount(_ l: Int) -> Int {
         let (rows, cols) = outputLayout(l)
         return rows * cols
     }
 
-    /// The largest gradient the backward pass holds: of any layer's output or input.
-    var largestGradient: Int {
-        var largest = batch * width
-        for layer in geometry.layers { largest = max(largest, layer.conv.outputCount, layer.conv.inputCount) }
-        return largest
-    }
+    /// The largest gradient the backward pass holds.
+    var largestGradient: Int { geometry.largestGradient(width: width) }
 }
 
 extension TrainEngine {
