@@ -220,10 +220,12 @@ package enum ProgressUnit: String, Sendable {
     /// occur only as the top-level key (no other key is named train, and a string value `"train"`, the split, is
     /// followed by `,` or `}`).
     package init(canonicalSpec data: Data) {
-        self = data.range(of: Self.trainKey) == nil ? .layers : .steps
+        // A search over the bytes, not `Data.range(of:)`, which goes through NSData: this runs on every job poll.
+        let found = data.withUnsafeBytes { bytes in bytes.firstRange(of: Self.trainKey) != nil }
+        self = found ? .steps : .layers
     }
 
-    private static let trainKey = Data(#""train":"#.utf8)
+    private static let trainKey = Array(#""train":"#.utf8)
 }
 
 extension ExperimentSpec {

@@ -52,9 +52,11 @@ package protocol SweepStore: Sendable {
 
 /// Sweeps, in the service's one SQLite database (`ServiceDatabase`, table `sweeps`).
 package final class SQLiteSweepStore: SweepStore {
+    private let database: ServiceDatabase
     private let pool: DatabasePool
 
     package init(database: ServiceDatabase) {
+        self.database = database
         pool = database.pool
     }
 
@@ -63,7 +65,7 @@ package final class SQLiteSweepStore: SweepStore {
     }
 
     package func sweep(id: String) async throws -> SweepRecord? {
-        try await pool.read { db in try SweepRecord.filter(Column(SweepRecord.CodingKeys.id) == id).fetchOne(db) }
+        try await database.read { db in try SweepRecord.filter(Column(SweepRecord.CodingKeys.id) == id).fetchOne(db) }
     }
 }
 
