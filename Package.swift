@@ -85,7 +85,7 @@ let package = Package(
         // InitLabContract only to build validated specs (the runner takes those) and compare encoded results.
         .testTarget(
             name: "InitCoreTests", dependencies: ["InitCore", "InitLabContract", "TestSupport"], swiftSettings: simdFlags),
-        .testTarget(name: "InitLabContractTests", dependencies: ["InitLabContract", "InitCore"]),
+        .testTarget(name: "InitLabContractTests", dependencies: ["InitLabContract", "InitCore", "TestSupport"]),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "InitLabClientTests", dependencies: ["InitLabClient", "InitLabContract", "HTTPServer"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),

@@ -77,17 +77,22 @@ final class FaultServer: @unchecked Sendable {
             return !stopped
         }
         guard first else { return }
+        // Only shut the socket down: the accept loop closes it when it sees the stop. Closing it here let a
+        // parallel test's new server get the same descriptor number while this loop was between two
+        // `accept` calls, and this loop then answered that server's clients from its own script (a 404 for a
+        // path it never had).
         shutdown(listenFD, Int32(SHUT_RDWR))
-        close(listenFD)
     }
 
     private func acceptLoop() {
         while true {
             let client = accept(listenFD, nil, nil)
-            if client < 0 {
-                if lock.withLock({ stopped }) || errno == EBADF || errno == EINVAL { return }
-                continue
+            if lock.withLock({ stopped }) {
+                if client >= 0 { close(client) }
+                close(listenFD)
+                return
             }
+            if client < 0 { continue }
             let thread = Thread { [self] in
                 handle(client)
                 close(client)

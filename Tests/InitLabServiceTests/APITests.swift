@@ -1,11 +1,12 @@
 import Foundation
 import HTTPServer
+import TestSupport
 import Testing
 import InitLabContract
 
 @testable import InitLabService
 
-@Suite struct APITests {
+@Suite(.offCooperativePool) struct APITests {
     @Test func submitAnswers202WithLocationRetryAfterAndTheJob() async throws {
         let h = try ServiceHarness(engine: ScriptedEngine(gated: true))
         let response = await h.submit("{\"depth\": 3}")

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 import InitCore
 import InitLabContract
 @testable import InitLabService
 
-@Suite struct CSVExportTests {
+@Suite(.offCooperativePool) struct CSVExportTests {
     /// A minimal RFC 4180 reader (quoted fields, doubled quotes, CRLF) to read the export back.
     static func parse(_ text: String) -> [[String]] {
         var rows: [[String]] = []

@@ -1,11 +1,12 @@
 import Foundation
 import HTTPServer
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
 /// The hostile client's findings on cancellation and SIGTERM, through the real router and workers.
-@Suite struct CancelAndShutdownTests {
+@Suite(.offCooperativePool) struct CancelAndShutdownTests {
     /// "A cancel sent right after submit can be lost": the worker claimed the job, the cancel landed before it
     /// registered the run, and the run went to the end. The cancel is now durable in the store and the worker
     /// checks it before the run and between layers, so each of 1,000 submit-then-cancel pairs ends cancelled,

@@ -1,10 +1,11 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
-@Suite struct ConfigurationTests {
+@Suite(.offCooperativePool) struct ConfigurationTests {
     @Test func defaultsAreLoopbackWithoutToken() throws {
         let configuration = try ConfigurationSetting.resolve(flags: [:], environment: [:])
         #expect(configuration.host == "127.0.0.1" && configuration.port == 8080 && configuration.token == nil)

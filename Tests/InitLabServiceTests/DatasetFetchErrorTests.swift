@@ -1,11 +1,12 @@
 import Datasets
 import Foundation
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
 /// What `GET /v1/datasets/{name}` shows of a failed fetch: the fetcher's own words, nothing the mirror sent.
-@Suite struct DatasetFetchErrorTests {
+@Suite(.offCooperativePool) struct DatasetFetchErrorTests {
     /// Regression: the public error used to end in "got <digest of what the mirror sent>". It now names the file,
     /// the mirror and the pinned checksum only.
     @Test func fetchErrorQuotesNothingFromTheMirror() async throws {

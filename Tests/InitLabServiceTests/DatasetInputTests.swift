@@ -1,8 +1,8 @@
-import TestSupport
 import Datasets
 import Foundation
 import InitCore
 import InitLabContract
+import TestSupport
 import Testing
 
 @testable import InitLabService

@@ -2,13 +2,14 @@ import Datasets
 import Foundation
 import InitCore
 import InitLabContract
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
 /// The dataset routes and dataset experiments over loopback, with the real engine wired as `initlab serve`
 /// wires it (one registry for the routes and the input provider).
-@Suite struct DatasetServiceTests {
+@Suite(.offCooperativePool) struct DatasetServiceTests {
     final class Running: Sendable {
         let server: InitLabServer
         let client: LoopbackClient

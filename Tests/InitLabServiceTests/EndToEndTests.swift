@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
 /// The service started in-process on 127.0.0.1, port 0, with a temporary database, driven over real sockets.
-@Suite struct EndToEndTests {
+@Suite(.offCooperativePool) struct EndToEndTests {
     final class Running: Sendable {
         let server: InitLabServer
         let client: LoopbackClient

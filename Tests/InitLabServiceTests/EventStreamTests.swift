@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import InitLabService
@@ -32,7 +33,7 @@ final class Collector: Sendable {
     func write(_ s: String) { text.withLock { $0 += s } }
 }
 
-@Suite struct EventStreamTests {
+@Suite(.offCooperativePool) struct EventStreamTests {
     @Test func liveStreamThenReplayAndResume() async throws {
         var visualization = VisualizationConfiguration()
         visualization.heartbeat = .milliseconds(30)

@@ -1,10 +1,11 @@
 import Foundation
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
-@Suite struct GracefulShutdownTests {
+@Suite(.offCooperativePool) struct GracefulShutdownTests {
     /// `initlab serve`'s assembly: the server started first (to print its port), then run by a ServiceGroup.
     /// The group's graceful shutdown (what SIGTERM/SIGINT trigger) runs `InitLabServer.shutdown()`: `/readyz`
     /// answers 503, the listener closes, the workers stop, and the group returns.

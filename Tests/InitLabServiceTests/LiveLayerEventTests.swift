@@ -2,6 +2,7 @@ import Foundation
 import InitCore
 import InitLabContract
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import InitLabService
@@ -39,7 +40,7 @@ func numbered(_ collector: Collector) -> [(id: Int, event: String, data: String)
     parseSSE(collector.text.withLock { $0 }).compactMap { e in e.id.flatMap(Int.init).map { ($0, e.event, e.data) } }
 }
 
-@Suite struct LiveLayerEventTests {
+@Suite(.offCooperativePool) struct LiveLayerEventTests {
     /// Forward-only run held after layer 5 of 8: layers 1…5 arrive while it runs, identical to the result's
     /// layer objects; after release the rest and `done` follow with no id twice.
     @Test func layersStreamWhileRunning() async throws {

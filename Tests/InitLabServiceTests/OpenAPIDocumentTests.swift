@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
-@Suite struct OpenAPIDocumentTests {
+@Suite(.offCooperativePool) struct OpenAPIDocumentTests {
     /// The compiled-in document is the top-level file, byte for byte (Resources/openapi.yaml links to it).
     @Test func compiledInDocumentIsTheTopLevelFile() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -1,7 +1,7 @@
-import TestSupport
 import Foundation
 import InitCore
 import InitLabContract
+import TestSupport
 import Testing
 
 @testable import InitLabService

@@ -1,10 +1,11 @@
 import Foundation
 import InitCore
 import InitLabContract
+import TestSupport
 import Testing
 @testable import InitLabService
 
-@Suite struct SVGChartTests {
+@Suite(.offCooperativePool) struct SVGChartTests {
     /// The lesson's key picture: Xavier fades with ReLU (std halves per layer), Kaiming holds.
     func xavierVersusKaiming() throws -> [SVGChart.Run] {
         let xavier = try VizFixture.result(

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
 /// The one database: one pool and one migrator for every table, and databases written by older builds (whose
 /// job and sweep stores each migrated their own tables) open with their data.
-@Suite struct ServiceDatabaseTests {
+@Suite(.offCooperativePool) struct ServiceDatabaseTests {
     @Test func oneMigratorForEveryTable() throws {
         let folder = try TempDatabase()
         defer { folder.cleanup() }

@@ -5,7 +5,7 @@ import Testing
 /// The exposition text of `ServiceMetrics` (rendered by swift-prometheus), line by line. The library emits the
 /// families in no fixed order, so lines are compared as a set; each family's `# HELP` and `# TYPE` must appear
 /// exactly once, and its samples exactly as listed.
-@Suite struct ServiceMetricsTests {
+@Suite(.offCooperativePool) struct ServiceMetricsTests {
     static func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
     static func render(_ metrics: ServiceMetrics) -> String {

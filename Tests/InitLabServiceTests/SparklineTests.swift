@@ -2,7 +2,7 @@ import Testing
 import InitCore
 import InitLabContract
 
-@Suite struct SparklineTests {
+@Suite(.offCooperativePool) struct SparklineTests {
     @Test func logScaledRamp() {
         let values = (0..<8).map { pow10($0) }
         #expect(Sparkline.render(values) == "▁▂▃▄▅▆▇█")

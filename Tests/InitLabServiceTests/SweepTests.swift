@@ -1,11 +1,12 @@
 import Foundation
 import HTTPServer
+import TestSupport
 import Testing
 import InitLabContract
 
 @testable import InitLabService
 
-@Suite struct SweepTests {
+@Suite(.offCooperativePool) struct SweepTests {
     func post(_ harness: VizHarness, _ body: String) async -> RoutedReply {
         await harness.server.handle(.post("/v1/sweeps", json: body))
     }

@@ -1,9 +1,9 @@
-import TestSupport
 import Foundation
 import HTTPServer
 import InitCore
 import InitLabContract
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import InitLabService

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import InitLabService
 
-@Suite struct VisualizationRouteTests {
+@Suite(.offCooperativePool) struct VisualizationRouteTests {
     @Test func plotCSVAndDashboardOfAFinishedExperiment() async throws {
         let harness = try VizHarness()
         defer { Task { await harness.stop() } }
@@ -93,7 +94,7 @@ import Testing
     }
 }
 
-@Suite struct DashboardQueryTests {
+@Suite(.offCooperativePool) struct DashboardQueryTests {
     @Test func shareableStateIsValidated() async throws {
         let harness = try VizHarness()
         defer { Task { await harness.stop() } }

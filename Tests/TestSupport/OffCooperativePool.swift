@@ -16,7 +16,56 @@ package struct OffCooperativePool: SuiteTrait, TestTrait, TestScoping {
     package func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
+        guard testCase != nil else {
+            // The suite's own scope: its tests each take a slot below.
+            try await withTaskExecutorPreference(DispatchTaskExecutor.shared) { try await function() }
+            return
+        }
+        await TestSlots.shared.acquire()
+        defer { TestSlots.shared.release() }
         try await withTaskExecutorPreference(DispatchTaskExecutor.shared) { try await function() }
+    }
+}
+
+/// How many test cases under `.offCooperativePool` run at once, process-wide: the number of cores plus one.
+///
+/// Swift Testing starts every test of the process in parallel, and with every target in one process that was
+/// some forty compute-bound test bodies on two cores: a socket test's server then got a fortieth of a core and
+/// its client's 5 s receive timeout expired (seen in the first single-process run). A test waits for a slot
+/// without holding a thread; a running one keeps its slot until it ends.
+final class TestSlots: @unchecked Sendable {
+    static let shared = TestSlots(count: ProcessInfo.processInfo.activeProcessorCount + 1)
+
+    private let lock = NSLock()
+    private var free: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int) { free = count }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if free > 0 {
+                free -= 1
+                lock.unlock()
+                continuation.resume()
+            } else {
+                waiters.append(continuation)
+                lock.unlock()
+            }
+        }
+    }
+
+    func release() {
+        lock.lock()
+        if waiters.isEmpty {
+            free += 1
+            lock.unlock()
+        } else {
+            let next = waiters.removeFirst()
+            lock.unlock()
+            next.resume()
+        }
     }
 }
 
@@ -25,32 +74,22 @@ extension Trait where Self == OffCooperativePool {
     package static var offCooperativePool: Self { OffCooperativePool() }
 }
 
-/// A task executor that runs each job on one of a set of serial Dispatch queues.
+/// A task executor that runs each job on a serial Dispatch queue of its own.
 ///
 /// On Linux the cooperative pool is libdispatch's global concurrent queue, whose width is the number of cores, and a
 /// custom concurrent queue targets that same width-limited root queue; it would not help. Serial queues target the
-/// overcommitting root queue instead, which gives each busy queue a thread of its own.
+/// overcommitting root queue instead, which gives each busy queue a thread of its own. One queue per job, not a
+/// fixed set shared round-robin: with a shared set, a job queued behind a test that computes for seconds waited
+/// those seconds (a socket test's resumption behind a training test), which is what starved the socket suites
+/// when every target ran in one process. A task has at most one job enqueued at a time, so nothing relies on
+/// two jobs sharing a queue's order.
 final class DispatchTaskExecutor: TaskExecutor, Sendable {
     static let shared = DispatchTaskExecutor()
-    private let queues = (0..<32).map { DispatchQueue(label: "initlab.tests.off-cooperative-pool.\($0)") }
-    private let next = Counter()
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let queue = queues[next.increment() % queues.count]
-        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-}
-
-/// A lock-protected round-robin counter.
-private final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
-
-    func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value &+= 1
-        return value & Int.max
+        DispatchQueue(label: "initlab.tests.off-cooperative-pool").async {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
     }
 }

@@ -40,10 +40,14 @@ extension ExperimentService {
         }
         let snapshot: DatasetRegistry.Snapshot
         if verify {
-            // Re-hashing decompresses every file (about a second): off the cooperative pool.
+            // Re-hashing decompresses every file (about a second): off the cooperative pool. Not on
+            // `DispatchQueue.global()`, which on Linux is the cooperative pool's own root queue; a serial queue of
+            // its own runs on Dispatch's overcommitting threads.
             let registry = datasets
             snapshot = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(returning: registry.snapshot(spec, verify: true)) }
+                DispatchQueue(label: "initlab.dataset-verify").async {
+                    continuation.resume(returning: registry.snapshot(spec, verify: true))
+                }
             }
         } else {
             snapshot = datasets.snapshot(spec)
