@@ -8,22 +8,27 @@ import Testing
 /// thread per core (two on our machines). A test that computes for seconds without suspending holds one of those
 /// threads; two such tests starve every socket test in the same process, whose servers' handler tasks then never
 /// get scheduled. Suites that do long synchronous work (compute, blocking file or socket I/O) carry this trait:
-/// their test bodies run under a task executor preference backed by a concurrent Dispatch queue, whose threads
-/// the kernel schedules like any other, so the whole suite can run in one `swift test` process.
+/// their test bodies run under a task executor preference whose jobs each get a serial Dispatch queue (and so an
+/// overcommitting Dispatch thread) of their own, which the kernel schedules like any other thread, and at most
+/// cores + 1 of them run at once (`TestSlots`), so every target can run in one `swift test` process.
 package struct OffCooperativePool: SuiteTrait, TestTrait, TestScoping {
     package var isRecursive: Bool { true }
 
     package func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        guard testCase != nil else {
-            // The suite's own scope: its tests each take a slot below.
+        // Swift Testing calls this once per test case (a suite-level trait scopes each of its cases). A scope
+        // that is not a case's, or one nested inside a scope that already holds a slot (the trait on a test and
+        // on its suite), takes no slot: a holder waiting for a second slot could deadlock.
+        guard testCase != nil, !TestSlots.held else {
             try await withTaskExecutorPreference(DispatchTaskExecutor.shared) { try await function() }
             return
         }
         await TestSlots.shared.acquire()
         defer { TestSlots.shared.release() }
-        try await withTaskExecutorPreference(DispatchTaskExecutor.shared) { try await function() }
+        try await TestSlots.$held.withValue(true) {
+            try await withTaskExecutorPreference(DispatchTaskExecutor.shared) { try await function() }
+        }
     }
 }
 
@@ -35,6 +40,9 @@ package struct OffCooperativePool: SuiteTrait, TestTrait, TestScoping {
 /// without holding a thread; a running one keeps its slot until it ends.
 final class TestSlots: @unchecked Sendable {
     static let shared = TestSlots(count: ProcessInfo.processInfo.activeProcessorCount + 1)
+
+    /// Whether the current task runs inside a scope that holds a slot.
+    @TaskLocal static var held = false
 
     private let lock = NSLock()
     private var free: Int

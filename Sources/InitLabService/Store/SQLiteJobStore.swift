@@ -4,7 +4,8 @@ import GRDB
 /// The embedded store: the job tables of the service's one SQLite database (`ServiceDatabase`).
 ///
 /// Rows are record types (`JobRecord`, `IdempotencyRecord`, `StoredResult`) read and written by column name
-/// through GRDB's query interface. Times are Unix seconds (REAL). The canonical spec and the result are stored
+/// through GRDB's query interface, except the two reads behind every poll (`job(id:)`, `result(id:)`), which use
+/// cached SQL statements. Times are Unix seconds (REAL). The canonical spec and the result are stored
 /// as the exact bytes the API echoes, so a replayed or re-read response is byte-identical. The async methods
 /// use `ServiceDatabase.read` and GRDB's async `write`, which wait without holding a cooperative thread.
 package final class SQLiteJobStore: JobStore {

@@ -24,6 +24,8 @@ package final class ServiceDatabase: Sendable {
     }
 
     /// Where `read` runs GRDB's synchronous read: a concurrent queue of its own, off Swift's cooperative pool.
+    /// libdispatch runs a concurrent queue on the global pool of its QoS (`userInitiated` here), which is as wide
+    /// as the machine has cores and separate from the pool that runs the request handlers' tasks.
     private let readQueue = DispatchQueue(label: "initlab.db.read", qos: .userInitiated, attributes: .concurrent)
 
     /// An async read for request handlers: GRDB's synchronous `read` on `readQueue`, resumed with its value.
@@ -31,10 +33,11 @@ package final class ServiceDatabase: Sendable {
     /// Why not GRDB's async `read`: it hops from the caller to the pool's semaphore queue, then to the reader's
     /// queue, then back: three thread wake-ups per read. Here the caller's task suspends once; on `readQueue`
     /// the reader's semaphore and its serial queue are taken inline (a `sync` on an idle queue runs on the
-    /// calling thread), so a read costs two wake-ups. That was about a tenth of `GET /v1/experiments/{id}`'s
-    /// latency at one connection. At most `maximumReaderCount` reads run at once; the others wait on GRDB's
-    /// semaphore on `readQueue`'s threads, never on the cooperative pool's. A read is not interrupted when its
-    /// task is cancelled: the service's reads are single-row or single-page queries.
+    /// calling thread), so a read costs two wake-ups. It took `GET /v1/experiments/{id}` from 12k to 18–21k req/s at 64
+    /// connections (wrk, two cores; Benchmarks/RESULTS.md). About as many reads run at once as there are cores (the
+    /// queue's width, below GRDB's `maximumReaderCount`); the others wait in `readQueue`, never on a thread of the
+    /// cooperative pool. A read is not interrupted when its task is cancelled: the service's reads are
+    /// single-row or single-page queries.
     package func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let pool = self.pool
         return try await withCheckedThrowingContinuation { continuation in
