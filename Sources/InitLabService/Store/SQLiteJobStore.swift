@@ -10,13 +10,12 @@ import GRDB
 /// use `ServiceDatabase.read` and GRDB's async `write`, which wait without holding a cooperative thread.
 package final class SQLiteJobStore: JobStore {
     private let database: ServiceDatabase
-    private let pool: DatabasePool
+    private var pool: DatabasePool { database.pool }
     private let lease: LeaseSettings
 
     /// `lease`: how long a claim lasts without a heartbeat (one process: only a hung worker thread loses one).
     package init(database: ServiceDatabase, lease: LeaseSettings = LeaseSettings()) {
         self.database = database
-        pool = database.pool
         self.lease = lease
     }
 

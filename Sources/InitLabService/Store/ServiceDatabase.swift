@@ -33,10 +33,10 @@ package final class ServiceDatabase: Sendable {
     /// Why not GRDB's async `read`: it hops from the caller to the pool's semaphore queue, then to the reader's
     /// queue, then back: three thread wake-ups per read. Here the caller's task suspends once; on `readQueue`
     /// the reader's semaphore and its serial queue are taken inline (a `sync` on an idle queue runs on the
-    /// calling thread), so a read costs two wake-ups. It took `GET /v1/experiments/{id}` from 12k to 18–21k req/s at 64
-    /// connections (wrk, two cores; Benchmarks/RESULTS.md). About as many reads run at once as there are cores (the
-    /// queue's width, below GRDB's `maximumReaderCount`); the others wait in `readQueue`, never on a thread of the
-    /// cooperative pool. A read is not interrupted when its task is cancelled: the service's reads are
+    /// calling thread), so a read costs two wake-ups. It took `GET /v1/experiments/{id}` from 12k to 18–21k
+    /// req/s at 64 connections (wrk, two cores; Benchmarks/RESULTS.md). About as many reads run at once as there
+    /// are cores (the queue's width, below GRDB's `maximumReaderCount`); the others wait in `readQueue`, never on
+    /// a thread of the cooperative pool. A read is not interrupted when its task is cancelled: the service's reads are
     /// single-row or single-page queries.
     package func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let pool = self.pool

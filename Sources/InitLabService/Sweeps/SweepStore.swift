@@ -53,11 +53,10 @@ package protocol SweepStore: Sendable {
 /// Sweeps, in the service's one SQLite database (`ServiceDatabase`, table `sweeps`).
 package final class SQLiteSweepStore: SweepStore {
     private let database: ServiceDatabase
-    private let pool: DatabasePool
+    private var pool: DatabasePool { database.pool }
 
     package init(database: ServiceDatabase) {
         self.database = database
-        pool = database.pool
     }
 
     package func insert(_ sweep: SweepRecord) async throws {
