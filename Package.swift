@@ -37,12 +37,15 @@ let package = Package(
         // spec's decoding and validation against the configured limits (messages built from them), the one field
         // error type, and the Codable wire forms (snake_case) of specs, results and the scheme catalog.
         .target(name: "InitLabContract", dependencies: ["InitCore"]),
-        // Generic HTTP/1.1 server on POSIX sockets and Dispatch; knows nothing of experiments.
-        .target(name: "HTTPServer", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // Generic HTTP/1.1 server on POSIX sockets: epoll event loops (one thread per core) for connections,
+        // Dispatch for accepting; knows nothing of experiments.
+        .target(name: "HTTPServer", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
         // Thin C shims.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPUFeatures", cSettings: simdDefine),
+        // epoll and eventfd, which Glibc's module does not export (HTTPServer's event loops).
+        .target(name: "CEpoll"),
         // Spin-wait and prefetch hints for the core (x86 `pause` and `prefetchw`, ARM `yield`).
         .target(name: "CPUHints"),
         // Data: curl fetcher, gzip, IDX parsing, normalization.

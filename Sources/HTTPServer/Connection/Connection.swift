@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CEpoll
 import Dispatch
 import Logging
 
@@ -14,7 +15,7 @@ struct ConnectionContext: Sendable {
     let logger: Logger
     /// The access log, when it is on.
     let accessLog: AccessLog?
-    /// Called once on the connection's queue after its descriptor is closed.
+    /// Called once on the connection's event loop after its descriptor is closed.
     let onClose: @Sendable (Int) -> Void
 }
 
@@ -22,30 +23,33 @@ struct ConnectionContext: Sendable {
 @inline(__always)
 func monotonicNow() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-/// One accepted socket, driven by Dispatch sources, executing its `ConnectionStateMachine`'s actions.
+/// One accepted socket, driven by its `EventLoop`, executing its `ConnectionStateMachine`'s actions.
 ///
-/// Invariant: every stored `var` is read and written only on `queue` (a serial queue private to this
-/// connection); every source handler runs on `queue` and checks it with `dispatchPrecondition`. Handlers run
-/// in their own `Task`s and come back to `queue` with `queue.async`, carrying only `Sendable` values. This is
-/// why the class can be `@unchecked Sendable`.
+/// Invariant: every stored `var` is read and written only on `loop`'s thread: readiness and deadlines arrive
+/// there (`EventLoopClient`), and everything else comes in through `loop.execute`/`loop.run`, carrying only
+/// `Sendable` values. Handlers run in their own `Task`s, which prefer `loop` as their executor, so a handler that
+/// does not suspend runs on the loop's thread too, and its response is queued without a hand-off. This is why
+/// the class can be `@unchecked Sendable`.
 ///
 /// Each request's `Task` (its handler, then its streamed body) is kept while it runs and cancelled when the
 /// peer closes its side or the connection closes, so a dropped long poll or event stream stops at once.
 /// Each request has its own `RequestRecord`, made when it is dispatched and carried with its handler and
 /// response to the completion hook and the access log: pipelined requests never share one.
-final class Connection: @unchecked Sendable {
+final class Connection: EventLoopClient, @unchecked Sendable {
     let id: Int
     let fd: Int32
-    let queue: DispatchQueue
+    let loop: EventLoop
+    /// The connection's key in its loop (unique in the process).
+    private let token = EventLoop.makeToken()
     let remoteAddress: String
     private let context: ConnectionContext
 
     private var machine: ConnectionStateMachine
-    private let readSource: DispatchSourceRead
-    private var writeSource: DispatchSourceWrite?
-    private let timer: DispatchSourceTimer
     private var readSuspended = false
-    private var writeSourceActive = false
+    /// Output is waiting for the socket to accept more (`EPOLLOUT` wanted).
+    private var wantWrite = false
+    /// The epoll interest set now registered; nil once the descriptor left the loop (closed, or hung up).
+    private var interest: UInt32?
     private var timerFireAt: UInt64?
 
     /// Queued output not yet accepted by the kernel: `output[outputStart...]`.
@@ -59,7 +63,6 @@ final class Connection: @unchecked Sendable {
     private var closed = false
     private var lingering = false
     private var lingerBytes = 0
-    private var pendingCancels = 0
 
     /// The running handler's task, and the running stream body's task, of the request being answered.
     private var handlerTask: Task<Void, Never>?
@@ -71,35 +74,34 @@ final class Connection: @unchecked Sendable {
     private var streamRecord: RequestRecord?
     private var streamWaiter: CheckedContinuation<Void, any Error>?
 
-    init(id: Int, fd: Int32, remoteAddress: String, context: ConnectionContext, targetQueue: DispatchQueue) {
+    init(id: Int, fd: Int32, remoteAddress: String, context: ConnectionContext, loop: EventLoop) {
         self.id = id
         self.fd = fd
         self.remoteAddress = remoteAddress
         self.context = context
-        self.queue = DispatchQueue(label: "http.connection", target: targetQueue)
+        self.loop = loop
         self.machine = ConnectionStateMachine(limits: context.limits, now: monotonicNow())
-        self.readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        self.timer = DispatchSource.makeTimerSource(queue: queue)
     }
 
-    /// Arms the sources. Call once, from any thread.
+    /// Registers the socket with the loop and starts the state machine. Call once, from any thread.
     func start() {
-        readSource.setEventHandler { @Sendable [self] in self.readable() }
-        readSource.setCancelHandler { @Sendable [self] in self.sourceCancelled() }
-        timer.setEventHandler { @Sendable [self] in self.timerFired() }
-        timer.setCancelHandler { @Sendable [self] in self.sourceCancelled() }
-        timer.schedule(deadline: .distantFuture, repeating: .never, leeway: .milliseconds(5))
-        queue.async { @Sendable [self] in
-            self.pendingCancels = 2
-            self.timer.resume()
-            self.readSource.resume()
+        loop.execute { @Sendable [self] in
+            let events = Self.readInterest
+            guard self.loop.register(self, fd: self.fd, token: self.token, events: events) else {
+                self.context.logger.warning("epoll_ctl(ADD) failed", metadata: ["errno": "\(errno)"])
+                self.closed = true
+                Glibc.close(self.fd)
+                self.context.onClose(self.id)
+                return
+            }
+            self.interest = events
             self.perform(self.machine.start())
         }
     }
 
     /// Graceful shutdown: close if idle, else finish the current request with `Connection: close`.
     func beginShutdown() {
-        queue.async { @Sendable [self] in
+        loop.execute { @Sendable [self] in
             guard !self.closed else { return }
             self.perform(self.machine.beginShutdown(now: monotonicNow()))
         }
@@ -107,13 +109,57 @@ final class Connection: @unchecked Sendable {
 
     /// End of the grace period: close now.
     func forceClose() {
-        queue.async { @Sendable [self] in self.finalClose(reset: true) }
+        loop.execute { @Sendable [self] in self.finalClose(reset: true) }
+    }
+
+    // MARK: - Readiness (EventLoopClient)
+
+    private static let readInterest = EPOLLIN.rawValue | EPOLLRDHUP.rawValue
+
+    func handleEvents(_ events: UInt32) {
+        guard !closed else { return }
+        if events & EPOLLOUT.rawValue != 0 && wantWrite {
+            flush()
+            if closed { return }
+        }
+        let readable = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue
+        if events & readable != 0 && (!readSuspended || lingering) {
+            self.readable()
+            if closed { return }
+        }
+        if events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+            // Hung up or failed: level-triggered, these would be reported on every wait. Whatever is queued fails
+            // on its next send; the peer is told of (`peerClosed`) and the descriptor leaves the loop, which keeps
+            // its deadlines until the close.
+            if wantWrite { flush() }
+            guard !closed else { return }
+            loop.deregister(fd: fd, token: token, forget: false)
+            interest = nil
+            perform(machine.peerClosed(now: monotonicNow()))
+        }
+    }
+
+    func deadlineReached(_ deadline: UInt64) {
+        guard timerFireAt == deadline else { return }  // replaced by an earlier one, or already handled
+        timerFired()
+    }
+
+    /// Registers the interest the connection's flags call for, when it differs from the registered one.
+    private func updateInterest() {
+        guard let current = interest, !closed else { return }
+        var wanted: UInt32 = 0
+        if !readSuspended || lingering { wanted |= Self.readInterest }
+        if wantWrite { wanted |= EPOLLOUT.rawValue }
+        if wanted != current {
+            loop.modify(fd: fd, token: token, events: wanted)
+            interest = wanted
+        }
     }
 
     // MARK: - Reading
 
     private func readable() {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         guard !closed else { return }
         let capacity = 64 * 1024
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
@@ -139,7 +185,7 @@ final class Connection: @unchecked Sendable {
     // MARK: - Actions
 
     private func perform(_ actions: [ConnectionStateMachine.Action]) {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         guard !closed else { return }
         for action in actions {
             switch action {
@@ -168,19 +214,17 @@ final class Connection: @unchecked Sendable {
             case .suspendReading:
                 if !readSuspended && !lingering {
                     readSuspended = true
-                    readSource.suspend()
+                    updateInterest()
                 }
             case .resumeReading:
                 if readSuspended {
                     readSuspended = false
-                    readSource.resume()
+                    updateInterest()
                 }
             case .setDeadline(let deadline):
                 if let deadline, timerFireAt.map({ deadline < $0 }) ?? true {
                     timerFireAt = deadline
-                    timer.schedule(
-                        deadline: DispatchTime(uptimeNanoseconds: deadline), repeating: .never,
-                        leeway: .milliseconds(5))
+                    loop.schedule(token: token, at: deadline)
                 }
             case .close(let mode):
                 // Raw send only: no `didWrite` round trip (and no recursion) while closing.
@@ -193,12 +237,12 @@ final class Connection: @unchecked Sendable {
         if outputStart < output.count { flush() }
     }
 
-    /// Sends queued output until done or EAGAIN (then waits for the write source), telling the state machine
+    /// Sends queued output until done or EAGAIN (then waits for `EPOLLOUT`), telling the state machine
     /// what was written. Not re-entrant: `perform` (run from here with the machine's answer) may queue more
     /// output and ask to flush again; that request is served by this loop rather than by a nested call, so a
     /// peer that keeps accepting a little at a time cannot grow the stack (it once overflowed it, ~6,500 frames).
     private func flush() {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         guard !closed else { return }
         if flushing {
             flushRequested = true
@@ -216,14 +260,14 @@ final class Connection: @unchecked Sendable {
             if written > 0 || outputStart >= output.count {
                 perform(machine.didWrite(written, now: monotonicNow()))
             }
-            if blocked { return }  // the write source calls back when the peer has read
+            if blocked { return }  // `EPOLLOUT` calls back when the peer has read
         } while flushRequested && !closed
     }
 
     /// One round of `send` calls on the queued output; manages write interest. Returns the bytes written, whether
     /// the socket failed, and whether it would block with output left.
     private func sendPending() -> (written: Int, failed: Bool, blocked: Bool) {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         guard !closed else { return (0, false, false) }
         var written = 0
         var failed = false
@@ -260,26 +304,9 @@ final class Connection: @unchecked Sendable {
     }
 
     private func setWriteInterest(_ on: Bool) {
-        if on {
-            if writeSource == nil {
-                let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-                source.setEventHandler { @Sendable [self] in
-                    dispatchPrecondition(condition: .onQueue(self.queue))
-                    self.flush()
-                }
-                source.setCancelHandler { @Sendable [self] in self.sourceCancelled() }
-                writeSource = source
-                pendingCancels += 1
-                writeSourceActive = true
-                source.resume()
-            } else if !writeSourceActive, let source = writeSource {
-                writeSourceActive = true
-                source.resume()
-            }
-        } else if writeSourceActive, let source = writeSource {
-            writeSourceActive = false
-            source.suspend()
-        }
+        guard wantWrite != on else { return }
+        wantWrite = on
+        updateInterest()
     }
 
     // MARK: - Requests
@@ -292,9 +319,9 @@ final class Connection: @unchecked Sendable {
         let record = RequestRecord(method: head.method, path: request.path, requestID: requestID, bytesIn: body.count)
         let router = context.router
         peerAborted = false
-        handlerTask = Task { @Sendable [self] in
+        handlerTask = Task(executorPreference: loop) { @Sendable [self] in
             let routed = await router.respond(to: request)
-            self.queue.async { @Sendable [self] in self.handlerFinished(routed, record: record) }
+            self.loop.run { @Sendable [self] in self.handlerFinished(routed, record: record) }
         }
     }
 
@@ -312,7 +339,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func handlerFinished(_ routed: RoutedResponse, record: RequestRecord) {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         handlerTask = nil
         record.route = routed.route
         let cancelledByPeer = peerAborted && routed.internalError is CancellationError
@@ -360,16 +387,16 @@ final class Connection: @unchecked Sendable {
         stream = nil
         streamRecord = nil
         let writer = StreamWriter(connection: self, record: record)
-        streamTask = Task { @Sendable [self] in
+        streamTask = Task(executorPreference: loop) { @Sendable [self] in
             do {
                 try await body(writer)
-                self.queue.async { @Sendable [self] in
+                self.loop.run { @Sendable [self] in
                     self.streamTask = nil
                     self.perform(self.machine.streamEnded(now: monotonicNow()))
                     self.finish(record)
                 }
             } catch {
-                self.queue.async { @Sendable [self] in
+                self.loop.run { @Sendable [self] in
                     self.streamTask = nil
                     if self.closed || self.peerAborted { record.status = RequestRecord.clientClosed }
                     self.perform(self.machine.streamFailed())
@@ -382,7 +409,7 @@ final class Connection: @unchecked Sendable {
     /// Called by the stream writer: queue `bytes`, then wait while above the high-water mark.
     fileprivate func streamWrite(_ bytes: [UInt8], record: RequestRecord) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            queue.async { @Sendable [self] in
+            loop.run { @Sendable [self] in
                 guard !self.closed else {
                     continuation.resume(throwing: ResponseBodyWriterError.connectionClosed)
                     return
@@ -404,7 +431,7 @@ final class Connection: @unchecked Sendable {
 
     /// Hands the request's record, once, to the completion hook and the access log.
     private func finish(_ record: RequestRecord) {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         guard !record.finished else { return }
         record.finished = true
         let entry = RequestLog(
@@ -418,7 +445,7 @@ final class Connection: @unchecked Sendable {
     // MARK: - Time
 
     private func timerFired() {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         timerFireAt = nil
         guard !closed else { return }
         if lingering {
@@ -450,19 +477,18 @@ final class Connection: @unchecked Sendable {
         lingering = true
         shutdown(fd, Int32(SHUT_WR))
         failStreamWaiter()
-        if readSuspended {
-            readSuspended = false
-            readSource.resume()
-        }
-        timerFireAt = nil
-        timer.schedule(deadline: .now() + .seconds(1), repeating: .never, leeway: .milliseconds(20))
+        readSuspended = false
+        updateInterest()
+        let deadline = monotonicNow() &+ 1_000_000_000
+        timerFireAt = deadline
+        loop.schedule(token: token, at: deadline)
     }
 
-    /// Cancels the sources; the descriptor is closed once both cancel handlers ran. With `reset`, SO_LINGER 0
-    /// makes that close send RST and drop unsent data (a peer that stopped reading must not keep kernel
-    /// buffers, or the connection, alive after we gave up on it).
+    /// Takes the descriptor out of the loop and closes it. With `reset`, SO_LINGER 0 makes the close send RST and
+    /// drop unsent data (a peer that stopped reading must not keep kernel buffers, or the connection, alive after
+    /// we gave up on it).
     private func finalClose(reset: Bool = false) {
-        dispatchPrecondition(condition: .onQueue(queue))
+        assert(loop.inEventLoop)
         guard !closed else { return }
         closed = true
         if reset {
@@ -470,17 +496,10 @@ final class Connection: @unchecked Sendable {
             _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
         }
         failStreamWaiter()
-        if readSuspended {
-            readSuspended = false
-            readSource.resume()
-        }
-        if let source = writeSource, !writeSourceActive {
-            writeSourceActive = true
-            source.resume()
-        }
-        readSource.cancel()
-        writeSource?.cancel()
-        timer.cancel()
+        loop.deregister(fd: fd, token: token, forget: true)
+        interest = nil
+        Glibc.close(fd)
+        context.onClose(id)
         output = []
         // A running handler or stream body ends now; its record is finished when its task returns.
         handlerTask?.cancel()
@@ -499,18 +518,9 @@ final class Connection: @unchecked Sendable {
             waiter.resume(throwing: ResponseBodyWriterError.connectionClosed)
         }
     }
-
-    private func sourceCancelled() {
-        dispatchPrecondition(condition: .onQueue(queue))
-        pendingCancels -= 1
-        if pendingCancels == 0 {
-            Glibc.close(fd)
-            context.onClose(id)
-        }
-    }
 }
 
-/// The `ResponseBodyWriter` handed to a stream body: forwards to its connection's queue.
+/// The `ResponseBodyWriter` handed to a stream body: forwards to its connection's loop.
 private struct StreamWriter: ResponseBodyWriter {
     let connection: Connection
     let record: RequestRecord
@@ -525,7 +535,7 @@ private struct StreamWriter: ResponseBodyWriter {
 /// end. Made per request and carried with it (never stored as "the current request" of a connection, which
 /// pipelined requests would overwrite).
 ///
-/// Invariant: the `var`s are read and written only on the owning connection's queue (the record travels
+/// Invariant: the `var`s are read and written only on the owning connection's loop (the record travels
 /// through handler tasks without being touched there), hence `@unchecked Sendable`.
 final class RequestRecord: @unchecked Sendable {
     /// Status recorded when the client closed the connection before its response was sent (nginx's 499).

@@ -8,15 +8,16 @@ import Foundation
 import Logging
 import Synchronization
 
-/// A generic HTTP/1.1 server on non-blocking POSIX sockets driven by Dispatch sources.
+/// A generic HTTP/1.1 server on non-blocking POSIX sockets driven by epoll event loops.
 ///
 /// - One listening socket (IPv4 or IPv6, per `configuration.host`), accepted on a private serial queue until
 ///   `EAGAIN`; `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` suspend accepting for 100 ms, `ECONNABORTED` and `EPROTO`
 ///   are skipped: no accept error ends the loop. At `maxConnections` open connections accepting pauses until
 ///   one closes (the kernel backlog holds the rest).
-/// - One serial queue per connection (`Connection`), executing a pure `ConnectionStateMachine`; connection
-///   queues target one serial event-loop queue per core, round-robin. Handlers run as Swift tasks (the
-///   cooperative pool), never on a connection's queue; their responses come back with `queue.async`.
+/// - Each connection (`Connection`, executing a pure `ConnectionStateMachine`) belongs to one of the process's
+///   event loops (`EventLoop.shared`, one thread per core, round-robin), which reads, parses, writes and keeps its
+///   deadlines. Handlers run as Swift tasks that prefer their connection's loop as executor: one that does not
+///   suspend answers on the thread that read the request; one that does comes back to it.
 /// - Parsing (`HTTPRequestParser`) and protocol decisions (`ConnectionStateMachine`) are pure value types;
 ///   `Router` maps requests to handlers; errors become `application/problem+json` (`HTTPProblem`).
 /// - `SIGPIPE` is ignored process-wide and every send uses `MSG_NOSIGNAL`.
@@ -101,12 +102,8 @@ final class ServerCore: @unchecked Sendable {
     private var connections: [Int: Connection] = [:]
     let openCount = Atomic<Int>(0)
     private let acceptQueue = DispatchQueue(label: "http.accept")
-    /// Serial "event loop" queues, one per core; each connection's own serial queue targets one of them
-    /// (round-robin), so socket work stays on as many threads as there are cores instead of spreading over
-    /// Dispatch's whole pool.
-    private let eventLoops: [DispatchQueue] = (0..<max(1, ProcessInfo.processInfo.activeProcessorCount)).map {
-        DispatchQueue(label: "http.loop.\($0)")
-    }
+    /// The event loops connections are assigned to, round-robin (set by `start`).
+    private var eventLoops: [EventLoop] = []
     let boundPort = Atomic<Int>(0)
     private var context: ConnectionContext?
     private var listenFD: Int32 = -1
@@ -129,6 +126,7 @@ final class ServerCore: @unchecked Sendable {
     func start() throws -> Int {
         try acceptQueue.sync {
             guard listenFD < 0, !stopped else { return boundPort.load(ordering: .relaxed) }
+            eventLoops = try EventLoop.shared.get()
             let (fd, port) = try Socket.listen(
                 host: configuration.host, port: configuration.port, backlog: configuration.backlog)
             listenFD = fd
@@ -185,7 +183,7 @@ final class ServerCore: @unchecked Sendable {
             nextID += 1
             let connection = Connection(
                 id: nextID, fd: fd, remoteAddress: "\(peer.host):\(peer.port)", context: context,
-                targetQueue: eventLoops[nextID % eventLoops.count])
+                loop: eventLoops[nextID % eventLoops.count])
             connections[nextID] = connection
             openCount.add(1, ordering: .relaxed)
             connection.start()
