@@ -229,6 +229,72 @@ struct RequestLifecycleTests {
         }
     }
 
+    /// A peer that resets while its connection is not being read (pipelined input past the buffer bound) is
+    /// still noticed: the hang-up reaches the state machine, which cancels the handler. (With reading suspended,
+    /// only `EPOLLHUP`/`EPOLLERR` report it; Dispatch's suspended read source reported nothing until the handler
+    /// returned.)
+    @Test func resetWhileReadingIsSuspendedCancelsTheHandler() async throws {
+        let (started, startedSignal) = AsyncStream<Void>.makeStream()
+        let (cancelled, cancelledSignal) = AsyncStream<Void>.makeStream()
+        let (completed, completedSignal) = AsyncStream<RequestLog>.makeStream()
+        let router = testRouter()
+        router.get("/poll") { _, _ in
+            try await withTaskCancellationHandler {
+                startedSignal.yield()
+                try await Task.sleep(for: .seconds(3600))
+                return .text("too late")
+            } onCancel: {
+                cancelledSignal.yield()
+            }
+        }
+        try await withServer(
+            configure: { c in c.onRequestCompleted = { entry in completedSignal.yield(entry) } }, router: router
+        ) { server, port in
+            let client = try await offPool { () -> TestClient in
+                let c = try TestClient(port: port)
+                try c.send(get("/poll", extra: "X-Request-Id: reset\r\n"))
+                return c
+            }
+            try await first(started)
+            // 160 KiB of pipelined requests: past the 64 KiB bound, so the server stops reading.
+            let pipelined = String(repeating: get("/healthz"), count: 160 * 1024 / get("/healthz").utf8.count)
+            try await offPool { try client.send(pipelined) }
+            client.resetNow()
+            try await first(cancelled)
+            let entry = try await first(completed)
+            #expect(entry.requestID == "reset")
+            #expect(entry.status == 499)
+            // Closed on the server's side too, not only cancelled.
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: .seconds(10))
+            while server.openConnections > 0 && clock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(server.openConnections == 0)
+        }
+    }
+
+    /// A handler's task prefers its connection's event loop: a handler that does not suspend runs on the loop's
+    /// thread (no hand-off to another thread and back), and one that suspends on another thread comes back to it.
+    @Test func handlersRunOnTheirConnectionsEventLoop() async throws {
+        let router = testRouter()
+        router.get("/where") { _, _ in
+            let loops = try EventLoop.shared.get()
+            let before = loops.contains { $0.inEventLoop }
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                DispatchQueue(label: "elsewhere").async { continuation.resume() }
+            }
+            let after = loops.contains { $0.inEventLoop }
+            return .text("before=\(before) after=\(after)")
+        }
+        try await withServer(router: router) { _, port in
+            let response = try await offPool { () -> String in
+                let c = try TestClient(port: port)
+                try c.send(get("/where"))
+                return try c.readResponse().text
+            }
+            #expect(response == "before=true after=true")
+        }
+    }
+
     @Test func clientCloseCancelsAnEventStream() async throws {
         let (cancelled, cancelledSignal) = AsyncStream<Void>.makeStream()
         let router = testRouter()

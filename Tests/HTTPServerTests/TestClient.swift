@@ -81,6 +81,15 @@ final class TestClient: @unchecked Sendable {
         fd = -1
     }
 
+    /// Closes the socket with SO_LINGER 0: the peer gets RST (a client that crashed or a middlebox that gave up).
+    func resetNow() {
+        guard fd >= 0 else { return }
+        var option = linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
+        close(fd)
+        fd = -1
+    }
+
     /// This end's address, `host:port`, as the server's access log names its peer.
     func localAddress() -> String {
         var addr = sockaddr_in()

@@ -179,6 +179,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                         _ = Glibc.read(wakeFD, &value, 8)
                     } else if let client = clients[token] {
                         client.handleEvents(events[i].events)
+                        // The tasks this connection's input started (its handler) run now, so its response goes
+                        // out before the next connection is read: the client gets to work on it sooner.
+                        runPending()
                     }
                 }
             }
@@ -188,16 +191,21 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
                     clients[token]?.deadlineReached(deadline)
                 }
             }
-            let work = pending.withLock { list -> [Work] in
-                let taken = list
-                list.removeAll(keepingCapacity: true)
-                return taken
-            }
-            for item in work {
-                switch item {
-                case .closure(let closure): closure()
-                case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
-                }
+            runPending()
+        }
+    }
+
+    /// Runs the work queued so far (not what that work queues: that waits for the next round).
+    private func runPending() {
+        let work = pending.withLock { list -> [Work] in
+            let taken = list
+            list.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in work {
+            switch item {
+            case .closure(let closure): closure()
+            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
             }
         }
     }
