@@ -274,6 +274,7 @@ struct RequestLifecycleTests {
 
     /// A handler's task prefers its connection's event loop: a handler that does not suspend runs on the loop's
     /// thread (no hand-off to another thread and back), and one that suspends on another thread comes back to it.
+    /// A `.heavy` route's handler runs off the loops.
     @Test func handlersRunOnTheirConnectionsEventLoop() async throws {
         let router = testRouter()
         router.get("/where") { _, _ in
@@ -285,13 +286,20 @@ struct RequestLifecycleTests {
             let after = loops.contains { $0.inEventLoop }
             return .text("before=\(before) after=\(after)")
         }
+        router.group("/g").get("/heavy", work: .heavy) { _, _ in
+            .text("on a loop: \(try EventLoop.shared.get().contains { $0.inEventLoop })")
+        }
         try await withServer(router: router) { _, port in
-            let response = try await offPool { () -> String in
+            let (light, heavy) = try await offPool { () -> (String, String) in
                 let c = try TestClient(port: port)
                 try c.send(get("/where"))
-                return try c.readResponse().text
+                let light = try c.readResponse().text
+                try c.send(get("/g/heavy"))
+                return (light, try c.readResponse().text)
             }
-            #expect(response == "before=true after=true")
+            #expect(light == "before=true after=true")
+            // A route registered as heavy runs on the cooperative pool instead.
+            #expect(heavy == "on a loop: false")
         }
     }
 

@@ -18,6 +18,9 @@ import Synchronization
 ///
 /// Every error — a handler's, a middleware's or its own — is rendered by `problems`, the server's one
 /// `ProblemRenderer`. Unknown methods never get here: the parser answers them `501`.
+///
+/// Handlers run on their connection's event loop (`HandlerWork.light`, the default) unless registered as
+/// `.heavy`: see `HandlerWork`.
 public final class Router: Sendable {
     fileprivate struct Route: Sendable {
         var method: HTTPMethod
@@ -25,6 +28,7 @@ public final class Router: Sendable {
         var segments: [Segment]
         /// The handler wrapped in its group's middleware.
         var responder: HTTPHandler
+        var work: HandlerWork
         /// Literal segments count: more literals is more specific.
         var specificity: Int
     }
@@ -50,12 +54,15 @@ public final class Router: Sendable {
 
     /// Registers `handler` for `method` on `pattern` (e.g. `/v1/experiments/{id}`). A later registration of the
     /// same method and pattern replaces the earlier one.
-    public func add(_ method: HTTPMethod, _ pattern: String, _ handler: @escaping HTTPHandler) {
-        add(method, pattern, middleware: [], handler)
+    public func add(
+        _ method: HTTPMethod, _ pattern: String, work: HandlerWork = .light, _ handler: @escaping HTTPHandler
+    ) {
+        add(method, pattern, middleware: [], work: work, handler)
     }
 
     fileprivate func add(
-        _ method: HTTPMethod, _ pattern: String, middleware: [any HTTPMiddleware], _ handler: @escaping HTTPHandler
+        _ method: HTTPMethod, _ pattern: String, middleware: [any HTTPMiddleware], work: HandlerWork,
+        _ handler: @escaping HTTPHandler
     ) {
         let segments: [Segment] = Router.split(pattern).map { part in
             if part.hasPrefix("{") && part.hasSuffix("}") && part.count > 2 {
@@ -65,7 +72,7 @@ public final class Router: Sendable {
         }
         let route = Route(
             method: method, pattern: pattern, segments: segments,
-            responder: Router.chain(middleware, around: handler),
+            responder: Router.chain(middleware, around: handler), work: work,
             specificity: segments.filter { if case .literal = $0 { true } else { false } }.count)
         routes.withLock { routes in
             routes.removeAll { $0.method == method && $0.pattern == pattern }
@@ -74,8 +81,12 @@ public final class Router: Sendable {
         }
     }
 
-    public func get(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.GET, pattern, handler) }
-    public func post(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.POST, pattern, handler) }
+    public func get(_ pattern: String, work: HandlerWork = .light, _ handler: @escaping HTTPHandler) {
+        add(.GET, pattern, work: work, handler)
+    }
+    public func post(_ pattern: String, work: HandlerWork = .light, _ handler: @escaping HTTPHandler) {
+        add(.POST, pattern, work: work, handler)
+    }
     public func put(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.PUT, pattern, handler) }
     public func delete(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.DELETE, pattern, handler) }
     public func patch(_ pattern: String, _ handler: @escaping HTTPHandler) { add(.PATCH, pattern, handler) }
@@ -189,8 +200,18 @@ public final class Router: Sendable {
             return (problems.response(for: problem, instance: request.path, requestID: request.requestID), label, nil)
         }
         let context = RouteContext(parameters: match.parameters, route: match.route.pattern)
+        let responder = match.route.responder
         do {
-            return (try await match.route.responder(request, context), match.route.pattern, nil)
+            let response: HTTPResponse
+            switch match.route.work {
+            case .light:
+                response = try await responder(request, context)
+            case .heavy:
+                response = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    try await responder(request, context)
+                }
+            }
+            return (response, match.route.pattern, nil)
         } catch {
             let (problem, internalError) = Router.problem(for: error)
             return (
@@ -222,15 +243,32 @@ public struct RouteGroup: Sendable {
     }
 
     /// Registers `handler` for `method` on the group's prefix followed by `path` ("" for the prefix itself).
-    public func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping HTTPHandler) {
-        router.add(method, prefix + path, middleware: middleware, handler)
+    public func add(
+        _ method: HTTPMethod, _ path: String, work: HandlerWork = .light, _ handler: @escaping HTTPHandler
+    ) {
+        router.add(method, prefix + path, middleware: middleware, work: work, handler)
     }
 
-    public func get(_ path: String, _ handler: @escaping HTTPHandler) { add(.GET, path, handler) }
-    public func post(_ path: String, _ handler: @escaping HTTPHandler) { add(.POST, path, handler) }
+    public func get(_ path: String, work: HandlerWork = .light, _ handler: @escaping HTTPHandler) {
+        add(.GET, path, work: work, handler)
+    }
+    public func post(_ path: String, work: HandlerWork = .light, _ handler: @escaping HTTPHandler) {
+        add(.POST, path, work: work, handler)
+    }
     public func put(_ path: String, _ handler: @escaping HTTPHandler) { add(.PUT, path, handler) }
     public func delete(_ path: String, _ handler: @escaping HTTPHandler) { add(.DELETE, path, handler) }
     public func patch(_ path: String, _ handler: @escaping HTTPHandler) { add(.PATCH, path, handler) }
+}
+
+/// Where a route's handler runs.
+public enum HandlerWork: Sendable, Hashable {
+    /// On the event loop that read the request (the default): no thread hand-off, so the cheapest answer. The
+    /// handler may await anything, but between awaits it holds the loop, and with it every other connection of
+    /// that loop: it must not block or compute for long.
+    case light
+    /// On the cooperative pool (Swift's global concurrent executor): for CPU-heavy handlers (rendering a chart,
+    /// decoding a large result), which would stall a loop's other connections. Costs two thread hand-offs.
+    case heavy
 }
 
 /// A step around handlers: it may answer by itself (throw a problem, return a response), pass the request on

@@ -33,14 +33,15 @@ package final class VisualizationAPI: Sendable {
                 return service.conditional(request, body: asset.content, contentType: asset.contentType, cache: "no-cache")
             }
         }
-        open.get("/v1/experiments/{id}/plot.svg") { @Sendable request, context in
+        // Decoding a stored result and rendering it are CPU work that grows with the result: off the event loops.
+        open.get("/v1/experiments/{id}/plot.svg", work: .heavy) { @Sendable request, context in
             let options = try service.chartOptions(request)
             let result = try await service.chartResult(id: context.parameters["id"] ?? "")
             try ExperimentService.requireTraining(result, for: options.metric)
             let svg = SVGChart.render([SVGChart.Run(label: result.label, result: result)], options: options)
             return service.conditional(request, body: Data(svg.utf8), contentType: "image/svg+xml; charset=utf-8", cache: "max-age=86400")
         }
-        open.get("/v1/experiments/{id}/result.csv") { @Sendable request, context in
+        open.get("/v1/experiments/{id}/result.csv", work: .heavy) { @Sendable request, context in
             let rows = try request.queryParameters(allowed: ["rows"])["rows"] ?? "layers"
             guard let kind = CSVExport.Rows(rawValue: rows) else {
                 let detail = "rows=\(rows.prefix(40)) is not allowed; allowed: \(CSVExport.Rows.allCases.map(\.rawValue).joined(separator: ", "))"
@@ -73,7 +74,7 @@ package final class VisualizationAPI: Sendable {
             _ = try request.queryParameters(allowed: [])
             return try await sweepStatus(request, id: context.parameters["id"] ?? "")
         }
-        open.get("/v1/sweeps/{id}/plot.svg") { @Sendable [self] request, context in
+        open.get("/v1/sweeps/{id}/plot.svg", work: .heavy) { @Sendable [self] request, context in
             let options = try service.chartOptions(request, allowedMetrics: [.std, .mean, .deadFraction, .loss, .accuracy])
             return try await sweepPlot(request, id: context.parameters["id"] ?? "", options: options)
         }
