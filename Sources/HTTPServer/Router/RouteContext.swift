@@ -11,7 +11,8 @@ public struct RouteContext: Sendable {
     }
 }
 
-/// A request handler. Runs as a Swift concurrency task, off the connection's queue; may suspend freely.
+/// A request handler. Runs as a Swift concurrency task that prefers its connection's event loop (see
+/// `HandlerWork`); may suspend freely, must not block.
 public typealias HTTPHandler = @Sendable (HTTPRequest, RouteContext) async throws -> HTTPResponse
 
 /// The outcome of routing one request.

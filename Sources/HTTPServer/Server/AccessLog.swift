@@ -79,7 +79,7 @@ final class AccessLog: @unchecked Sendable {
         thread.start()
     }
 
-    /// Called on a connection's queue for every finished request: O(1), no I/O.
+    /// Called on a connection's event loop for every finished request: O(1), no I/O.
     func append(_ log: RequestLog) {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)

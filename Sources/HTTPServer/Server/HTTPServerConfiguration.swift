@@ -32,8 +32,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// A streamed body's writer waits while more than this many response bytes are queued. Default: 256 KiB.
     public var outputHighWaterMark: Int = 256 * 1024
     /// Called once per completed request (once its response was handed to the connection, or once its handler
-    /// ended after the client left), e.g. for metrics. Runs on the connection's queue: keep it short and
-    /// non-blocking.
+    /// ended after the client left), e.g. for metrics. Runs on the connection's event loop: keep it short
+    /// and non-blocking.
     public var onRequestCompleted: (@Sendable (RequestLog) -> Void)?
     /// Where the access log goes (one logfmt line per request, see `AccessLog`). It is written only while the
     /// server's logger is at `info` or a more detailed level, by a thread of its own from a bounded buffer.
