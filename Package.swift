@@ -37,7 +37,7 @@ let package = Package(
         // spec's decoding and validation against the configured limits (messages built from them), the one field
         // error type, and the Codable wire forms (snake_case) of specs, results and the scheme catalog.
         .target(name: "InitLabContract", dependencies: ["InitCore"]),
-        // Generic HTTP/1.1 server on POSIX sockets: epoll event loops (one thread per core) for connections,
+        // Generic HTTP/1.1 server on POSIX sockets: epoll event loops (two threads per core) for connections,
         // Dispatch for accepting; knows nothing of experiments.
         .target(name: "HTTPServer", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
         // Thin C shims.

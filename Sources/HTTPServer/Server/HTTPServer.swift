@@ -15,7 +15,7 @@ import Synchronization
 ///   are skipped: no accept error ends the loop. At `maxConnections` open connections accepting pauses until
 ///   one closes (the kernel backlog holds the rest).
 /// - Each connection (`Connection`, executing a pure `ConnectionStateMachine`) belongs to one of the process's
-///   event loops (`EventLoop.shared`, one thread per core, round-robin), which reads, parses, writes and keeps its
+///   event loops (`EventLoop.shared`, two threads per core, round-robin), which reads, parses, writes and keeps its
 ///   deadlines. Handlers run as Swift tasks that prefer their connection's loop as executor: one that does not
 ///   suspend answers on the thread that read the request; one that does comes back to it.
 /// - Parsing (`HTTPRequestParser`) and protocol decisions (`ConnectionStateMachine`) are pure value types;
