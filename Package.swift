@@ -39,13 +39,13 @@ let package = Package(
         .target(name: "InitLabContract", dependencies: ["InitCore"]),
         // Generic HTTP/1.1 server on POSIX sockets: epoll event loops (two threads per core) for connections,
         // Dispatch for accepting; knows nothing of experiments.
-        .target(name: "HTTPServer", dependencies: ["CEpoll", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "HTTPServer", dependencies: ["CLinux", .product(name: "Logging", package: "swift-log")]),
         // Thin C shims.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPUFeatures", cSettings: simdDefine),
-        // epoll and eventfd, which Glibc's module does not export (HTTPServer's event loops).
-        .target(name: "CEpoll"),
+        // What Glibc's module does not export, for HTTPServer: epoll, eventfd, a thread's own nice value.
+        .target(name: "CLinux"),
         // Spin-wait and prefetch hints for the core (x86 `pause` and `prefetchw`, ARM `yield`).
         .target(name: "CPUHints"),
         // Data: curl fetcher, gzip, IDX parsing, normalization.
