@@ -82,10 +82,13 @@ done
 
 # Prints "req/s p99_ms" for one wrk run; errors (non-2xx, socket errors) go to stderr.
 measure() {
-    local port=$1 path=$2 conns=$3 extra=$4 threads=2
+    local port=$1 path=$2 conns=$3 mode=$4 threads=2
     [ "$conns" -lt 2 ] && threads=1
-    # shellcheck disable=SC2086
-    wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency $extra "http://127.0.0.1:$port$path" 2>&1 | awk '
+    # `Connection: close` with its space, as one argument: wrk silently drops a header written `Connection:close`,
+    # which made this row measure kept-alive connections until 2026-12-07.
+    local header=()
+    [ "$mode" = close ] && header=(-H "Connection: close")
+    wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "${header[@]}" "http://127.0.0.1:$port$path" 2>&1 | awk '
         function ms(v) { if (v ~ /us$/) { sub(/us$/, "", v); return v / 1000 } if (v ~ /ms$/) { sub(/ms$/, "", v); return v + 0 } if (v ~ /s$/) { sub(/s$/, "", v); return v * 1000 } return v }
         /Requests\/sec:/ { rps = $2 }
         $1 == "99%" { p99 = ms($2) }
@@ -98,7 +101,7 @@ printf "%-44s | %18s | %18s | %s\n" "row" "hummingbird req/s p99" "initlab req/s
 index=0
 for path in /healthz "/v1/experiments/$ID"; do
     label="$(echo "$path" | sed "s|$ID|{id}|")"
-    for row in "1|" "64|" "256|" "64|-H Connection:close"; do
+    for row in "1|" "64|" "256|" "64|close"; do
         IFS='|' read -r conns extra <<<"$row"
         hr=""; hp=""; orr=""; op=""
         for run in $(seq 1 "$RUNS"); do

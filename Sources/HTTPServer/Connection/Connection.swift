@@ -83,9 +83,10 @@ final class Connection: EventLoopClient, @unchecked Sendable {
         self.machine = ConnectionStateMachine(limits: context.limits, now: monotonicNow())
     }
 
-    /// Registers the socket with the loop and starts the state machine. Call once, from any thread.
+    /// Registers the socket with the loop and starts the state machine. Call once, from any thread (on the loop,
+    /// e.g. right after accepting there, it runs at once).
     func start() {
-        loop.execute { @Sendable [self] in
+        loop.run { @Sendable [self] in
             let events = Self.readInterest
             guard self.loop.register(self, fd: self.fd, token: self.token, events: events) else {
                 self.context.logger.warning("epoll_ctl(ADD) failed", metadata: ["errno": "\(errno)"])

@@ -104,8 +104,9 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
         submit(.closure(work))
     }
 
-    /// Runs `work` now when called on the loop's thread (from a task or closure the loop is running, never from
-    /// inside a client's event handling), else like `execute`.
+    /// Runs `work` now when called on the loop's thread, else like `execute`. On the loop, the caller must not be
+    /// inside the event handling of a client that `work` touches (that would re-enter it): handler tasks and
+    /// queued closures run between events, and the acceptor only starts a connection that has none yet.
     func run(_ work: @escaping @Sendable () -> Void) {
         if inEventLoop { work() } else { submit(.closure(work)) }
     }
@@ -163,6 +164,11 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     func schedule(token: UInt64, at deadline: UInt64) {
         assert(inEventLoop)
         timers.push(deadline: deadline, token: token)
+        // Entries of closed connections stay until their deadline passes; with a new connection per request
+        // they would pile up (rate × header timeout). Past twice the live clients, drop them all at once.
+        if timers.count > 2 * clients.count + 1024 {
+            timers.removeAll { clients[$0] == nil }
+        }
     }
 
     private func run() {
@@ -218,12 +224,24 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of (deadline, token); stale entries are left in and ignored by their clients.
-private struct DeadlineHeap {
+/// A binary min-heap of (deadline, token); stale entries are left in and ignored by their clients (and dropped in
+/// bulk by `removeAll(where:)`).
+struct DeadlineHeap {
     private var items: [(deadline: UInt64, token: UInt64)] = []
 
     var isEmpty: Bool { items.isEmpty }
+    var count: Int { items.count }
     var first: UInt64? { items.first?.deadline }
+
+    /// Removes the entries whose token `stale` says, and restores the heap order (O(n)).
+    mutating func removeAll(where stale: (UInt64) -> Bool) {
+        items.removeAll { stale($0.token) }
+        var index = items.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(from: index)
+        }
+    }
 
     mutating func push(deadline: UInt64, token: UInt64) {
         items.append((deadline, token))
@@ -242,18 +260,22 @@ private struct DeadlineHeap {
         let last = items.removeLast()
         if !items.isEmpty {
             items[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
-                if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }
-                if smallest == parent { break }
-                items.swapAt(parent, smallest)
-                parent = smallest
-            }
+            siftDown(from: 0)
         }
         return (top.deadline, top.token)
+    }
+
+    private mutating func siftDown(from start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < items.count && items[left].deadline < items[smallest].deadline { smallest = left }
+            if right < items.count && items[right].deadline < items[smallest].deadline { smallest = right }
+            if smallest == parent { break }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import CLinux
 #elseif canImport(Darwin)
 import Darwin
 #endif
@@ -10,12 +11,12 @@ import Synchronization
 
 /// A generic HTTP/1.1 server on non-blocking POSIX sockets driven by epoll event loops.
 ///
-/// - One listening socket (IPv4 or IPv6, per `configuration.host`), accepted on a private serial queue until
-///   `EAGAIN`; `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` suspend accepting for 100 ms, `ECONNABORTED` and `EPROTO`
-///   are skipped: no accept error ends the loop. At `maxConnections` open connections accepting pauses until
-///   one closes (the kernel backlog holds the rest).
-/// - Each connection (`Connection`, executing a pure `ConnectionStateMachine`) belongs to one of the process's
-///   event loops (`EventLoop.shared`, two threads per core, round-robin), which reads, parses, writes and keeps its
+/// - One listening socket (IPv4 or IPv6, per `configuration.host`), accepted on every event loop until `EAGAIN`
+///   (`ServerCore`); `EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM` suspend accepting for 100 ms, `ECONNABORTED` and
+///   `EPROTO` are skipped: no accept error ends the loop. At `maxConnections` open connections accepting pauses
+///   until one closes (the kernel backlog holds the rest).
+/// - Each connection (`Connection`, executing a pure `ConnectionStateMachine`) belongs to the event loop that
+///   accepted it (`EventLoop.shared`, two threads per core), which reads, parses, writes and keeps its
 ///   deadlines. Handlers run as Swift tasks that prefer their connection's loop as executor: one that does not
 ///   suspend answers on the thread that read the request; one that does comes back to it.
 /// - Parsing (`HTTPRequestParser`) and protocol decisions (`ConnectionStateMachine`) are pure value types;
@@ -90,31 +91,35 @@ extension Int {
     fileprivate var flatMapPositive: Int? { self > 0 ? self : nil }
 }
 
-/// The listening socket and its accept loop.
+/// The listening socket, accepted on every event loop, and the table of open connections.
 ///
-/// Invariant: every stored `var` (the connection table included) is touched only on `acceptQueue`; `start()`
-/// uses `acceptQueue.sync`, connections report their end with `acceptQueue.async`, and `shutdown()` reads the
-/// table through `stopAccepting()`/`snapshot()`, which hop onto the queue. Only `openCount` is read from
-/// anywhere (an `Atomic`).
+/// Every loop watches the listening socket (`EPOLLEXCLUSIVE`: a new connection wakes one of them) through an
+/// `Acceptor` of this server's, accepts up to 32 connections per wake-up until `EAGAIN`, and keeps them: a new
+/// connection costs no thread hand-off. `EMFILE`, `ENFILE`, `ENOBUFS` and `ENOMEM` stop accepting for 100 ms;
+/// `ECONNABORTED` and `EPROTO` are skipped. At `maxConnections` open connections every acceptor stops watching
+/// until one closes (the kernel's backlog holds the rest).
+///
+/// Invariant: the mutable state is in `state` (a `Mutex`); an acceptor's registration is touched only on its loop.
+/// Only `openCount` and `boundPort` are read without the lock (atomics).
 final class ServerCore: @unchecked Sendable {
+    private struct State {
+        var connections: [Int: Connection] = [:]
+        var nextID = 0
+        var listenFD: Int32 = -1
+        var acceptors: [Acceptor] = []
+        var context: ConnectionContext?
+        var pausedForCapacity = false
+        var backoffScheduled = false
+        var stopped = false
+    }
+
     private let configuration: HTTPServerConfiguration
     private let logger: Logger
-    private var connections: [Int: Connection] = [:]
-    let openCount = Atomic<Int>(0)
-    private let acceptQueue = DispatchQueue(label: "http.accept")
-    /// The event loops connections are assigned to, round-robin (set by `start`).
-    private var eventLoops: [EventLoop] = []
-    let boundPort = Atomic<Int>(0)
-    private var context: ConnectionContext?
-    private var listenFD: Int32 = -1
-    private var acceptSource: DispatchSourceRead?
-    private var acceptSuspended = false
-    private var pausedForCapacity = false
-    private var backoffScheduled = false
-    private var stopped = false
-    private var nextID = 0
     private let router: Router
     private let accessLog: AccessLog?
+    private let state = Mutex(State())
+    let openCount = Atomic<Int>(0)
+    let boundPort = Atomic<Int>(0)
 
     init(configuration: HTTPServerConfiguration, router: Router, logger: Logger, accessLog: AccessLog?) {
         self.configuration = configuration
@@ -124,33 +129,35 @@ final class ServerCore: @unchecked Sendable {
     }
 
     func start() throws -> Int {
-        try acceptQueue.sync {
-            guard listenFD < 0, !stopped else { return boundPort.load(ordering: .relaxed) }
-            eventLoops = try EventLoop.shared.get()
+        let loops = try EventLoop.shared.get()
+        let acceptors = try state.withLock { state throws -> [Acceptor]? in
+            guard state.listenFD < 0, !state.stopped else { return nil }
             let (fd, port) = try Socket.listen(
                 host: configuration.host, port: configuration.port, backlog: configuration.backlog)
-            listenFD = fd
+            state.listenFD = fd
             boundPort.store(port, ordering: .relaxed)
-            context = ConnectionContext(
+            state.context = ConnectionContext(
                 router: router, configuration: configuration, limits: configuration.connectionLimits, logger: logger,
                 accessLog: accessLog, onClose: { @Sendable [weak self] id in self?.connectionClosed(id) })
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: acceptQueue)
-            source.setEventHandler { @Sendable [self] in self.acceptAvailable() }
-            source.setCancelHandler { @Sendable in Glibc.close(fd) }
-            acceptSource = source
-            source.resume()
-            logger.info("listening", metadata: ["host": "\(configuration.host)", "port": "\(port)"])
-            return port
+            state.acceptors = loops.map { Acceptor(core: self, loop: $0, fd: fd) }
+            return state.acceptors
         }
+        guard let acceptors else { return boundPort.load(ordering: .relaxed) }
+        for acceptor in acceptors { acceptor.watch(true) }
+        logger.info(
+            "listening", metadata: ["host": "\(configuration.host)", "port": "\(boundPort.load(ordering: .relaxed))"])
+        return boundPort.load(ordering: .relaxed)
     }
 
-    private func acceptAvailable() {
-        dispatchPrecondition(condition: .onQueue(acceptQueue))
-        guard !stopped, let context else { return }
-        while true {
-            if connections.count >= configuration.maxConnections {
-                pausedForCapacity = true
-                suspendAccept()
+    /// Accepts on `loop` (its acceptor saw the listening socket readable), keeping the connections there.
+    fileprivate func acceptAvailable(on loop: EventLoop) {
+        for _ in 0..<32 {
+            let (listenFD, context, full) = state.withLock { state in
+                (state.listenFD, state.context, state.connections.count >= configuration.maxConnections)
+            }
+            guard let context, listenFD >= 0 else { return }
+            if full {
+                pause(forCapacity: true)
                 return
             }
             var storage = sockaddr_storage()
@@ -180,81 +187,125 @@ final class ServerCore: @unchecked Sendable {
                 continue
             }
             let peer = Socket.describe(storage)
-            nextID += 1
-            let connection = Connection(
-                id: nextID, fd: fd, remoteAddress: "\(peer.host):\(peer.port)", context: context,
-                loop: eventLoops[nextID % eventLoops.count])
-            connections[nextID] = connection
+            let connection: Connection? = state.withLock { state in
+                guard !state.stopped else { return nil }
+                state.nextID += 1
+                let connection = Connection(
+                    id: state.nextID, fd: fd, remoteAddress: "\(peer.host):\(peer.port)", context: context, loop: loop)
+                state.connections[state.nextID] = connection
+                return connection
+            }
+            guard let connection else {
+                Glibc.close(fd)
+                return
+            }
             openCount.add(1, ordering: .relaxed)
             connection.start()
         }
     }
 
-    private func suspendAccept() {
-        if !acceptSuspended, let source = acceptSource {
-            acceptSuspended = true
-            source.suspend()
+    /// Stops every acceptor from watching: at capacity (until a connection closes) or for a back-off.
+    private func pause(forCapacity: Bool) {
+        let acceptors = state.withLock { state in
+            if forCapacity { state.pausedForCapacity = true }
+            return state.acceptors
         }
+        for acceptor in acceptors { acceptor.watch(false) }
     }
 
-    private func resumeAccept() {
-        if acceptSuspended, let source = acceptSource, !stopped {
-            acceptSuspended = false
-            source.resume()
-        }
-    }
-
-    /// Suspends accepting for 100 ms: retrying at once on EMFILE would spin.
+    /// Stops accepting for 100 ms: retrying at once on EMFILE would spin.
     private func backOff() {
-        suspendAccept()
-        guard !backoffScheduled else { return }
-        backoffScheduled = true
-        acceptQueue.asyncAfter(deadline: .now() + .milliseconds(100)) { @Sendable [self] in
-            self.backoffScheduled = false
-            if !self.pausedForCapacity { self.resumeAccept() }
+        let schedule = state.withLock { state in
+            defer { state.backoffScheduled = true }
+            return !state.backoffScheduled
+        }
+        pause(forCapacity: false)
+        guard schedule else { return }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(100)) { @Sendable [self] in
+            let acceptors = self.state.withLock { state -> [Acceptor] in
+                state.backoffScheduled = false
+                return state.pausedForCapacity || state.stopped ? [] : state.acceptors
+            }
+            for acceptor in acceptors { acceptor.watch(true) }
         }
     }
 
     private func connectionClosed(_ id: Int) {
-        acceptQueue.async { @Sendable [self] in
-            if self.connections.removeValue(forKey: id) != nil { self.openCount.subtract(1, ordering: .relaxed) }
-            if self.pausedForCapacity && self.connections.count < self.configuration.maxConnections {
-                self.pausedForCapacity = false
-                if !self.backoffScheduled { self.resumeAccept() }
-            }
+        let resume = state.withLock { state -> [Acceptor] in
+            if state.connections.removeValue(forKey: id) != nil { openCount.subtract(1, ordering: .relaxed) }
+            guard state.pausedForCapacity, state.connections.count < configuration.maxConnections else { return [] }
+            state.pausedForCapacity = false
+            return state.backoffScheduled || state.stopped ? [] : state.acceptors
         }
+        for acceptor in resume { acceptor.watch(true) }
     }
 
-    /// The open connections, read on the accept queue.
+    /// The open connections.
     func snapshot() async -> [Connection] {
-        await withCheckedContinuation { (continuation: CheckedContinuation<[Connection], Never>) in
-            acceptQueue.async { @Sendable [self] in continuation.resume(returning: Array(self.connections.values)) }
-        }
+        state.withLock { Array($0.connections.values) }
     }
 
-    /// Cancels the accept source; returns, once the listening socket is closed, the connections then open.
+    /// Stops every acceptor; returns, once the listening socket is closed, the connections then open.
     func stopAccepting() async -> [Connection] {
-        await withCheckedContinuation { (continuation: CheckedContinuation<[Connection], Never>) in
-            acceptQueue.async { @Sendable [self] in
-                let open = Array(self.connections.values)
-                guard !self.stopped, let source = self.acceptSource else {
-                    self.stopped = true
-                    continuation.resume(returning: open)
-                    return
-                }
-                self.stopped = true
-                let fd = self.listenFD
-                source.setCancelHandler { @Sendable in
-                    Glibc.close(fd)
-                    continuation.resume(returning: open)
-                }
-                if self.acceptSuspended {
-                    self.acceptSuspended = false
-                    source.resume()
-                }
-                source.cancel()
-                self.acceptSource = nil
+        let (acceptors, fd, open, first) = state.withLock { state in
+            defer { state.stopped = true }
+            return (state.acceptors, state.listenFD, Array(state.connections.values), !state.stopped)
+        }
+        guard first else { return open }
+        for acceptor in acceptors { await acceptor.stop() }
+        if fd >= 0 { Glibc.close(fd) }
+        return open
+    }
+}
+
+/// One event loop's watch on a server's listening socket. Its registration is touched only on its loop.
+private final class Acceptor: EventLoopClient, @unchecked Sendable {
+    private weak var core: ServerCore?
+    let loop: EventLoop
+    let fd: Int32
+    private let token = EventLoop.makeToken()
+    private var watching = false
+    private var stopped = false
+
+    init(core: ServerCore, loop: EventLoop, fd: Int32) {
+        self.core = core
+        self.loop = loop
+        self.fd = fd
+    }
+
+    /// Starts or stops watching the listening socket (on the loop, from any thread). `EPOLLEXCLUSIVE` cannot be
+    /// changed with `EPOLL_CTL_MOD`, so stopping removes the registration and starting adds it again.
+    func watch(_ on: Bool) {
+        loop.execute { @Sendable [self] in
+            guard !self.stopped, on != self.watching else { return }
+            if on {
+                self.watching = self.loop.register(
+                    self, fd: self.fd, token: self.token, events: EPOLLIN.rawValue | EPOLLEXCLUSIVE.rawValue)
+            } else {
+                self.loop.deregister(fd: self.fd, token: self.token, forget: true)
+                self.watching = false
             }
         }
     }
+
+    /// Stops watching for good; returns once the loop has removed the registration.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { @Sendable [self] in
+                self.stopped = true
+                if self.watching {
+                    self.loop.deregister(fd: self.fd, token: self.token, forget: true)
+                    self.watching = false
+                }
+                continuation.resume()
+            }
+        }
+    }
+
+    func handleEvents(_ events: UInt32) {
+        guard !stopped else { return }
+        core?.acceptAvailable(on: loop)
+    }
+
+    func deadlineReached(_ deadline: UInt64) {}
 }
