@@ -6,6 +6,7 @@ import Darwin
 import CLinux
 import Dispatch
 import Logging
+import Synchronization
 
 /// What a connection needs from its server; shared by all connections, immutable.
 struct ConnectionContext: Sendable {
@@ -81,6 +82,7 @@ final class Connection: EventLoopClient, @unchecked Sendable {
         self.context = context
         self.loop = loop
         self.machine = ConnectionStateMachine(limits: context.limits, now: monotonicNow())
+        loop.connectionCount.add(1, ordering: .relaxed)  // until `finalClose` (or a failed start)
     }
 
     /// Registers the socket with the loop and starts the state machine. Call once, from any thread (on the loop,
@@ -92,6 +94,7 @@ final class Connection: EventLoopClient, @unchecked Sendable {
                 self.context.logger.warning("epoll_ctl(ADD) failed", metadata: ["errno": "\(errno)"])
                 self.closed = true
                 Glibc.close(self.fd)
+                self.loop.connectionCount.subtract(1, ordering: .relaxed)
                 self.context.onClose(self.id)
                 return
             }
@@ -500,6 +503,7 @@ final class Connection: EventLoopClient, @unchecked Sendable {
         loop.deregister(fd: fd, token: token, forget: true)
         interest = nil
         Glibc.close(fd)
+        loop.connectionCount.subtract(1, ordering: .relaxed)
         context.onClose(id)
         output = []
         // A running handler or stream body ends now; its record is finished when its task returns.

@@ -52,6 +52,8 @@ final class EventLoop: TaskExecutor, @unchecked Sendable {
     }
 
     let name: String
+    /// Connections on this loop, of every server (for balancing new ones across loops).
+    let connectionCount = Atomic<Int>(0)
     private let epollFD: Int32
     private let wakeFD: Int32
     private let pending = Mutex<[Work]>([])
