@@ -196,33 +196,52 @@ struct RequestLifecycleTests {
         )
     }
 
-    /// Issue 11: a client that drops a long poll must stop its handler at once.
-    @Test func clientCloseCancelsALongPollHandler() async throws {
-        let (started, startedSignal) = AsyncStream<Void>.makeStream()
-        let (cancelled, cancelledSignal) = AsyncStream<Void>.makeStream()
-        let (completed, completedSignal) = AsyncStream<RequestLog>.makeStream()
+    /// A server whose `/poll` handler signals `started`, then sleeps for an hour unless cancelled (signalling
+    /// `cancelled`); every completed request is reported on `completed`.
+    private struct LongPoll {
+        let started: AsyncStream<Void>
+        let cancelled: AsyncStream<Void>
+        let completed: AsyncStream<RequestLog>
         let router = testRouter()
-        router.get("/poll") { _, _ in
-            try await withTaskCancellationHandler {
-                startedSignal.yield()
-                try await Task.sleep(for: .seconds(3600))
-                return .text("too late")
-            } onCancel: {
-                cancelledSignal.yield()
+        let configure: (inout HTTPServerConfiguration) -> Void
+
+        init() {
+            let (started, startedSignal) = AsyncStream<Void>.makeStream()
+            let (cancelled, cancelledSignal) = AsyncStream<Void>.makeStream()
+            let (completed, completedSignal) = AsyncStream<RequestLog>.makeStream()
+            (self.started, self.cancelled, self.completed) = (started, cancelled, completed)
+            configure = { c in c.onRequestCompleted = { entry in completedSignal.yield(entry) } }
+            router.get("/poll") { _, _ in
+                try await withTaskCancellationHandler {
+                    startedSignal.yield()
+                    try await Task.sleep(for: .seconds(3600))
+                    return .text("too late")
+                } onCancel: {
+                    cancelledSignal.yield()
+                }
             }
         }
-        try await withServer(
-            configure: { c in c.onRequestCompleted = { entry in completedSignal.yield(entry) } }, router: router
-        ) { _, port in
+
+        /// Connects and sends `GET /poll` with `X-Request-Id: requestID`; returns once the handler runs.
+        func connect(port: Int, requestID: String) async throws -> TestClient {
             let client = try await offPool { () -> TestClient in
                 let c = try TestClient(port: port)
-                try c.send(get("/poll", extra: "X-Request-Id: dropped\r\n"))
+                try c.send(get("/poll", extra: "X-Request-Id: \(requestID)\r\n"))
                 return c
             }
             try await first(started)
+            return client
+        }
+    }
+
+    /// Issue 11: a client that drops a long poll must stop its handler at once.
+    @Test func clientCloseCancelsALongPollHandler() async throws {
+        let poll = LongPoll()
+        try await withServer(configure: poll.configure, router: poll.router) { _, port in
+            let client = try await poll.connect(port: port, requestID: "dropped")
             client.closeNow()
-            try await first(cancelled)
-            let entry = try await first(completed)
+            try await first(poll.cancelled)
+            let entry = try await first(poll.completed)
             #expect(entry.requestID == "dropped")
             #expect(entry.route == "/poll")
             #expect(entry.status == 499)
@@ -234,34 +253,15 @@ struct RequestLifecycleTests {
     /// only `EPOLLHUP`/`EPOLLERR` report it; Dispatch's suspended read source reported nothing until the handler
     /// returned.)
     @Test func resetWhileReadingIsSuspendedCancelsTheHandler() async throws {
-        let (started, startedSignal) = AsyncStream<Void>.makeStream()
-        let (cancelled, cancelledSignal) = AsyncStream<Void>.makeStream()
-        let (completed, completedSignal) = AsyncStream<RequestLog>.makeStream()
-        let router = testRouter()
-        router.get("/poll") { _, _ in
-            try await withTaskCancellationHandler {
-                startedSignal.yield()
-                try await Task.sleep(for: .seconds(3600))
-                return .text("too late")
-            } onCancel: {
-                cancelledSignal.yield()
-            }
-        }
-        try await withServer(
-            configure: { c in c.onRequestCompleted = { entry in completedSignal.yield(entry) } }, router: router
-        ) { server, port in
-            let client = try await offPool { () -> TestClient in
-                let c = try TestClient(port: port)
-                try c.send(get("/poll", extra: "X-Request-Id: reset\r\n"))
-                return c
-            }
-            try await first(started)
+        let poll = LongPoll()
+        try await withServer(configure: poll.configure, router: poll.router) { server, port in
+            let client = try await poll.connect(port: port, requestID: "reset")
             // 160 KiB of pipelined requests: past the 64 KiB bound, so the server stops reading.
             let pipelined = String(repeating: get("/healthz"), count: 160 * 1024 / get("/healthz").utf8.count)
             try await offPool { try client.send(pipelined) }
             client.resetNow()
-            try await first(cancelled)
-            let entry = try await first(completed)
+            try await first(poll.cancelled)
+            let entry = try await first(poll.completed)
             #expect(entry.requestID == "reset")
             #expect(entry.status == 499)
             // Closed on the server's side too, not only cancelled.
