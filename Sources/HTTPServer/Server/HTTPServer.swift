@@ -106,7 +106,6 @@ final class ServerCore: @unchecked Sendable {
         var connections: [Int: Connection] = [:]
         var nextID = 0
         var listenFD: Int32 = -1
-        var loops: [EventLoop] = []
         var acceptors: [Acceptor] = []
         var context: ConnectionContext?
         var pausedForCapacity = false
@@ -140,7 +139,6 @@ final class ServerCore: @unchecked Sendable {
             state.context = ConnectionContext(
                 router: router, configuration: configuration, limits: configuration.connectionLimits, logger: logger,
                 accessLog: accessLog, onClose: { @Sendable [weak self] id in self?.connectionClosed(id) })
-            state.loops = loops
             state.acceptors = loops.map { Acceptor(core: self, loop: $0, fd: fd) }
             return state.acceptors
         }
@@ -156,8 +154,8 @@ final class ServerCore: @unchecked Sendable {
     /// connects (wrk's 64 went to two of the four loops, and p99 at c=64 went from 2.6 to 4.4–6.5 ms).
     fileprivate func acceptAvailable(on loop: EventLoop) {
         for _ in 0..<32 {
-            let (listenFD, context, full, loops) = state.withLock { state in
-                (state.listenFD, state.context, state.connections.count >= configuration.maxConnections, state.loops)
+            let (listenFD, context, full) = state.withLock { state in
+                (state.listenFD, state.context, state.connections.count >= configuration.maxConnections)
             }
             guard let context, listenFD >= 0 else { return }
             if full {
@@ -193,7 +191,8 @@ final class ServerCore: @unchecked Sendable {
             let peer = Socket.describe(storage)
             var target = loop
             var least = loop.connectionCount.load(ordering: .relaxed)
-            for other in loops {
+            // `start()` got the loops from `EventLoop.shared` before any acceptor could call here.
+            for other in (try? EventLoop.shared.get()) ?? [] {
                 let count = other.connectionCount.load(ordering: .relaxed)
                 if count < least {
                     target = other
