@@ -103,11 +103,14 @@ final class Connection: EventLoopClient, @unchecked Sendable {
         }
     }
 
-    /// Graceful shutdown: close if idle, else finish the current request with `Connection: close`.
-    func beginShutdown() {
-        loop.execute { @Sendable [self] in
-            guard !self.closed else { return }
-            self.perform(self.machine.beginShutdown(now: monotonicNow()))
+    /// Graceful shutdown: close if idle, else finish the current request with `Connection: close`. Returns once
+    /// the connection's loop has applied it, so a response finished after this call carries `Connection: close`.
+    func beginShutdown() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { @Sendable [self] in
+                if !self.closed { self.perform(self.machine.beginShutdown(now: monotonicNow())) }
+                continuation.resume()
+            }
         }
     }
 

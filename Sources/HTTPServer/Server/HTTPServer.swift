@@ -67,7 +67,9 @@ public final class HTTPServer: Sendable {
     /// the access log's buffered lines are written.
     public func shutdown() async {
         let connections = await core.stopAccepting()
-        for connection in connections { connection.beginShutdown() }
+        // Awaited: once `isShuttingDown` reads true, every connection's loop has applied it (a handler finishing
+        // right after on the same loop must not answer without `Connection: close`).
+        for connection in connections { await connection.beginShutdown() }
         shuttingDown.store(true, ordering: .releasing)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: configuration.shutdownGracePeriod)
