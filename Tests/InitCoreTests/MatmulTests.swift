@@ -51,10 +51,11 @@ func referenceProduct(
 }
 
 /// C (+)= op(A)·op(B) through `Matmul`, or with `forceParallel` through the multi-threaded path even for
-/// shapes below the threading threshold.
+/// shapes below the threading threshold, or with `directMaxRows` set through the in-place path (`Int.max`) or
+/// the packed one (0) whatever the shape.
 func product(
     _ layout: MatmulLayout, m: Int, n: Int, k: Int, a: [Float], b: [Float], c initial: [Float],
-    accumulate: Bool, threads: Int, forceParallel: Bool = false
+    accumulate: Bool, threads: Int, forceParallel: Bool = false, directMaxRows: Int? = nil
 ) -> [Float] {
     var c = initial
     a.withUnsafeBufferPointer { ap in
@@ -62,9 +63,11 @@ func product(
             c.withUnsafeMutableBufferPointer { cp in
                 // Buffers of at least one element each, so the base addresses are never nil.
                 guard let pa = ap.baseAddress, let pb = bp.baseAddress, let pc = cp.baseAddress else { return }
-                if forceParallel {
+                if forceParallel || directMaxRows != nil {
                     GemmProblem(layout: layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, accumulate: accumulate)
-                        .run(threads: threads, minWorkPerThread: 1)
+                        .run(
+                            threads: threads, minWorkPerThread: forceParallel ? 1 : GemmBlocking.minWorkPerThread,
+                            directMaxRows: directMaxRows ?? GemmBlocking.directMaxRows)
                 } else {
                     Matmul(threads: threads).multiply(
                         layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, accumulate: accumulate)
@@ -124,6 +127,30 @@ struct MatmulTests {
                         firstMismatch(many, one) == nil,
                         "threads \(threads) (forced parallel: \(forceParallel)) differ from 1 thread (accumulate \(accumulate))")
                 }
+            }
+        }
+    }
+
+    /// The in-place path (`runDirect`, taken for few rows) and the packed path give the same bits, for every
+    /// layout and shape (edge tiles, several k-slices, tall and wide), accumulate on and off, on one thread and
+    /// forced onto several.
+    @Test(arguments: matmulCases)
+    func inPlaceAndPackedPathsAgree(_ tc: MatmulCase) {
+        let (m, n, k) = (tc.m, tc.n, tc.k)
+        let rng = Philox(seed: 77, stream: UInt64(m * 1_000_003 + n * 1009 + k))
+        let a = rng.uniform(count: m * k, low: -1, high: 1)
+        let b = rng.uniform(count: k * n, low: -1, high: 1, offset: 1 << 32)
+        let c0 = rng.uniform(count: m * n, low: -1, high: 1, offset: 1 << 33)
+        for accumulate in [false, true] {
+            let packed = product(
+                tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: 1, directMaxRows: 0)
+            for (threads, forced) in [(1, false), (2, true), (3, true)] {
+                let inPlace = product(
+                    tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: threads,
+                    forceParallel: forced, directMaxRows: Int.max)
+                #expect(
+                    firstMismatch(inPlace, packed) == nil,
+                    "in place on \(threads) threads differs from packed (accumulate \(accumulate))")
             }
         }
     }

@@ -15,6 +15,9 @@ import Dispatch
 // multiply-add chain over p (in increasing order) starting from 0, then one addition into C (or a store for
 // the first slice when not accumulating). Threads share the packing and then split C into disjoint tiles,
 // never k (see `ParallelGemm`), so the result is bit-identical for any thread count.
+//
+// Products with few rows of C (m ≤ 256) skip most of the packing: the micro-kernel reads A, and B where its
+// layout allows, in place (`GemmProblem.runDirect`), with the same k-slices and so the same bits.
 
 /// Block sizes. MR×NR is the register tile (4 rows × 3 SIMD8 = 12 accumulators + 3 B vectors + 1 broadcast
 /// = the 16 ymm registers); a KC×NR B panel (24 KiB) stays in L1, an MC×KC A block (128 KiB) in L2, a
@@ -32,6 +35,8 @@ enum GemmBlocking {
     /// step's products at width 256, batch 64) runs 0.074 ms on 2 threads against 0.108 ms on 1, while
     /// 32×128×128 is still faster on one; the earlier 2²² kept the former single-threaded.
     static let minWorkPerThread = 1 << 20
+    /// Products with at most this many rows of C take the in-place path (`GemmProblem.runDirect`).
+    static let directMaxRows = 256
 }
 
 /// The operands of one product. Raw pointers make it non-Sendable; it is shared read-only with the worker
@@ -54,19 +59,130 @@ struct GemmProblem: @unchecked Sendable {
         let cols: Range<Int>
     }
 
-    /// - Parameter minWorkPerThread: threading threshold (tests lower it to exercise the parallel path on
-    ///   small shapes).
-    func run(threads: Int, minWorkPerThread: Int = GemmBlocking.minWorkPerThread) {
+    /// - Parameters:
+    ///   - minWorkPerThread: threading threshold (tests lower it to exercise the parallel path on small shapes).
+    ///   - directMaxRows: products with at most this many rows take the in-place path (tests set it to 0 or
+    ///     `Int.max` to compare the two paths bit for bit).
+    func run(
+        threads: Int, minWorkPerThread: Int = GemmBlocking.minWorkPerThread,
+        directMaxRows: Int = GemmBlocking.directMaxRows
+    ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
             if !accumulate { c.update(repeating: 0, count: m * n) }
             return
         }
         let workers = max(1, min(threads, m * n * k / max(1, minWorkPerThread)))
-        if workers == 1 {
+        if m <= directMaxRows {
+            runDirect(workers: workers)
+        } else if workers == 1 {
             compute(Task(rows: 0..<m, cols: 0..<n))
         } else {
             ParallelGemm(problem: self, workers: workers).run()
+        }
+    }
+
+    /// The path for products with few rows (m ≤ `GemmBlocking.directMaxRows`: a training step's layers at a
+    /// batch of 64 or 256). There a packed B panel serves only m/4 micro-kernel calls, and packing both operands
+    /// took a quarter of a training step. Here the micro-kernel reads operands in place through its strides
+    /// wherever their layout lets it stream: A's rows for `nn` and `nt`, B's rows (a panel row is 24 contiguous
+    /// floats of a row of B) for `nn` and `tn`. What is left is packed by the thread that uses it: `nt`'s B
+    /// panel (its columns are rows of B), `tn`'s A panels (four floats per row of A: in place, every step of
+    /// the k-loop would touch a new cache line), and the edges (rows past m, columns past n, zero-padded).
+    /// Work items are rectangles of C (row tiles × B panels) that each run every k-slice in order, so a
+    /// product is one pool round with no barrier between packing and computing. The same k-slices and the same
+    /// kernel on the same values as the packed path: the same bits.
+    func runDirect(workers: Int) {
+        let mr = GemmBlocking.mr, nr = GemmBlocking.nr
+        let panels = (n + nr - 1) / nr
+        let rowTiles = (m + mr - 1) / mr
+        let kcMax = min(GemmBlocking.kc, k)
+        // Items: `nt` packs a B panel per item and runs all rows on it; `tn` packs the A panels of a range of
+        // rows and runs all B panels on them; `nn` packs nothing and takes a panel × a range of rows. At least
+        // 8 items per worker where the shape allows, so that the dynamic hand-out evens the load.
+        let rowChunks: Int, panelChunks: Int
+        switch layout {
+        case .nt: (rowChunks, panelChunks) = (1, panels)
+        case .tn: (rowChunks, panelChunks) = (workers == 1 ? 1 : min(rowTiles, 8 * workers), 1)
+        case .nn: (rowChunks, panelChunks) = (workers == 1 ? 1 : min(rowTiles, (8 * workers + panels - 1) / panels), panels)
+        }
+        parallelFor(iterations: rowChunks * panelChunks, threads: workers) { t in
+            let r = t % rowChunks, q = t / rowChunks
+            directItem(
+                rowTiles: (rowTiles * r / rowChunks)..<(rowTiles * (r + 1) / rowChunks),
+                panels: (panels * q / panelChunks)..<(panels * (q + 1) / panelChunks), kcMax: kcMax)
+        }
+    }
+
+    /// Row tiles `rowTiles` (of MR rows) × B panels `panels` (of NR columns) of C, over every k-slice in order;
+    /// see `runDirect`.
+    func directItem(rowTiles: Range<Int>, panels: Range<Int>, kcMax: Int) {
+        let mr = GemmBlocking.mr, nr = GemmBlocking.nr
+        let packsA = layout == .tn, packsB = layout == .nt
+        let rows = min(rowTiles.upperBound * mr, m) - rowTiles.lowerBound * mr
+        let cols = min(panels.upperBound * nr, n) - panels.lowerBound * nr
+        let aFloats = (packsA ? rowTiles.count : 1) * mr * kcMax
+        let bFloats = (packsB ? panels.count : 1) * nr * kcMax
+        let floats = mr * nr + aFloats + bFloats
+        withUnsafeTemporaryAllocation(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64) { raw in
+            guard let base = raw.baseAddress else { return }
+            let scratch = base.bindMemory(to: Float.self, capacity: floats)
+            let aBlock = scratch + mr * nr
+            let bBlock = aBlock + aFloats
+            var pc = 0
+            while pc < k {
+                let kc = min(GemmBlocking.kc, k - pc)
+                let addToC = accumulate || pc > 0
+                if packsA { packA(into: aBlock, ic: rowTiles.lowerBound * mr, mc: rows, pc: pc, kc: kc) }
+                if packsB { packB(into: bBlock, pc: pc, kc: kc, jc: panels.lowerBound * nr, nc: cols) }
+                for q in panels {
+                    let jr = q * nr, w = min(nr, n - jr)
+                    let bp: UnsafePointer<Float>, ldb: Int
+                    if packsB {
+                        (bp, ldb) = (UnsafePointer(bBlock + (q - panels.lowerBound) * nr * kc), nr)
+                    } else if w < nr {
+                        packB(into: bBlock, pc: pc, kc: kc, jc: jr, nc: w)
+                        (bp, ldb) = (UnsafePointer(bBlock), nr)
+                    } else {
+                        (bp, ldb) = (b + pc * n + jr, n)
+                    }
+                    for tile in rowTiles {
+                        let ir = tile * mr, h = min(mr, m - ir)
+                        let ap: UnsafePointer<Float>, aRow: Int, aStep: Int
+                        if packsA {
+                            (ap, aRow, aStep) = (UnsafePointer(aBlock + (tile - rowTiles.lowerBound) * mr * kc), 1, mr)
+                        } else if h < mr {
+                            packA(into: aBlock, ic: ir, mc: h, pc: pc, kc: kc)
+                            (ap, aRow, aStep) = (UnsafePointer(aBlock), 1, mr)
+                        } else {
+                            (ap, aRow, aStep) = (a + ir * k + pc, k, 1)
+                        }
+                        let cTile = c + ir * n + jr
+                        if h == mr && w == nr {
+                            gemmMicroKernel4x24(kc, ap, aRow, aStep, bp, ldb, cTile, n, addToC)
+                        } else {
+                            gemmMicroKernel4x24(kc, ap, aRow, aStep, bp, ldb, scratch, nr, false)
+                            storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
+                        }
+                    }
+                }
+                pc += kc
+            }
+        }
+    }
+
+    /// An edge tile computed whole into `scratch` (row stride NR; the padded lanes are zeros × zeros): its
+    /// `rows` × `cols` corner is added to C (or stored) element by element, the same addition as the kernel's.
+    @inline(__always)
+    func storeEdgeTile(_ scratch: UnsafePointer<Float>, into cTile: UnsafeMutablePointer<Float>, rows: Int, cols: Int, add: Bool) {
+        for i in 0..<rows {
+            let src = scratch + i * GemmBlocking.nr
+            let dst = cTile + i * n
+            if add {
+                for j in 0..<cols { dst[j] = dst[j] + src[j] }
+            } else {
+                for j in 0..<cols { dst[j] = src[j] }
+            }
         }
     }
 
@@ -129,20 +245,12 @@ struct GemmProblem: @unchecked Sendable {
                 let aPanel = UnsafePointer(packedA + ir * kc)
                 let cTile = c + (ic + ir) * n + (jc + jr)
                 if h == mr && w == nr {
-                    gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
+                    gemmMicroKernel4x24(kc, aPanel, 1, mr, bPanel, nr, cTile, n, addToC)
                 } else {
                     // Edge tile: full kernel into scratch (padded lanes are zeros × zeros), then the same
                     // addition/store per element, lane by lane.
-                    gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
-                    for i in 0..<h {
-                        let src = scratch + i * nr
-                        let dst = cTile + i * n
-                        if addToC {
-                            for j in 0..<w { dst[j] = dst[j] + src[j] }
-                        } else {
-                            for j in 0..<w { dst[j] = src[j] }
-                        }
-                    }
+                    gemmMicroKernel4x24(kc, aPanel, 1, mr, bPanel, nr, scratch, nr, false)
+                    storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
                 }
                 ir += mr
             }
@@ -302,17 +410,20 @@ struct GemmProblem: @unchecked Sendable {
      SIMD4(a[2], b[2], c[2], d[2]), SIMD4(a[3], b[3], c[3], d[3]))
 }
 
-/// The register-tiled micro-kernel: C[0..<4, 0..<24] (+)= Apanel(4×kc) · Bpanel(kc×24).
+/// The register-tiled micro-kernel: C[0..<4, 0..<24] (+)= A(4×kc) · B(kc×24).
 ///
-/// `a` is a packed MR×KC panel (column p at a + 4p), `b` a packed KC×NR panel (row p at b + 24p, 32-byte
-/// aligned), `c` the top-left of a full 4×24 tile of C with row stride `ldc`. Each of the 96 accumulators is
-/// a fused multiply-add chain over p = 0..<kc starting from zero; the tile is then added to C (`add`) or
-/// stored. 4×24 rather than 6×16: the same 12 accumulators, but LLVM keeps 3 B vectors + 1 broadcast in the
+/// Element (i, p) of A is at `a + i·aRow + p·aStep`: a packed MR×KC panel is (1, 4); rows of a row-major A
+/// read in place are (lda, 1); columns of a transposed A read in place are (1, lda). Row p of B is the 24
+/// floats at `b + p·ldb`: NR for a packed panel, the row stride for B read in place (no alignment needed).
+/// `c` is the top-left of a full 4×24 tile of C with row stride `ldc`. Each of the 96 accumulators is a fused
+/// multiply-add chain over p = 0..<kc starting from zero; the tile is then added to C (`add`) or stored. So
+/// where A and B come from (packed or in place) never changes a bit of the result.
+/// 4×24 rather than 6×16: the same 12 accumulators, but LLVM keeps 3 B vectors + 1 broadcast in the
 /// 4 remaining registers without spilling, while with 6×16 it hoisted the 6 broadcasts and spilled.
 /// Kept out of line so that it is one symbol in the disassembly (Benchmarks/DISASSEMBLY.md).
 @inline(never)
 func gemmMicroKernel4x24(
-    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
 ) {
     typealias V = SIMD8<Float>
@@ -328,22 +439,24 @@ func gemmMicroKernel4x24(
     var c20 = V(), c21 = V(), c22 = V(), c30 = V(), c31 = V(), c32 = V()
     var ap = a
     var bp = UnsafeRawPointer(b)
+    let r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow
+    let bStride = ldb * MemoryLayout<Float>.stride
     // A `for` over a range, not `while p < kc`: with the latter LLVM peeled an iteration and kept the 12
     // accumulators on the stack (checked with objdump; see Benchmarks/DISASSEMBLY.md).
     for _ in 0..<kc {
-        let b0 = bp.load(as: V.self)
-        let b1 = bp.load(fromByteOffset: 32, as: V.self)
-        let b2 = bp.load(fromByteOffset: 64, as: V.self)
+        let b0 = bp.loadUnaligned(as: V.self)
+        let b1 = bp.loadUnaligned(fromByteOffset: 32, as: V.self)
+        let b2 = bp.loadUnaligned(fromByteOffset: 64, as: V.self)
         var av = V(repeating: ap[0])
         c00.addProduct(av, b0); c01.addProduct(av, b1); c02.addProduct(av, b2)
-        av = V(repeating: ap[1])
+        av = V(repeating: ap[r1])
         c10.addProduct(av, b0); c11.addProduct(av, b1); c12.addProduct(av, b2)
-        av = V(repeating: ap[2])
+        av = V(repeating: ap[r2])
         c20.addProduct(av, b0); c21.addProduct(av, b1); c22.addProduct(av, b2)
-        av = V(repeating: ap[3])
+        av = V(repeating: ap[r3])
         c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2)
-        ap += 4
-        bp += 96
+        ap += aStep
+        bp += bStride
     }
     @inline(__always)
     func update(_ row: Int, _ v0: V, _ v1: V, _ v2: V) {
