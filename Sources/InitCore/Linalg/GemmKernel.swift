@@ -83,68 +83,80 @@ struct GemmProblem: @unchecked Sendable {
     }
 
     /// The path for products with few rows (m ≤ `GemmBlocking.directMaxRows`: a training step's layers at a
-    /// batch of 64 or 256). There a packed B panel serves only m/4 micro-kernel calls, and packing both operands
-    /// took a quarter of a training step. Here the micro-kernel reads operands in place through its strides
-    /// wherever their layout lets it stream: A's rows for `nn` and `nt`, B's rows (a panel row is 24 contiguous
-    /// floats of a row of B) for `nn` and `tn`. What is left is packed by the thread that uses it: `nt`'s B
-    /// panel (its columns are rows of B), `tn`'s A panels (four floats per row of A: in place, every step of
-    /// the k-loop would touch a new cache line), and the edges (rows past m, columns past n, zero-padded).
-    /// Work items are rectangles of C (row tiles × B panels) that each run every k-slice in order, so a
-    /// product is one pool round with no barrier between packing and computing. The same k-slices and the same
-    /// kernel on the same values as the packed path: the same bits.
+    /// batch of 64 or 256). There a packed B panel serves only m/4 micro-kernel calls, packing all of A and B
+    /// took a quarter of a training step, and the two-round structure (pack, then compute) a barrier per
+    /// product. Here each work item packs only what it uses and runs every k-slice in order, so a product is
+    /// one pool round:
+    /// - `nn`, `nt`: an item is one B panel × a range of row tiles. It packs its B panel (KC×NR, in L1) and
+    ///   reads A in place through the micro-kernel's strides (a tile's four rows stream). Items take a
+    ///   panel's whole height, except the last panels, which are split in two when several workers share the
+    ///   product, so that the dynamic hand-out ends evenly.
+    /// - `tn`: an item is a range of row tiles × every panel. It packs its A block (A's columns, four floats
+    ///   per row of A: in place, every step of the k-loop would touch a new line) and reads B's rows in place,
+    ///   unless B's row stride is a multiple of 4 KiB (then the panel's rows would share a few cache sets) or
+    ///   the panel is an edge.
+    /// The same k-slices and the same kernel on the same values as the packed path: the same bits.
     func runDirect(workers: Int) {
-        let mr = GemmBlocking.mr, nr = GemmBlocking.nr
-        let panels = (n + nr - 1) / nr
+        let mr = GemmBlocking.mr
+        let panels = (n + GemmBlocking.nr - 1) / GemmBlocking.nr
         let rowTiles = (m + mr - 1) / mr
         let kcMax = min(GemmBlocking.kc, k)
-        // Items: `nt` packs a B panel per item and runs all rows on it; `tn` packs the A panels of a range of
-        // rows and runs all B panels on them; `nn` packs nothing and takes a panel × a range of rows. At least
-        // 8 items per worker where the shape allows, so that the dynamic hand-out evens the load.
-        let rowChunks: Int, panelChunks: Int
-        switch layout {
-        case .nt: (rowChunks, panelChunks) = (1, panels)
-        case .tn: (rowChunks, panelChunks) = (workers == 1 ? 1 : min(rowTiles, 8 * workers), 1)
-        case .nn: (rowChunks, panelChunks) = (workers == 1 ? 1 : min(rowTiles, (8 * workers + panels - 1) / panels), panels)
+        if layout == .tn {
+            // B read in place: items split the rows and share B. Otherwise each item would pack B again, so they
+            // split the panels instead and each packs the (smaller) A.
+            let byRows = tnReadsBInPlace
+            let chunks = workers == 1 ? 1 : min(byRows ? rowTiles : panels, 8 * workers)
+            parallelFor(iterations: chunks, threads: workers) { t in
+                if byRows {
+                    directItem(rowTiles: (rowTiles * t / chunks)..<(rowTiles * (t + 1) / chunks), panels: 0..<panels, kcMax: kcMax)
+                } else {
+                    directItem(rowTiles: 0..<rowTiles, panels: (panels * t / chunks)..<(panels * (t + 1) / chunks), kcMax: kcMax)
+                }
+            }
+            return
         }
-        parallelFor(iterations: rowChunks * panelChunks, threads: workers) { t in
-            let r = t % rowChunks, q = t / rowChunks
-            directItem(
-                rowTiles: (rowTiles * r / rowChunks)..<(rowTiles * (r + 1) / rowChunks),
-                panels: (panels * q / panelChunks)..<(panels * (q + 1) / panelChunks), kcMax: kcMax)
+        let split = workers > 1 && rowTiles >= 2 ? min(panels, workers - 1) : 0
+        let whole = panels - split
+        parallelFor(iterations: whole + 2 * split, threads: workers) { t in
+            if t < whole {
+                directItem(rowTiles: 0..<rowTiles, panels: t..<(t + 1), kcMax: kcMax)
+            } else {
+                let half = (t - whole) % 2, q = whole + (t - whole) / 2
+                directItem(rowTiles: (rowTiles * half / 2)..<(rowTiles * (half + 1) / 2), panels: q..<(q + 1), kcMax: kcMax)
+            }
         }
     }
+
+    /// `tn` in the direct path reads B's full panels in place, unless B's row stride is a multiple of 4 KiB.
+    var tnReadsBInPlace: Bool { layout == .tn && n % 1024 != 0 }
 
     /// Row tiles `rowTiles` (of MR rows) × B panels `panels` (of NR columns) of C, over every k-slice in order;
     /// see `runDirect`.
     func directItem(rowTiles: Range<Int>, panels: Range<Int>, kcMax: Int) {
         let mr = GemmBlocking.mr, nr = GemmBlocking.nr
-        let packsA = layout == .tn, packsB = layout == .nt
+        let packsA = layout == .tn
+        let bInPlace = tnReadsBInPlace
         let rows = min(rowTiles.upperBound * mr, m) - rowTiles.lowerBound * mr
-        let cols = min(panels.upperBound * nr, n) - panels.lowerBound * nr
         let aFloats = (packsA ? rowTiles.count : 1) * mr * kcMax
-        let bFloats = (packsB ? panels.count : 1) * nr * kcMax
-        let floats = mr * nr + aFloats + bFloats
+        let floats = mr * nr + aFloats + nr * kcMax
         withUnsafeTemporaryAllocation(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64) { raw in
             guard let base = raw.baseAddress else { return }
             let scratch = base.bindMemory(to: Float.self, capacity: floats)
             let aBlock = scratch + mr * nr
-            let bBlock = aBlock + aFloats
+            let bPanel = aBlock + aFloats
             var pc = 0
             while pc < k {
                 let kc = min(GemmBlocking.kc, k - pc)
                 let addToC = accumulate || pc > 0
                 if packsA { packA(into: aBlock, ic: rowTiles.lowerBound * mr, mc: rows, pc: pc, kc: kc) }
-                if packsB { packB(into: bBlock, pc: pc, kc: kc, jc: panels.lowerBound * nr, nc: cols) }
                 for q in panels {
                     let jr = q * nr, w = min(nr, n - jr)
                     let bp: UnsafePointer<Float>, ldb: Int
-                    if packsB {
-                        (bp, ldb) = (UnsafePointer(bBlock + (q - panels.lowerBound) * nr * kc), nr)
-                    } else if w < nr {
-                        packB(into: bBlock, pc: pc, kc: kc, jc: jr, nc: w)
-                        (bp, ldb) = (UnsafePointer(bBlock), nr)
-                    } else {
+                    if bInPlace && w == nr {
                         (bp, ldb) = (b + pc * n + jr, n)
+                    } else {
+                        packB(into: bPanel, pc: pc, kc: kc, jc: jr, nc: w)
+                        (bp, ldb) = (UnsafePointer(bPanel), nr)
                     }
                     for tile in rowTiles {
                         let ir = tile * mr, h = min(mr, m - ir)
