@@ -3,7 +3,7 @@
 # vfmadd…ps on ymm registers with no stack traffic. Usage: Benchmarks/disasm_kernel.sh [.build/release/initlab]
 set -euo pipefail
 bin="${1:-.build/release/initlab}"
-sym='gemmMicroKernel4x24'
+sym='gemmMicroKernel4x24yy'
 body=$(objdump -d --no-show-raw-insn "$bin" | awk "/<.*${sym}.*>:\$/,/^\$/")
 [ -n "$body" ] || { echo "symbol *${sym}* not found in $bin" >&2; exit 1; }
 echo "$body" | head -1

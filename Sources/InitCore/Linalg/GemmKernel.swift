@@ -16,8 +16,8 @@ import Dispatch
 // the first slice when not accumulating). Threads share the packing and then split C into disjoint tiles,
 // never k (see `ParallelGemm`), so the result is bit-identical for any thread count.
 //
-// Products with few rows of C (m ≤ 256) skip most of the packing: the micro-kernel reads A, and B where its
-// layout allows, in place (`GemmProblem.runDirect`), with the same k-slices and so the same bits.
+// `nn` and `nt` products with few rows of C (m ≤ 256) pack only B, per panel where it is used, and the
+// micro-kernel reads A in place (`GemmProblem.runDirect`), with the same k-slices and so the same bits.
 
 /// Block sizes. MR×NR is the register tile (4 rows × 3 SIMD8 = 12 accumulators + 3 B vectors + 1 broadcast
 /// = the 16 ymm registers); a KC×NR B panel (24 KiB) stays in L1, an MC×KC A block (128 KiB) in L2, a
@@ -35,7 +35,7 @@ enum GemmBlocking {
     /// step's products at width 256, batch 64) runs 0.074 ms on 2 threads against 0.108 ms on 1, while
     /// 32×128×128 is still faster on one; the earlier 2²² kept the former single-threaded.
     static let minWorkPerThread = 1 << 20
-    /// Products with at most this many rows of C take the in-place path (`GemmProblem.runDirect`).
+    /// `nn` and `nt` products with at most this many rows of C take the in-place path (`GemmProblem.runDirect`).
     static let directMaxRows = 256
 }
 
@@ -73,7 +73,7 @@ struct GemmProblem: @unchecked Sendable {
             return
         }
         let workers = max(1, min(threads, m * n * k / max(1, minWorkPerThread)))
-        if m <= directMaxRows {
+        if m <= directMaxRows && layout != .tn {
             runDirect(workers: workers)
         } else if workers == 1 {
             compute(Task(rows: 0..<m, cols: 0..<n))
@@ -82,100 +82,64 @@ struct GemmProblem: @unchecked Sendable {
         }
     }
 
-    /// The path for products with few rows (m ≤ `GemmBlocking.directMaxRows`: a training step's layers at a
-    /// batch of 64 or 256). There a packed B panel serves only m/4 micro-kernel calls, packing all of A and B
-    /// took a quarter of a training step, and the two-round structure (pack, then compute) a barrier per
-    /// product. Here each work item packs only what it uses and runs every k-slice in order, so a product is
-    /// one pool round:
-    /// - `nn`, `nt`: an item is one B panel × a range of row tiles. It packs its B panel (KC×NR, in L1) and
-    ///   reads A in place through the micro-kernel's strides (a tile's four rows stream). Items take a
-    ///   panel's whole height, except the last panels, which are split in two when several workers share the
-    ///   product, so that the dynamic hand-out ends evenly.
-    /// - `tn`: an item is a range of row tiles × every panel. It packs its A block (A's columns, four floats
-    ///   per row of A: in place, every step of the k-loop would touch a new line) and reads B's rows in place,
-    ///   unless B's row stride is a multiple of 4 KiB (then the panel's rows would share a few cache sets) or
-    ///   the panel is an edge.
-    /// The same k-slices and the same kernel on the same values as the packed path: the same bits.
+    /// The path for `nn` and `nt` products with few rows (m ≤ `GemmBlocking.directMaxRows`: a training step's
+    /// forward and input-gradient products at a batch of 64 or 256). There a packed B panel serves only m/4
+    /// micro-kernel calls, packing A (a 4×4 transpose per 16 floats) cost as much as packing B, and the
+    /// two-round structure (pack, then compute) a barrier per product. Here a work item is one B panel × a
+    /// range of row tiles: it packs its B panel (KC×NR, in L1) and reads A in place through the strided micro-kernel (a tile's four rows stream; only edge rows past m are packed, zero-padded). Each item runs every
+    /// k-slice in order, so a product is one pool round. Items take a panel's whole height, except the last
+    /// panels, which are split in two when several workers share the product, so that the dynamic hand-out
+    /// ends evenly. The same k-slices and the same kernel on the same values as the packed path: the same
+    /// bits. (`tn` stays packed: its A has four floats per row of A, and reading them in place, or packing
+    /// them per item, measured slower than packing once.)
     func runDirect(workers: Int) {
         let mr = GemmBlocking.mr
         let panels = (n + GemmBlocking.nr - 1) / GemmBlocking.nr
         let rowTiles = (m + mr - 1) / mr
         let kcMax = min(GemmBlocking.kc, k)
-        if layout == .tn {
-            // B read in place: items split the rows and share B. Otherwise each item would pack B again, so they
-            // split the panels instead and each packs the (smaller) A.
-            let byRows = tnReadsBInPlace
-            let chunks = workers == 1 ? 1 : min(byRows ? rowTiles : panels, 8 * workers)
-            parallelFor(iterations: chunks, threads: workers) { t in
-                if byRows {
-                    directItem(rowTiles: (rowTiles * t / chunks)..<(rowTiles * (t + 1) / chunks), panels: 0..<panels, kcMax: kcMax)
-                } else {
-                    directItem(rowTiles: 0..<rowTiles, panels: (panels * t / chunks)..<(panels * (t + 1) / chunks), kcMax: kcMax)
-                }
-            }
-            return
-        }
         let split = workers > 1 && rowTiles >= 2 ? min(panels, workers - 1) : 0
         let whole = panels - split
         parallelFor(iterations: whole + 2 * split, threads: workers) { t in
             if t < whole {
-                directItem(rowTiles: 0..<rowTiles, panels: t..<(t + 1), kcMax: kcMax)
+                directItem(rowTiles: 0..<rowTiles, panel: t, kcMax: kcMax)
             } else {
                 let half = (t - whole) % 2, q = whole + (t - whole) / 2
-                directItem(rowTiles: (rowTiles * half / 2)..<(rowTiles * (half + 1) / 2), panels: q..<(q + 1), kcMax: kcMax)
+                directItem(rowTiles: (rowTiles * half / 2)..<(rowTiles * (half + 1) / 2), panel: q, kcMax: kcMax)
             }
         }
     }
 
-    /// `tn` in the direct path reads B's full panels in place, unless B's row stride is a multiple of 4 KiB.
-    var tnReadsBInPlace: Bool { layout == .tn && n % 1024 != 0 }
-
-    /// Row tiles `rowTiles` (of MR rows) × B panels `panels` (of NR columns) of C, over every k-slice in order;
-    /// see `runDirect`.
-    func directItem(rowTiles: Range<Int>, panels: Range<Int>, kcMax: Int) {
+    /// Row tiles `rowTiles` (of MR rows) of B panel `q` (NR columns) of C, over every k-slice in order; see
+    /// `runDirect`.
+    func directItem(rowTiles: Range<Int>, panel q: Int, kcMax: Int) {
         let mr = GemmBlocking.mr, nr = GemmBlocking.nr
-        let packsA = layout == .tn
-        let bInPlace = tnReadsBInPlace
-        let rows = min(rowTiles.upperBound * mr, m) - rowTiles.lowerBound * mr
-        let aFloats = (packsA ? rowTiles.count : 1) * mr * kcMax
-        let floats = mr * nr + aFloats + nr * kcMax
+        let jr = q * nr, w = min(nr, n - jr)
+        let floats = mr * nr + mr * kcMax + nr * kcMax
         withUnsafeTemporaryAllocation(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64) { raw in
             guard let base = raw.baseAddress else { return }
             let scratch = base.bindMemory(to: Float.self, capacity: floats)
-            let aBlock = scratch + mr * nr
-            let bPanel = aBlock + aFloats
+            let aEdge = scratch + mr * nr
+            let bPanel = aEdge + mr * kcMax
             var pc = 0
             while pc < k {
                 let kc = min(GemmBlocking.kc, k - pc)
                 let addToC = accumulate || pc > 0
-                if packsA { packA(into: aBlock, ic: rowTiles.lowerBound * mr, mc: rows, pc: pc, kc: kc) }
-                for q in panels {
-                    let jr = q * nr, w = min(nr, n - jr)
-                    let bp: UnsafePointer<Float>, ldb: Int
-                    if bInPlace && w == nr {
-                        (bp, ldb) = (b + pc * n + jr, n)
+                packB(into: bPanel, pc: pc, kc: kc, jc: jr, nc: w)
+                for tile in rowTiles {
+                    let ir = tile * mr, h = min(mr, m - ir)
+                    let ap: UnsafePointer<Float>, aRow: Int, aStep: Int
+                    if h < mr {
+                        packA(into: aEdge, ic: ir, mc: h, pc: pc, kc: kc)
+                        (ap, aRow, aStep) = (UnsafePointer(aEdge), 1, mr)
                     } else {
-                        packB(into: bPanel, pc: pc, kc: kc, jc: jr, nc: w)
-                        (bp, ldb) = (UnsafePointer(bPanel), nr)
+                        (ap, aRow, aStep) = (a + ir * k + pc, k, 1)
                     }
-                    for tile in rowTiles {
-                        let ir = tile * mr, h = min(mr, m - ir)
-                        let ap: UnsafePointer<Float>, aRow: Int, aStep: Int
-                        if packsA {
-                            (ap, aRow, aStep) = (UnsafePointer(aBlock + (tile - rowTiles.lowerBound) * mr * kc), 1, mr)
-                        } else if h < mr {
-                            packA(into: aBlock, ic: ir, mc: h, pc: pc, kc: kc)
-                            (ap, aRow, aStep) = (UnsafePointer(aBlock), 1, mr)
-                        } else {
-                            (ap, aRow, aStep) = (a + ir * k + pc, k, 1)
-                        }
-                        let cTile = c + ir * n + jr
-                        if h == mr && w == nr {
-                            gemmMicroKernel4x24(kc, ap, aRow, aStep, bp, ldb, cTile, n, addToC)
-                        } else {
-                            gemmMicroKernel4x24(kc, ap, aRow, aStep, bp, ldb, scratch, nr, false)
-                            storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
-                        }
+                    let cTile = c + ir * n + jr
+                    if h == mr && w == nr {
+                        gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, cTile, n, addToC)
+                    } else {
+                        gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, scratch, nr, false)
+                        storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
                     }
                 }
                 pc += kc
@@ -257,11 +221,11 @@ struct GemmProblem: @unchecked Sendable {
                 let aPanel = UnsafePointer(packedA + ir * kc)
                 let cTile = c + (ic + ir) * n + (jc + jr)
                 if h == mr && w == nr {
-                    gemmMicroKernel4x24(kc, aPanel, 1, mr, bPanel, nr, cTile, n, addToC)
+                    gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
                 } else {
                     // Edge tile: full kernel into scratch (padded lanes are zeros × zeros), then the same
                     // addition/store per element, lane by lane.
-                    gemmMicroKernel4x24(kc, aPanel, 1, mr, bPanel, nr, scratch, nr, false)
+                    gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
                     storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
                 }
                 ir += mr
@@ -422,20 +386,36 @@ struct GemmProblem: @unchecked Sendable {
      SIMD4(a[2], b[2], c[2], d[2]), SIMD4(a[3], b[3], c[3], d[3]))
 }
 
-/// The register-tiled micro-kernel: C[0..<4, 0..<24] (+)= A(4×kc) · B(kc×24).
+/// The register-tiled micro-kernel on packed panels: C[0..<4, 0..<24] (+)= Apanel(4×kc) · Bpanel(kc×24).
 ///
-/// Element (i, p) of A is at `a + i·aRow + p·aStep`: a packed MR×KC panel is (1, 4); rows of a row-major A
-/// read in place are (lda, 1); columns of a transposed A read in place are (1, lda). Row p of B is the 24
-/// floats at `b + p·ldb`: NR for a packed panel, the row stride for B read in place (no alignment needed).
-/// `c` is the top-left of a full 4×24 tile of C with row stride `ldc`. Each of the 96 accumulators is a fused
-/// multiply-add chain over p = 0..<kc starting from zero; the tile is then added to C (`add`) or stored. So
-/// where A and B come from (packed or in place) never changes a bit of the result.
-/// 4×24 rather than 6×16: the same 12 accumulators, but LLVM keeps 3 B vectors + 1 broadcast in the
+/// `a` is a packed MR×KC panel (column p at a + 4p), `b` a packed KC×NR panel (row p at b + 24p, 32-byte
+/// aligned), `c` the top-left of a full 4×24 tile of C with row stride `ldc`. Each of the 96 accumulators is
+/// a fused multiply-add chain over p = 0..<kc starting from zero; the tile is then added to C (`add`) or
+/// stored. 4×24 rather than 6×16: the same 12 accumulators, but LLVM keeps 3 B vectors + 1 broadcast in the
 /// 4 remaining registers without spilling, while with 6×16 it hoisted the 6 broadcasts and spilled.
 /// Kept out of line so that it is one symbol in the disassembly (Benchmarks/DISASSEMBLY.md).
 @inline(never)
 func gemmMicroKernel4x24(
-    _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
+) {
+    microKernel4x24(kc, a, 1, GemmBlocking.mr, b, c, ldc, add)
+}
+
+/// The same kernel with A read in place: element (i, p) of A at `a + i·aRow + p·aStep` (a row-major A is
+/// (lda, 1)); B is a packed panel as above. The strides are the only difference, so the bits are the same.
+@inline(never)
+func gemmMicroKernel4x24Strided(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
+) {
+    microKernel4x24(kc, a, aRow, aStep, b, c, ldc, add)
+}
+
+/// The body of both kernels (specialized into each: the packed one gets constant strides).
+@inline(__always)
+func microKernel4x24(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>,
     _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
 ) {
     typealias V = SIMD8<Float>
@@ -452,13 +432,12 @@ func gemmMicroKernel4x24(
     var ap = a
     var bp = UnsafeRawPointer(b)
     let r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow
-    let bStride = ldb * MemoryLayout<Float>.stride
     // A `for` over a range, not `while p < kc`: with the latter LLVM peeled an iteration and kept the 12
     // accumulators on the stack (checked with objdump; see Benchmarks/DISASSEMBLY.md).
     for _ in 0..<kc {
-        let b0 = bp.loadUnaligned(as: V.self)
-        let b1 = bp.loadUnaligned(fromByteOffset: 32, as: V.self)
-        let b2 = bp.loadUnaligned(fromByteOffset: 64, as: V.self)
+        let b0 = bp.load(as: V.self)
+        let b1 = bp.load(fromByteOffset: 32, as: V.self)
+        let b2 = bp.load(fromByteOffset: 64, as: V.self)
         var av = V(repeating: ap[0])
         c00.addProduct(av, b0); c01.addProduct(av, b1); c02.addProduct(av, b2)
         av = V(repeating: ap[r1])
@@ -468,7 +447,7 @@ func gemmMicroKernel4x24(
         av = V(repeating: ap[r3])
         c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2)
         ap += aStep
-        bp += bStride
+        bp += 96
     }
     @inline(__always)
     func update(_ row: Int, _ v0: V, _ v1: V, _ v2: V) {
