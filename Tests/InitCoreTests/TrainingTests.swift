@@ -208,6 +208,13 @@ struct TrainingTests {
         let four = try Trainer(matmul: Matmul(threads: 4)).run(wide, data: nil)
         #expect(one == two && two == four)
         #expect(one.training?.trainLoss.count == 12)
+        // A plain MLP too. At two threads the backward runs each layer's weight- and input-gradient products
+        // side by side, one thread each (both nets here; Fixup layers take the sequential path).
+        let mlp = Self.spec(depth: 4, width: 96, inputWidth: 96, activation: "relu", train: t)
+        let mlpOne = try Trainer(matmul: Matmul(threads: 1)).run(mlp, data: nil)
+        let mlpTwo = try Trainer(matmul: Matmul(threads: 2)).run(mlp, data: nil)
+        let mlpFour = try Trainer(matmul: Matmul(threads: 4)).run(mlp, data: nil)
+        #expect(mlpOne == mlpTwo && mlpTwo == mlpFour)
     }
 
     /// The run's shape: losses and rates per step, evaluations and snapshots where they are due, cancellation

@@ -505,9 +505,34 @@ final class TrainEngine {
                 pending.copy(from: delta, count: B * n)
                 pendingIndex = l - m
             }
+            let fixupLayer = fixup != nil && fixup?.gamma[l - 1] != nil
+            if l > 1 && !fixupLayer && matmul.threads == 2 {
+                // Two threads: the weight gradient and the input gradient are independent (both read δ; Fixup
+                // would rescale δ in between), so each runs whole on one thread, in one pool round, instead of
+                // each being split in two with its own rounds and tail. Each product's bits do not depend on
+                // its thread count, so the result is the same.
+                let delta = UnsafePointer(delta.pointer), w = UnsafePointer(layer.w.pointer)
+                let dW = layer.dW.pointer, db = layer.db.pointer, next = deltaNext.pointer
+                let (rows, width) = (B, n)
+                let single = Matmul(threads: 1)
+                parallelFor(iterations: 2, threads: 2) { i in
+                    if i == 0 {
+                        single.multiply(.tn, m: width, n: fi, k: rows, a: delta, b: aIn, c: dW)
+                        columnSums(delta, rows: rows, cols: width, into: db)
+                    } else {
+                        single.multiply(.nn, m: rows, n: fi, k: width, a: delta, b: w, c: next)
+                    }
+                }
+                if l - 1 == pendingIndex {
+                    for i in 0..<(B * n) { deltaNext.pointer[i] += pending.pointer[i] }
+                    pendingIndex = -1
+                }
+                swap(&self.delta, &deltaNext)
+                continue
+            }
             matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
             columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
-            if let fixup, fixup.gamma[l - 1] != nil { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
+            if let fixup, fixupLayer { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
             if l > 1 {
                 matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer)
                 if l - 1 == pendingIndex {
