@@ -1,4 +1,5 @@
 import TestSupport
+import Synchronization
 import Testing
 
 @testable import InitCore
@@ -152,6 +153,50 @@ struct MatmulTests {
                     firstMismatch(inPlace, packed) == nil,
                     "in place on \(threads) threads differs from packed (accumulate \(accumulate))")
             }
+        }
+    }
+
+    /// `multiply(…, alongside:)` runs its side work exactly once, in the product's round when the product takes
+    /// the direct path (nn/nt, few rows) and before it otherwise, and leaves the product's bits unchanged: here
+    /// the side work is a second product on one thread, as in a training step's backward.
+    @Test(arguments: [(MatmulLayout.nn, 64, 256, 256), (.nt, 64, 100, 300), (.tn, 96, 80, 64), (.nn, 300, 50, 40), (.nt, 0, 5, 5)])
+    func sideWorkRunsOnceBesideTheProduct(_ shape: (MatmulLayout, Int, Int, Int)) {
+        let (layout, m, n, k) = shape
+        let rng = Philox(seed: 5, stream: UInt64(m * 7919 + n * 31 + k))
+        let a = rng.uniform(count: max(1, m * k), low: -1, high: 1)
+        let b = rng.uniform(count: max(1, k * n), low: -1, high: 1, offset: 1 << 32)
+        let sideA = rng.uniform(count: 48 * 40, low: -1, high: 1, offset: 1 << 33)
+        let sideB = rng.uniform(count: 48 * 56, low: -1, high: 1, offset: 1 << 34)
+        let plain = product(layout, m: m, n: n, k: k, a: a, b: b, c: [Float](repeating: 0, count: max(1, m * n)),
+                            accumulate: false, threads: 1)
+        let sidePlain = product(.tn, m: 40, n: 56, k: 48, a: sideA, b: sideB, c: [Float](repeating: 0, count: 40 * 56),
+                                accumulate: false, threads: 1)
+        for threads in [1, 2, 3] {
+            var c = [Float](repeating: 0, count: max(1, m * n))
+            var sideC = [Float](repeating: 0, count: 40 * 56)
+            let runs = Atomic<Int>(0)
+            a.withUnsafeBufferPointer { ap in
+                b.withUnsafeBufferPointer { bp in
+                    c.withUnsafeMutableBufferPointer { cp in
+                        sideA.withUnsafeBufferPointer { sap in
+                            sideB.withUnsafeBufferPointer { sbp in
+                                sideC.withUnsafeMutableBufferPointer { scp in
+                                    guard let pa = ap.baseAddress, let pb = bp.baseAddress, let pc = cp.baseAddress,
+                                          let sa = sap.baseAddress, let sb = sbp.baseAddress, let sc = scp.baseAddress
+                                    else { return }
+                                    Matmul(threads: threads).multiply(layout, m: m, n: n, k: k, a: pa, b: pb, c: pc) {
+                                        runs.add(1, ordering: .relaxed)
+                                        Matmul(threads: 1).multiply(.tn, m: 40, n: 56, k: 48, a: sa, b: sb, c: sc)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            #expect(runs.load(ordering: .relaxed) == 1, "side work ran \(runs.load(ordering: .relaxed)) times on \(threads) threads")
+            #expect(firstMismatch(c, plain) == nil, "product differs on \(threads) threads")
+            #expect(firstMismatch(sideC, sidePlain) == nil, "side product differs on \(threads) threads")
         }
     }
 

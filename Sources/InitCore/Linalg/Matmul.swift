@@ -40,6 +40,24 @@ public struct Matmul: Sendable {
             .run(threads: threads)
     }
 
+    /// `C (+)= op(A) · op(B)` as above, with `side` run in the same parallel round as one more work item, handed
+    /// out first: for independent work (such as another product on one thread, `Matmul(threads: 1)`) that would
+    /// otherwise take a round of its own, while the threads that do not run it share the product's items. A
+    /// training step's backward runs each layer's weight gradient beside its input gradient this way. The
+    /// product's bits are `multiply`'s. When the product is not split into such items (`tn`, or more than 256
+    /// rows), `side` runs first, then the product.
+    public func multiply(
+        _ layout: MatmulLayout, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+        accumulate: Bool = false, alongside side: () -> Void
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "matrix dimensions must be non-negative")
+        withoutActuallyEscaping(side) { side in
+            GemmProblem(layout: layout, m: m, n: n, k: k, a: a, b: b, c: c, accumulate: accumulate)
+                .run(threads: threads, alongside: side)
+        }
+    }
+
     /// Convenience on `Matrix` values: returns op(A) · op(B).
     public func multiply(_ layout: MatmulLayout, _ a: Matrix, _ b: Matrix) -> Matrix {
         let (m, k1): (Int, Int) = layout == .tn ? (a.cols, a.rows) : (a.rows, a.cols)

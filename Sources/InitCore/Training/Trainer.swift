@@ -508,20 +508,17 @@ final class TrainEngine {
             let fixupLayer = fixup != nil && fixup?.gamma[l - 1] != nil
             if l > 1 && !fixupLayer && matmul.threads == 2 {
                 // Two threads: the weight gradient and the input gradient are independent (both read δ; Fixup
-                // would rescale δ in between), so each runs whole on one thread, in one pool round, instead of
-                // each being split in two with its own rounds and tail. Each product's bits do not depend on
-                // its thread count, so the result is the same.
-                let delta = UnsafePointer(delta.pointer), w = UnsafePointer(layer.w.pointer)
-                let dW = layer.dW.pointer, db = layer.db.pointer, next = deltaNext.pointer
+                // would rescale δ in between). The weight gradient runs whole on one thread as a side item of the
+                // input gradient's round, and both threads share the input gradient's items: one pool round
+                // instead of three, no tail per product, and the thread that finishes first takes what is left.
+                // Each product's bits do not depend on its thread count, so the result is the same.
+                let delta = UnsafePointer(delta.pointer)
+                let dW = layer.dW.pointer, db = layer.db.pointer
                 let (rows, width) = (B, n)
                 let single = Matmul(threads: 1)
-                parallelFor(iterations: 2, threads: 2) { i in
-                    if i == 0 {
-                        single.multiply(.tn, m: width, n: fi, k: rows, a: delta, b: aIn, c: dW)
-                        columnSums(delta, rows: rows, cols: width, into: db)
-                    } else {
-                        single.multiply(.nn, m: rows, n: fi, k: width, a: delta, b: w, c: next)
-                    }
+                matmul.multiply(.nn, m: B, n: fi, k: n, a: delta, b: layer.w.pointer, c: deltaNext.pointer) {
+                    single.multiply(.tn, m: width, n: fi, k: rows, a: delta, b: aIn, c: dW)
+                    columnSums(delta, rows: rows, cols: width, into: db)
                 }
                 if l - 1 == pendingIndex {
                     for i in 0..<(B * n) { deltaNext.pointer[i] += pending.pointer[i] }
