@@ -83,6 +83,13 @@ struct MatmulCase: CustomTestStringConvertible, Sendable {
     let layout: MatmulLayout
     let m: Int, n: Int, k: Int
     var testDescription: String { "\(layout) \(m)×\(n)×\(k)" }
+
+    /// A, B and an initial C, uniform in [−1, 1), from `seed` and the shape.
+    func operands(seed: UInt64) -> (a: [Float], b: [Float], c: [Float]) {
+        let rng = Philox(seed: seed, stream: UInt64(m * 1_000_003 + n * 1009 + k))
+        return (rng.uniform(count: m * k, low: -1, high: 1), rng.uniform(count: k * n, low: -1, high: 1, offset: 1 << 32),
+                rng.uniform(count: m * n, low: -1, high: 1, offset: 1 << 33))
+    }
 }
 
 let matmulCases: [MatmulCase] = MatmulLayout.allCases.flatMap { layout in
@@ -103,10 +110,7 @@ struct MatmulTests {
     @Test(arguments: matmulCases)
     func matchesReference(_ tc: MatmulCase) {
         let (m, n, k) = (tc.m, tc.n, tc.k)
-        let rng = Philox(seed: 2024, stream: UInt64(m * 1_000_003 + n * 1009 + k))
-        let a = rng.uniform(count: m * k, low: -1, high: 1)
-        let b = rng.uniform(count: k * n, low: -1, high: 1, offset: 1 << 32)
-        let c0 = rng.uniform(count: m * n, low: -1, high: 1, offset: 1 << 33)
+        let (a, b, c0) = tc.operands(seed: 2024)
         let ref = referenceProduct(tc.layout, m: m, n: n, k: k, a: a, b: b)
         let u = Double(Float.ulpOfOne) / 2
         for accumulate in [false, true] {
@@ -138,10 +142,7 @@ struct MatmulTests {
     @Test(arguments: matmulCases)
     func inPlaceAndPackedPathsAgree(_ tc: MatmulCase) {
         let (m, n, k) = (tc.m, tc.n, tc.k)
-        let rng = Philox(seed: 77, stream: UInt64(m * 1_000_003 + n * 1009 + k))
-        let a = rng.uniform(count: m * k, low: -1, high: 1)
-        let b = rng.uniform(count: k * n, low: -1, high: 1, offset: 1 << 32)
-        let c0 = rng.uniform(count: m * n, low: -1, high: 1, offset: 1 << 33)
+        let (a, b, c0) = tc.operands(seed: 77)
         for accumulate in [false, true] {
             let packed = product(
                 tc.layout, m: m, n: n, k: k, a: a, b: b, c: c0, accumulate: accumulate, threads: 1, directMaxRows: 0)
