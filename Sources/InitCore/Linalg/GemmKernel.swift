@@ -92,13 +92,14 @@ struct GemmProblem: @unchecked Sendable {
     /// forward and input-gradient products at a batch of 64 or 256). There a packed B panel serves only m/4
     /// micro-kernel calls, packing A (a 4×4 transpose per 16 floats) cost as much as packing B, and the
     /// two-round structure (pack, then compute) a barrier per product. Here a work item is one B panel × a
-    /// range of row tiles: it packs its B panel (KC×NR, in L1) and reads A in place through the strided micro-kernel (a tile's four rows
-    /// stream; only edge rows past m are packed, zero-padded). Each item runs every k-slice in order, so a product is one pool round. Items take a panel's whole height, except the last
-    /// panels, which are split in two when several workers share the product, so that the dynamic hand-out
-    /// ends evenly. The same k-slices and the same kernel on the same values as the packed path: the same
-    /// bits. (`tn` stays packed: its A has four floats per row of A, and reading them in place, or packing
-    /// them per item, measured slower than packing once.)
-    /// With `side`, the side work is item 0 of the round (the first taken), and the product's items follow.
+    /// range of row tiles: it packs its B panel (KC×NR, in L1) and reads A in place through the strided
+    /// micro-kernel (a tile's four rows stream; only edge rows past m are packed, zero-padded). Each item runs
+    /// every k-slice in order, so a product is one pool round. Items take a panel's whole height, except the
+    /// last panels, which are split in two when several workers share the product, so that the dynamic
+    /// hand-out ends evenly. With `side`, the side work is item 0 of the round (the first taken), and the
+    /// product's items follow. The same k-slices and the same kernel on the same values as the packed path:
+    /// the same bits. (`tn` stays packed: its A has four floats per row of A, and reading them in place, or
+    /// packing them per item, measured slower than packing once.)
     func runDirect(workers: Int, alongside side: (() -> Void)? = nil) {
         let mr = GemmBlocking.mr
         let panels = (n + GemmBlocking.nr - 1) / GemmBlocking.nr

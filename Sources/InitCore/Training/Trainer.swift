@@ -512,26 +512,21 @@ final class TrainEngine {
                 // input gradient's round, and both threads share the input gradient's items: one pool round
                 // instead of three, no tail per product, and the thread that finishes first takes what is left.
                 // Each product's bits do not depend on its thread count, so the result is the same.
-                let delta = UnsafePointer(delta.pointer)
+                let d = UnsafePointer(delta.pointer)
                 let dW = layer.dW.pointer, db = layer.db.pointer
                 let (rows, width) = (B, n)
                 let single = Matmul(threads: 1)
-                matmul.multiply(.nn, m: B, n: fi, k: n, a: delta, b: layer.w.pointer, c: deltaNext.pointer) {
-                    single.multiply(.tn, m: width, n: fi, k: rows, a: delta, b: aIn, c: dW)
-                    columnSums(delta, rows: rows, cols: width, into: db)
+                matmul.multiply(.nn, m: B, n: fi, k: n, a: d, b: layer.w.pointer, c: deltaNext.pointer) {
+                    single.multiply(.tn, m: width, n: fi, k: rows, a: d, b: aIn, c: dW)
+                    columnSums(d, rows: rows, cols: width, into: db)
                 }
-                if l - 1 == pendingIndex {
-                    for i in 0..<(B * n) { deltaNext.pointer[i] += pending.pointer[i] }
-                    pendingIndex = -1
-                }
-                swap(&self.delta, &deltaNext)
-                continue
+            } else {
+                matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
+                columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
+                if let fixup, fixupLayer { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
+                if l > 1 { matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer) }
             }
-            matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
-            columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
-            if let fixup, fixupLayer { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
             if l > 1 {
-                matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer)
                 if l - 1 == pendingIndex {
                     for i in 0..<(B * n) { deltaNext.pointer[i] += pending.pointer[i] }
                     pendingIndex = -1
