@@ -157,9 +157,9 @@ struct MatmulTests {
         }
     }
 
-    /// `multiply(…, alongside:)` runs its side work exactly once, in the product's round when the product takes
+    /// `multiply(…, alongside:)` runs each side item exactly once, in the product's round when the product takes
     /// the direct path (nn/nt, few rows) and before it otherwise, and leaves the product's bits unchanged: here
-    /// the side work is a second product on one thread, as in a training step's backward.
+    /// item 0 is a second product on one thread, as in a training step's backward, and items 1–3 count.
     @Test(arguments: [(MatmulLayout.nn, 64, 256, 256), (.nt, 64, 100, 300), (.tn, 96, 80, 64), (.nn, 300, 50, 40), (.nt, 0, 5, 5)])
     func sideWorkRunsOnceBesideTheProduct(_ shape: (MatmulLayout, Int, Int, Int)) {
         let (layout, m, n, k) = shape
@@ -175,7 +175,7 @@ struct MatmulTests {
         for threads in [1, 2, 3] {
             var c = [Float](repeating: 0, count: max(1, m * n))
             var sideC = [Float](repeating: 0, count: 40 * 56)
-            let runs = Atomic<Int>(0)
+            let runs = Atomic<Int>(0), later = Atomic<Int>(0)
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
                     c.withUnsafeMutableBufferPointer { cp in
@@ -185,7 +185,11 @@ struct MatmulTests {
                                     guard let pa = ap.baseAddress, let pb = bp.baseAddress, let pc = cp.baseAddress,
                                           let sa = sap.baseAddress, let sb = sbp.baseAddress, let sc = scp.baseAddress
                                     else { return }
-                                    Matmul(threads: threads).multiply(layout, m: m, n: n, k: k, a: pa, b: pb, c: pc) {
+                                    Matmul(threads: threads).multiply(layout, m: m, n: n, k: k, a: pa, b: pb, c: pc, alongside: 4) { i in
+                                        guard i == 0 else {
+                                            later.add(1 << (8 * (i - 1)), ordering: .relaxed)
+                                            return
+                                        }
                                         runs.add(1, ordering: .relaxed)
                                         Matmul(threads: 1).multiply(.tn, m: 40, n: 56, k: 48, a: sa, b: sb, c: sc)
                                     }
@@ -195,7 +199,8 @@ struct MatmulTests {
                     }
                 }
             }
-            #expect(runs.load(ordering: .relaxed) == 1, "side work ran \(runs.load(ordering: .relaxed)) times on \(threads) threads")
+            #expect(runs.load(ordering: .relaxed) == 1, "side item 0 ran \(runs.load(ordering: .relaxed)) times on \(threads) threads")
+            #expect(later.load(ordering: .relaxed) == 0x01_01_01, "side items 1–3 ran \(String(later.load(ordering: .relaxed), radix: 16)) (one byte each) on \(threads) threads")
             #expect(firstMismatch(c, plain) == nil, "product differs on \(threads) threads")
             #expect(firstMismatch(sideC, sidePlain) == nil, "side product differs on \(threads) threads")
         }

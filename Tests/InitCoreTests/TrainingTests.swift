@@ -96,16 +96,12 @@ struct TrainingTests {
     /// One tensor through the optimizers' rules against values computed by hand from PyTorch's formulas.
     @Test func optimizerStepsMatchHandComputedValues() throws {
         func run(_ o: OptimizerSpec, lr: Double, steps: [[Float]], w0: [Float]) throws -> [Float] {
-            let t = TrainSpec(dataset: .teacher, steps: 1, batch: 1, optimizer: o, schedule: LearningRateSchedule(lr: lr),
-                              evalEvery: 1, statsEvery: 1, validationSize: 1)
-            let engine = try TrainEngine(spec: Self.spec(depth: 1, width: 2, inputWidth: 2, activation: "relu", train: t), data: nil,
-                                         matmul: Matmul(threads: 1))
             let n = w0.count
             let w = FloatBuffer(n), g = FloatBuffer(n), s1 = FloatBuffer(n), s2 = FloatBuffer(n)
             for i in 0..<n { w.pointer[i] = w0[i] }
             for (k, grad) in steps.enumerated() {
                 for i in 0..<n { g.pointer[i] = grad[i] }
-                engine.apply(lr: lr, step: k + 1, w: w.pointer, g: g.pointer, s1: s1.pointer, s2: s2.pointer, count: n)
+                OptimizerStep(o, lr: lr, step: k + 1).apply(w: w.pointer, g: g.pointer, s1: s1.pointer, s2: s2.pointer, count: n)
             }
             return Array(w.prefix(n))
         }
@@ -215,6 +211,41 @@ struct TrainingTests {
         let mlpTwo = try Trainer(matmul: Matmul(threads: 2)).run(mlp, data: nil)
         let mlpFour = try Trainer(matmul: Matmul(threads: 4)).run(mlp, data: nil)
         #expect(mlpOne == mlpTwo && mlpTwo == mlpFour)
+    }
+
+    /// The optimizer's step run inside the backward pass (`backwardAndUpdate`, on every step without a snapshot
+    /// or clipping; at two threads in chunks inside the products' rounds) gives the bits of the separate pass
+    /// after it, on 1 to 3 threads: for plain SGD, SGD with Nesterov momentum and weight decay, AdamW and Adam, on
+    /// an MLP whose first layer differs from the rest, on Fixup residual blocks, and with a batch of 272, whose
+    /// input-gradient products are too tall to share a round (the side items then run before them).
+    @Test(arguments: [
+        (OptimizerSpec(kind: .sgd), Architecture.mlp, "kaiming_normal", 16, 192),
+        (OptimizerSpec(kind: .sgd, momentum: 0.9, nesterov: true, weightDecay: 1e-3), Architecture.mlp, "kaiming_normal", 16, 192),
+        (OptimizerSpec(kind: .adamw, weightDecay: 0.01), Architecture.residual(blockSize: 2), "fixup", 16, 192),
+        (OptimizerSpec(kind: .adam), Architecture.mlp, "kaiming_normal", 272, 40),
+    ])
+    func theUpdateInsideTheBackwardChangesNoBit(_ optimizer: OptimizerSpec, _ architecture: Architecture, _ initializer: String,
+                                                 _ batch: Int, _ width: Int) throws {
+        let t = TrainSpec(dataset: .teacher, steps: 8, batch: batch, optimizer: optimizer, schedule: LearningRateSchedule(lr: 0.01),
+                          evalEvery: 4, statsEvery: 5, validationSize: 100, seed: 5)
+        // Width 192: layers of 36,864 weights, which the update splits into two chunks on two threads or more.
+        let spec = Self.spec(depth: 5, width: width, inputWidth: architecture == .mlp ? 80 : width, activation: "relu",
+                             architecture: architecture, initializer: initializer, train: t)
+        for threads in 1...3 {
+            func run(fused: Bool) throws -> (ExperimentResult, [[Float]]) {
+                let engine = try TrainEngine(spec: spec, data: nil, matmul: Matmul(threads: threads))
+                engine.fusesUpdate = fused
+                let result = try engine.run(progress: { _ in }, isCancelled: { false })
+                let weights = engine.layers.map {
+                    Array(UnsafeBufferPointer(start: $0.w.pointer, count: $0.rows * $0.cols)) + Array(UnsafeBufferPointer(start: $0.b.pointer, count: $0.rows))
+                }
+                return (result, weights)
+            }
+            let (fused, fusedWeights) = try run(fused: true)
+            let (separate, separateWeights) = try run(fused: false)
+            #expect(fused == separate, "threads \(threads)")
+            #expect(fusedWeights == separateWeights, "threads \(threads)")
+        }
     }
 
     /// The run's shape: losses and rates per step, evaluations and snapshots where they are due, cancellation

@@ -63,15 +63,15 @@ struct GemmProblem: @unchecked Sendable {
     ///   - minWorkPerThread: threading threshold (tests lower it to exercise the parallel path on small shapes).
     ///   - directMaxRows: products with at most this many rows take the in-place path (tests set it to 0 or
     ///     `Int.max` to compare the two paths bit for bit).
-    ///   - side: independent work to run in the same pool round as one more work item, handed out first (see
-    ///     `Matmul.multiply(_:m:n:k:a:b:c:accumulate:alongside:)`); run before the product when the product
+    ///   - side: independent work items to run in the same pool round, handed out first (see
+    ///     `Matmul.multiply(_:m:n:k:a:b:c:accumulate:alongside:_:)`); run first, in order, when the product
     ///     does not take the direct path.
     func run(
         threads: Int, minWorkPerThread: Int = GemmBlocking.minWorkPerThread,
-        directMaxRows: Int = GemmBlocking.directMaxRows, alongside side: (() -> Void)? = nil
+        directMaxRows: Int = GemmBlocking.directMaxRows, alongside side: (count: Int, body: (Int) -> Void)? = nil
     ) {
         let direct = m <= directMaxRows && layout != .tn && m > 0 && n > 0 && k > 0
-        if let side, !direct { side() }
+        if let side, !direct { for i in 0..<side.count { side.body(i) } }
         if m == 0 || n == 0 { return }
         if k == 0 {
             if !accumulate { c.update(repeating: 0, count: m * n) }
@@ -79,8 +79,8 @@ struct GemmProblem: @unchecked Sendable {
         }
         let workers = max(1, min(threads, m * n * k / max(1, minWorkPerThread)))
         if direct {
-            // A side item is a second piece of work: worth a second thread whatever the product's size.
-            runDirect(workers: side == nil ? workers : min(threads, max(2, workers)), alongside: side)
+            // Side items are more work: worth a second thread whatever the product's size.
+            runDirect(workers: (side?.count ?? 0) == 0 ? workers : min(threads, max(2, workers)), alongside: side)
         } else if workers == 1 {
             compute(Task(rows: 0..<m, cols: 0..<n))
         } else {
@@ -96,22 +96,22 @@ struct GemmProblem: @unchecked Sendable {
     /// micro-kernel (a tile's four rows stream; only edge rows past m are packed, zero-padded). Each item runs
     /// every k-slice in order, so a product is one pool round. Items take a panel's whole height, except the
     /// last panels, which are split in two when several workers share the product, so that the dynamic
-    /// hand-out ends evenly. With `side`, the side work is item 0 of the round (the first taken), and the
+    /// hand-out ends evenly. With `side`, the side items are the round's first (the first taken), and the
     /// product's items follow. The same k-slices and the same kernel on the same values as the packed path:
     /// the same bits. (`tn` stays packed: its A has four floats per row of A, and reading them in place, or
     /// packing them per item, measured slower than packing once.)
-    func runDirect(workers: Int, alongside side: (() -> Void)? = nil) {
+    func runDirect(workers: Int, alongside side: (count: Int, body: (Int) -> Void)? = nil) {
         let mr = GemmBlocking.mr
         let panels = (n + GemmBlocking.nr - 1) / GemmBlocking.nr
         let rowTiles = (m + mr - 1) / mr
         let kcMax = min(GemmBlocking.kc, k)
         let split = workers > 1 && rowTiles >= 2 ? min(panels, workers - 1) : 0
         let whole = panels - split
-        let first = side == nil ? 0 : 1
+        let first = side?.count ?? 0
         parallelFor(iterations: first + whole + 2 * split, threads: workers) { i in
             let t = i - first
             if t < 0 {
-                side?()
+                side?.body(i)
             } else if t < whole {
                 directItem(rowTiles: 0..<rowTiles, panel: t, kcMax: kcMax)
             } else {

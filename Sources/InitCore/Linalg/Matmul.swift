@@ -40,21 +40,23 @@ public struct Matmul: Sendable {
             .run(threads: threads)
     }
 
-    /// `C (+)= op(A) · op(B)` as above, with `side` run in the same parallel round as one more work item, handed
-    /// out first: for independent work (such as another product on one thread, `Matmul(threads: 1)`) that would
-    /// otherwise take a round of its own, while the threads that do not run it share the product's items. A
-    /// training step's backward runs each layer's weight gradient beside its input gradient this way. The
-    /// product's bits are `multiply`'s. When the product is not split into such items (`tn`, or more than 256
-    /// rows), `side` runs first, then the product.
+    /// `C (+)= op(A) · op(B)` as above, with `side(i)` for i in 0..<`sideItems` run in the same parallel round as
+    /// more work items, handed out first and in order: for independent work (such as another product on one
+    /// thread, `Matmul(threads: 1)`, or an elementwise pass in chunks) that would otherwise take rounds of its
+    /// own, while the threads that do not run a side item share the product's items. A training step's backward
+    /// runs each layer's weight gradient, and the update of the layer above, beside its input gradient this way.
+    /// Put the longest side item first: the items are dealt out dynamically, and the last one taken ends the
+    /// round. The product's bits are `multiply`'s. When the product is not split into such items (`tn`, or more
+    /// than 256 rows), the side items run first, in order, then the product.
     public func multiply(
         _ layout: MatmulLayout, m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-        accumulate: Bool = false, alongside side: () -> Void
+        accumulate: Bool = false, alongside sideItems: Int, _ side: (Int) -> Void
     ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "matrix dimensions must be non-negative")
+        precondition(m >= 0 && n >= 0 && k >= 0 && sideItems >= 0, "matrix dimensions and item counts must be non-negative")
         withoutActuallyEscaping(side) { side in
             GemmProblem(layout: layout, m: m, n: n, k: k, a: a, b: b, c: c, accumulate: accumulate)
-                .run(threads: threads, alongside: side)
+                .run(threads: threads, alongside: (sideItems, side))
         }
     }
 

@@ -151,6 +151,8 @@ final class TrainEngine {
     var epochLoaded = -1
     /// A cnn's conv stack and its training buffers (`Trainer+ConvNet`); nil for dense nets.
     let convNet: ConvTrainBuffers?
+    /// Whether `backwardAndUpdate` may run the update inside the backward pass (tests turn it off to compare).
+    var fusesUpdate = true
 
     init(spec: ExperimentSpec, data: TrainingData?, matmul: Matmul) throws(ExperimentError) {
         guard let t = spec.train else { throw .unsupported("spec.train is not set: nothing to train") }
@@ -261,10 +263,7 @@ final class TrainEngine {
                 progress(TrainingProgress(step: step, steps: t.steps, trainLoss: loss, eval: e, snapshot: nil))
                 break
             }
-            backward()
-            let gradNorms = clipGradients(measure: snapshotDue)
-            let layerForward = snapshotDue ? forwardStats() : []
-            let moved = update(lr: lr, step: step, measure: snapshotDue)
+            let (gradNorms, layerForward, moved) = backwardAndUpdate(lr: lr, step: step, snapshot: snapshotDue)
             if snapshotDue {
                 let s = TrainingSnapshot(step: step - 1, layers: (0...depth).map { i in
                     TrainingLayerStats(index: i + 1, forward: layerForward[i], weightGradNorm: gradNorms[i],
@@ -481,8 +480,33 @@ final class TrainEngine {
 
     // MARK: Backward
 
-    /// Gradients of every weight and bias from ∂L/∂logits (in `delta`).
-    func backward() {
+    /// The rest of a training step once its forward pass and loss are done: the backward pass, clipping and the
+    /// optimizer's update (`step` is 1-based). With `snapshot`, also the gradient norms after clipping, the
+    /// step's forward statistics and each layer's weight std and update ratio; otherwise those are empty.
+    ///
+    /// When nothing needs every gradient first (clipping's global norm) or the weights before the step (a
+    /// snapshot's measurements), each layer's update runs inside the backward pass as soon as no product reads
+    /// its weights any more (`backward(update:)`), while its weights and gradient may still be in cache, instead
+    /// of in a pass of its own over every layer afterwards. The same operations on the same values: the same bits.
+    func backwardAndUpdate(lr: Double, step: Int, snapshot: Bool)
+        -> (gradNorms: [Double], forward: [ForwardStats], moved: [(std: Double, ratio: Double)])
+    {
+        let fused = fusesUpdate && !snapshot && t.optimizer.gradientClip == nil && convNet == nil
+        backward(update: fused ? OptimizerStep(t.optimizer, lr: lr, step: step) : nil)
+        let gradNorms = clipGradients(measure: snapshot)
+        let layerForward = snapshot ? forwardStats() : []
+        if fused {
+            updateFixupScalars(lr: lr, step: step)
+            return (gradNorms, layerForward, [])
+        }
+        return (gradNorms, layerForward, update(lr: lr, step: step, measure: snapshot))
+    }
+
+    /// Gradients of every weight and bias from ∂L/∂logits (in `delta`). With `update`, also the optimizer's step
+    /// on every dense layer (not on Fixup's scalars; see `backwardAndUpdate`): layer l + 1's right after the
+    /// products of layer l, the first that no longer read its weights (at two threads inside their round, in
+    /// chunks handed out after the weight gradient), and layer 1's at the end.
+    func backward(update: OptimizerStep? = nil) {
         if let convNet {
             convNetBackward(convNet)
             return
@@ -508,23 +532,30 @@ final class TrainEngine {
             let fixupLayer = fixup != nil && fixup?.gamma[l - 1] != nil
             if l > 1 && !fixupLayer && matmul.threads == 2 {
                 // Two threads: the weight gradient and the input gradient are independent (both read δ; Fixup
-                // would rescale δ in between). The weight gradient runs whole on one thread as a side item of the
-                // input gradient's round, and both threads share the input gradient's items: one pool round
-                // instead of three, no tail per product, and the thread that finishes first takes what is left.
-                // Each product's bits do not depend on its thread count, so the result is the same.
+                // would rescale δ in between). The weight gradient runs whole on one thread as the first side item
+                // of the input gradient's round, the update of layer l + 1 (if any) in chunks after it, and both
+                // threads share the input gradient's items: one pool round instead of three or more, no tail per
+                // product, and the thread that finishes first takes what is left. Each product's bits do not
+                // depend on its thread count, and the update's chunks are elementwise, so the result is the same.
                 let d = UnsafePointer(delta.pointer)
                 let dW = layer.dW.pointer, db = layer.db.pointer
                 let (rows, width) = (B, n)
                 let single = Matmul(threads: 1)
-                matmul.multiply(.nn, m: B, n: fi, k: n, a: d, b: layer.w.pointer, c: deltaNext.pointer) {
-                    single.multiply(.tn, m: width, n: fi, k: rows, a: d, b: aIn, c: dW)
-                    columnSums(d, rows: rows, cols: width, into: db)
+                let chunks = update == nil ? 0 : elementwiseChunks(layers[l].rows * layers[l].cols, threads: matmul.threads)
+                matmul.multiply(.nn, m: B, n: fi, k: n, a: d, b: layer.w.pointer, c: deltaNext.pointer, alongside: 1 + chunks) { i in
+                    if i == 0 {
+                        single.multiply(.tn, m: width, n: fi, k: rows, a: d, b: aIn, c: dW)
+                        columnSums(d, rows: rows, cols: width, into: db)
+                    } else if let update {
+                        updateLayer(l, update, chunk: i - 1, of: chunks)
+                    }
                 }
             } else {
                 matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
                 columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
                 if let fixup, fixupLayer { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
                 if l > 1 { matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer) }
+                if let update { updateLayer(l, update) }
             }
             if l > 1 {
                 if l - 1 == pendingIndex {
@@ -534,6 +565,7 @@ final class TrainEngine {
                 swap(&delta, &deltaNext)
             }
         }
+        if let update { updateLayer(0, update) }
     }
 
     /// Fixup's scalars of layer `l`, given δ = ∂L/∂h_l in `delta` (B × rows), dW = δᵀ·a and db = Σ δ already
@@ -612,8 +644,9 @@ final class TrainEngine {
     /// One optimizer step (`step` is 1-based, for Adam's bias correction). With `measure`, returns each layer's
     /// weight std before the step and ‖ΔW‖/‖W‖ of the step.
     func update(lr: Double, step: Int, measure: Bool) -> [(std: Double, ratio: Double)] {
+        let optimizerStep = OptimizerStep(t.optimizer, lr: lr, step: step)
         var measured: [(std: Double, ratio: Double)] = []
-        for layer in layers {
+        for (index, layer) in layers.enumerated() {
             let count = layer.rows * layer.cols
             var before = 0.0, std = 0.0
             var old: [Float] = []
@@ -622,72 +655,45 @@ final class TrainEngine {
                 std = Self.std(layer.w.pointer, count: count)
                 old = Array(UnsafeBufferPointer(start: layer.w.pointer, count: count))
             }
-            let w = layer.w.pointer, g = layer.dW.pointer, s1 = layer.wState1.pointer, s2 = layer.wState2.pointer
-            let hasFirst = layer.wState1.count > 0, hasSecond = layer.wState2.count > 0
-            elementwise(count, threads: matmul.threads) { start, length in
-                apply(lr: lr, step: step, w: w + start, g: g + start, s1: hasFirst ? s1 + start : s1,
-                      s2: hasSecond ? s2 + start : s2, count: length)
-            }
-            apply(lr: lr, step: step, w: layer.b.pointer, g: layer.db.pointer, s1: layer.bState1.pointer, s2: layer.bState2.pointer, count: layer.rows)
+            updateLayer(index, optimizerStep)
             if measure {
                 var moved = 0.0
                 for i in 0..<count { let d = Double(layer.w.pointer[i]) - Double(old[i]); moved += d * d }
                 measured.append((std, before > 0 ? (moved / before).squareRoot() : 0))
             }
         }
-        if let fixup {
-            apply(lr: lr * FixupScalars.learningRateFactor, step: step, w: fixup.values.pointer, g: fixup.grads.pointer,
-                  s1: fixup.state1.pointer, s2: fixup.state2.pointer, count: fixup.values.count)
-        }
+        updateFixupScalars(lr: lr, step: step)
         return measured
     }
 
-    /// PyTorch's update rules (`torch.optim.SGD`, `Adam`, `AdamW`, single-tensor forms) on one tensor, in Float
-    /// with the hyper-parameters rounded to Float, as PyTorch computes on float32 parameters.
-    func apply(lr: Double, step: Int, w: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>,
-               s1: UnsafeMutablePointer<Float>, s2: UnsafeMutablePointer<Float>, count: Int) {
-        let o = t.optimizer
-        let wd = Float(o.weightDecay), rate = Float(lr)
-        switch o.kind {
-        case .sgd:
-            let mu = Float(o.momentum)
-            // One loop per case, the branches hoisted so that each vectorizes; the same Float operations in
-            // the same order as the general form, so the same bits.
-            if o.momentum == 0 {
-                for i in 0..<count { w[i] -= rate * (g[i] + wd * w[i]) }
-            } else if o.nesterov {
-                // PyTorch starts the buffer at the first gradient; from zeros, μ·0 + d is the same value.
-                for i in 0..<count {
-                    let d = g[i] + wd * w[i]
-                    s1[i] = mu * s1[i] + d
-                    w[i] -= rate * (d + mu * s1[i])
-                }
-            } else {
-                for i in 0..<count {
-                    s1[i] = mu * s1[i] + (g[i] + wd * w[i])
-                    w[i] -= rate * s1[i]
-                }
-            }
-        case .adam, .adamw:
-            let b1 = Float(o.beta1), b2 = Float(o.beta2), eps = Float(o.epsilon)
-            let c1 = Float(1 - pow(o.beta1, Double(step))), c2 = Float(1 - pow(o.beta2, Double(step)))
-            let stepSize = rate / c1
-            let c2Root = c2.squareRoot()
-            let decay = 1 - rate * wd
-            @inline(__always) func moments(_ i: Int, _ d: Float) {
-                s1[i] = b1 * s1[i] + (1 - b1) * d
-                s2[i] = b2 * s2[i] + (1 - b2) * d * d
-                w[i] -= stepSize * s1[i] / (s2[i].squareRoot() / c2Root + eps)
-            }
-            if o.kind == .adamw {
-                for i in 0..<count {
-                    w[i] *= decay
-                    moments(i, g[i])
-                }
-            } else {
-                for i in 0..<count { moments(i, g[i] + wd * w[i]) }
-            }
+    /// The optimizer's step on `layers[index]` (weights and biases) on the engine's threads.
+    func updateLayer(_ index: Int, _ update: OptimizerStep) {
+        let chunks = elementwiseChunks(layers[index].rows * layers[index].cols, threads: matmul.threads)
+        parallelFor(iterations: chunks, threads: matmul.threads) { c in updateLayer(index, update, chunk: c, of: chunks) }
+    }
+
+    /// Chunk `chunk` of `chunks` of that step (as `elementwise` splits): its share of the weights, and for chunk 0
+    /// the biases too.
+    func updateLayer(_ index: Int, _ update: OptimizerStep, chunk: Int, of chunks: Int) {
+        let layer = layers[index]
+        let count = layer.rows * layer.cols
+        let start = count * chunk / chunks, length = count * (chunk + 1) / chunks - start
+        // An optimizer without state has empty state buffers, never read.
+        let s1 = layer.wState1.count > 0 ? layer.wState1.pointer + start : layer.wState1.pointer
+        let s2 = layer.wState2.count > 0 ? layer.wState2.pointer + start : layer.wState2.pointer
+        update.apply(w: layer.w.pointer + start, g: layer.dW.pointer + start, s1: s1, s2: s2, count: length)
+        if chunk == 0 {
+            update.apply(w: layer.b.pointer, g: layer.db.pointer, s1: layer.bState1.pointer, s2: layer.bState2.pointer,
+                         count: layer.rows)
         }
+    }
+
+    /// The optimizer's step on Fixup's scalars, at a tenth of the learning rate; nothing without Fixup.
+    func updateFixupScalars(lr: Double, step: Int) {
+        guard let fixup else { return }
+        OptimizerStep(t.optimizer, lr: lr * FixupScalars.learningRateFactor, step: step)
+            .apply(w: fixup.values.pointer, g: fixup.grads.pointer, s1: fixup.state1.pointer, s2: fixup.state2.pointer,
+                   count: fixup.values.count)
     }
 
     // MARK: Measurements
@@ -809,6 +815,74 @@ final class TrainEngine {
     static func std(_ p: UnsafePointer<Float>, count: Int) -> Double { populationStd(p, count: count) }
 }
 
+/// One optimizer step's constants and its rule on a tensor: PyTorch's (`torch.optim.SGD`, `Adam`, `AdamW`,
+/// single-tensor forms) in Float with the hyper-parameters rounded to Float, as PyTorch computes on float32
+/// parameters. The constants are computed once per step, so that the rule can run on a tile of 24 values.
+struct OptimizerStep {
+    let kind: OptimizerKind
+    let rate: Float, wd: Float, mu: Float
+    let momentum: Bool, nesterov: Bool
+    let b1: Float, b2: Float, eps: Float, stepSize: Float, c2Root: Float, decay: Float
+
+    /// `step` is 1-based (Adam's bias correction).
+    init(_ o: OptimizerSpec, lr: Double, step: Int) {
+        kind = o.kind
+        rate = Float(lr)
+        wd = Float(o.weightDecay)
+        mu = Float(o.momentum)
+        momentum = o.momentum != 0
+        nesterov = o.nesterov
+        b1 = Float(o.beta1)
+        b2 = Float(o.beta2)
+        eps = Float(o.epsilon)
+        let c1 = Float(1 - pow(o.beta1, Double(step))), c2 = Float(1 - pow(o.beta2, Double(step)))
+        stepSize = rate / c1
+        c2Root = c2.squareRoot()
+        decay = 1 - rate * wd
+    }
+
+    /// The step on `count` values of a tensor `w` with gradient `g` and state `s1` (momentum, first moment) and
+    /// `s2` (second moment), which need only be valid where the optimizer has them.
+    @inline(__always)
+    func apply(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, s1: UnsafeMutablePointer<Float>,
+               s2: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .sgd:
+            // One loop per case, the branches hoisted so that each vectorizes; the same Float operations in
+            // the same order as the general form, so the same bits.
+            if !momentum {
+                for i in 0..<count { w[i] -= rate * (g[i] + wd * w[i]) }
+            } else if nesterov {
+                // PyTorch starts the buffer at the first gradient; from zeros, μ·0 + d is the same value.
+                for i in 0..<count {
+                    let d = g[i] + wd * w[i]
+                    s1[i] = mu * s1[i] + d
+                    w[i] -= rate * (d + mu * s1[i])
+                }
+            } else {
+                for i in 0..<count {
+                    s1[i] = mu * s1[i] + (g[i] + wd * w[i])
+                    w[i] -= rate * s1[i]
+                }
+            }
+        case .adam, .adamw:
+            @inline(__always) func moments(_ i: Int, _ d: Float) {
+                s1[i] = b1 * s1[i] + (1 - b1) * d
+                s2[i] = b2 * s2[i] + (1 - b2) * d * d
+                w[i] -= stepSize * s1[i] / (s2[i].squareRoot() / c2Root + eps)
+            }
+            if kind == .adamw {
+                for i in 0..<count {
+                    w[i] *= decay
+                    moments(i, g[i])
+                }
+            } else {
+                for i in 0..<count { moments(i, g[i] + wd * w[i]) }
+            }
+        }
+    }
+}
+
 /// Times training steps alone, the figure `Benchmarks/bench_train.py` compares with PyTorch: forward, loss,
 /// backward, clipping and the optimizer's update on one fixed mini-batch of the teacher task, with no evaluation
 /// and no snapshot (what a framework's bare training loop does).
@@ -827,9 +901,7 @@ public enum TrainingBenchmark {
         func step(_ k: Int) {
             engine.forward(rows: engine.B, input: engine.x.pointer, hs: engine.h, as: engine.a, logits: engine.logits.pointer)
             _ = engine.crossEntropy(rows: engine.B, logits: engine.logits.pointer, labels: engine.labels, gradient: true)
-            engine.backward()
-            _ = engine.clipGradients(measure: false)
-            _ = engine.update(lr: train.schedule.rate(step: k, of: steps), step: k + 1, measure: false)
+            _ = engine.backwardAndUpdate(lr: train.schedule.rate(step: k, of: steps), step: k + 1, snapshot: false)
         }
         for k in 0..<warmup { step(k) }
         let clock = ContinuousClock()
