@@ -13,7 +13,8 @@ for --reps repetitions and prints the median steps/s of each side and the ratio 
 PyTorch runs in one long-lived worker process per thread count, with torch.set_num_threads(t) and
 OMP_NUM_THREADS/MKL_NUM_THREADS set before torch loads.
 
-Usage: python3 Benchmarks/bench_train.py [--binary .build/release/initlab] [--reps 5] [--steps 100] [--python VENV/bin/python]
+Usage: python3 Benchmarks/bench_train.py [--binary .build/release/initlab] [--reps 5] [--steps 100] [--threads 1,2]
+       [--widths 256,1024] [--python VENV/bin/python]
 Build first: swift build -c release --product initlab. torch comes from a virtualenv (it is ~5 GB; never needed by tests):
     python3 -m venv /tmp/initlab-torch-venv && /tmp/initlab-torch-venv/bin/pip install torch numpy
 """
@@ -87,6 +88,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--widths", default="256,1024", help="which rows to run, by width (default: both)")
     ap.add_argument("--json")
     args = ap.parse_args()
     thread_counts = [int(t) for t in args.threads.split(",")]
@@ -100,7 +102,8 @@ def main():
           f"PyTorch {workers.version}; {args.reps} interleaved repetitions of {args.steps} steps, medians")
     print(f"{'row':40s} | {'PyTorch steps/s':>15s} | {'InitLab steps/s':>15s} | ours/PyTorch | goal")
     results = []
-    for depth, width, batch, goal, goal_threads in ROWS:
+    widths = {int(w) for w in args.widths.split(",")}
+    for depth, width, batch, goal, goal_threads in (row for row in ROWS if row[1] in widths):
         for t in thread_counts:
             ours_s, torch_s = [], []
             for _ in range(args.reps):
