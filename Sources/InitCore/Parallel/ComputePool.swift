@@ -189,7 +189,13 @@ func elementwiseChunks(_ count: Int, threads: Int) -> Int {
 func elementwise(_ count: Int, threads: Int, _ body: (Int, Int) -> Void) {
     let chunks = elementwiseChunks(count, threads: threads)
     parallelFor(iterations: chunks, threads: threads) { c in
-        let start = count * c / chunks
-        body(start, count * (c + 1) / chunks - start)
+        let (start, length) = elementwiseChunk(c, of: chunks, count: count)
+        body(start, length)
     }
+}
+
+/// Chunk `chunk` of `chunks` near-equal chunks of `count` elements, as `elementwise` splits them: (start, length).
+func elementwiseChunk(_ chunk: Int, of chunks: Int, count: Int) -> (start: Int, length: Int) {
+    let start = count * chunk / chunks
+    return (start, count * (chunk + 1) / chunks - start)
 }

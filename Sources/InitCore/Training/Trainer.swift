@@ -676,8 +676,7 @@ final class TrainEngine {
     /// the biases too.
     func updateLayer(_ index: Int, _ update: OptimizerStep, chunk: Int, of chunks: Int) {
         let layer = layers[index]
-        let count = layer.rows * layer.cols
-        let start = count * chunk / chunks, length = count * (chunk + 1) / chunks - start
+        let (start, length) = elementwiseChunk(chunk, of: chunks, count: layer.rows * layer.cols)
         // An optimizer without state has empty state buffers, never read.
         let s1 = layer.wState1.count > 0 ? layer.wState1.pointer + start : layer.wState1.pointer
         let s2 = layer.wState2.count > 0 ? layer.wState2.pointer + start : layer.wState2.pointer
@@ -817,7 +816,7 @@ final class TrainEngine {
 
 /// One optimizer step's constants and its rule on a tensor: PyTorch's (`torch.optim.SGD`, `Adam`, `AdamW`,
 /// single-tensor forms) in Float with the hyper-parameters rounded to Float, as PyTorch computes on float32
-/// parameters. The constants are computed once per step, so that the rule can run on a tile of 24 values.
+/// parameters. The constants are computed once per step, however many chunks the rule then runs on.
 struct OptimizerStep {
     let kind: OptimizerKind
     let rate: Float, wd: Float, mu: Float
