@@ -11,6 +11,8 @@ let matmulShapes: [(Int, Int, Int)] = [
     (3, 23, 5), (4, 24, 1), (5, 25, 2), (3, 25, 255), (5, 23, 256), (4, 24, 257),
     (127, 47, 64), (128, 48, 64), (129, 49, 64), (131, 71, 513), (513, 7, 13), (7, 513, 257),
     (257, 257, 257),
+    // A last panel of exactly 16 columns (the 4×16 kernels straight into C), on the in-place and packed paths.
+    (8, 40, 300), (260, 16, 33),
     // Tall (an im2col product): at 2 threads and more each row block packs its own A (`packsALocally`).
     (1031, 29, 300), (3500, 30, 20),
 ]
@@ -153,6 +155,41 @@ struct MatmulTests {
                 #expect(
                     firstMismatch(inPlace, packed) == nil,
                     "in place on \(threads) threads differs from packed (accumulate \(accumulate))")
+            }
+        }
+    }
+
+    /// The 4×16 kernels give the bits of the 4×24 kernels' first 16 columns, with A packed and in place, stored
+    /// and added, over k = 1 … 300, and leave the panel's last 8 columns of C alone (B's lanes there hold values
+    /// that must not be read into the first 16).
+    @Test func narrowKernelsAreTheWideKernelsFirstSixteenColumns() {
+        let (mr, nr) = (GemmBlocking.mr, GemmBlocking.nr)
+        for kc in [1, 7, 64, 300] {
+            let rng = Philox(seed: 3, stream: UInt64(kc))
+            let packedA = FloatBuffer(mr * kc), b = FloatBuffer(kc * nr), rowMajorA = FloatBuffer(mr * kc)
+            for (i, v) in rng.uniform(count: mr * kc, low: -1, high: 1).enumerated() { packedA.pointer[i] = v }
+            for (i, v) in rng.uniform(count: kc * nr, low: -1, high: 1, offset: 1 << 32).enumerated() { b.pointer[i] = v }
+            for i in 0..<mr { for p in 0..<kc { rowMajorA.pointer[i * kc + p] = packedA.pointer[p * mr + i] } }
+            let c0 = rng.uniform(count: mr * nr, low: -1, high: 1, offset: 1 << 33)
+            for add in [false, true] {
+                for strided in [false, true] {
+                    let wide = FloatBuffer(mr * nr), narrow = FloatBuffer(mr * nr)
+                    for i in 0..<(mr * nr) { wide.pointer[i] = c0[i]; narrow.pointer[i] = c0[i] }
+                    if strided {
+                        gemmMicroKernel4x24Strided(kc, rowMajorA.pointer, kc, 1, b.pointer, wide.pointer, nr, add)
+                        gemmMicroKernel4x16Strided(kc, rowMajorA.pointer, kc, 1, b.pointer, narrow.pointer, nr, add)
+                    } else {
+                        gemmMicroKernel4x24(kc, packedA.pointer, b.pointer, wide.pointer, nr, add)
+                        gemmMicroKernel4x16(kc, packedA.pointer, b.pointer, narrow.pointer, nr, add)
+                    }
+                    for i in 0..<mr {
+                        for j in 0..<nr {
+                            let expected = j < GemmBlocking.narrow ? wide.pointer[i * nr + j] : c0[i * nr + j]
+                            #expect(narrow.pointer[i * nr + j].bitPattern == expected.bitPattern,
+                                    "kc \(kc), add \(add), strided \(strided): (\(i), \(j))")
+                        }
+                    }
+                }
             }
         }
     }

@@ -26,6 +26,8 @@ import Dispatch
 enum GemmBlocking {
     static let mr = 4
     static let nr = 24
+    /// A panel of at most this many columns takes the 4×16 kernels (`gemmMicroKernel4x16`).
+    static let narrow = 16
     static let kc = 256
     static let mc = 128
     static let nc = 2016
@@ -149,8 +151,14 @@ struct GemmProblem: @unchecked Sendable {
                     let cTile = c + ir * n + jr
                     if h == mr && w == nr {
                         gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, cTile, n, addToC)
+                    } else if h == mr && w == GemmBlocking.narrow {
+                        gemmMicroKernel4x16Strided(kc, ap, aRow, aStep, bPanel, cTile, n, addToC)
                     } else {
-                        gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, scratch, nr, false)
+                        if w <= GemmBlocking.narrow {
+                            gemmMicroKernel4x16Strided(kc, ap, aRow, aStep, bPanel, scratch, nr, false)
+                        } else {
+                            gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, scratch, nr, false)
+                        }
                         storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
                     }
                 }
@@ -234,10 +242,16 @@ struct GemmProblem: @unchecked Sendable {
                 let cTile = c + (ic + ir) * n + (jc + jr)
                 if h == mr && w == nr {
                     gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
+                } else if h == mr && w == GemmBlocking.narrow {
+                    gemmMicroKernel4x16(kc, aPanel, bPanel, cTile, n, addToC)
                 } else {
-                    // Edge tile: full kernel into scratch (padded lanes are zeros × zeros), then the same
+                    // Edge tile: the kernel into scratch (padded lanes are zeros × zeros), then the same
                     // addition/store per element, lane by lane.
-                    gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
+                    if w <= GemmBlocking.narrow {
+                        gemmMicroKernel4x16(kc, aPanel, bPanel, scratch, nr, false)
+                    } else {
+                        gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
+                    }
                     storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
                 }
                 ir += mr
@@ -424,11 +438,34 @@ func gemmMicroKernel4x24Strided(
     microKernel4x24(kc, a, aRow, aStep, b, c, ldc, add)
 }
 
-/// The body of both kernels (specialized into each: the packed one gets constant strides).
+/// The kernels on a panel's first 16 columns only: C[0..<4, 0..<16] (+)= A · Bpanel[.., 0..<16] (B's rows still
+/// 24 apart), for a last panel of 16 columns or fewer (a width of 256 is 10 panels of 24 and one of 16): 8
+/// accumulators instead of 12 on lanes that would only multiply the panel's zero padding, and a full 4×16 tile
+/// goes straight to C instead of through the edge scratch. Each element is the same chain as in the 4×24
+/// kernels: the same bits.
+@inline(never)
+func gemmMicroKernel4x16(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
+) {
+    microKernel4x24(kc, a, 1, GemmBlocking.mr, b, c, ldc, add, narrow: true)
+}
+
+/// `gemmMicroKernel4x16` with A read in place (as `gemmMicroKernel4x24Strided`).
+@inline(never)
+func gemmMicroKernel4x16Strided(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
+) {
+    microKernel4x24(kc, a, aRow, aStep, b, c, ldc, add, narrow: true)
+}
+
+/// The body of every kernel (specialized into each: the packed ones get constant strides, the 4×16 ones a constant
+/// `narrow`, which drops the third column of accumulators and its B vector).
 @inline(__always)
 func microKernel4x24(
     _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>,
-    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, narrow: Bool = false
 ) {
     typealias V = SIMD8<Float>
     // The C tile is read and written after the k-loop: ask for its lines now (each row is 96 bytes, so its
@@ -437,7 +474,7 @@ func microKernel4x24(
     for row in 0..<4 {
         initlab_prefetch_write(c + row * ldc)
         initlab_prefetch_write(c + row * ldc + 12)
-        initlab_prefetch_write(c + row * ldc + 23)
+        initlab_prefetch_write(c + row * ldc + (narrow ? 15 : 23))
     }
     var c00 = V(), c01 = V(), c02 = V(), c10 = V(), c11 = V(), c12 = V()
     var c20 = V(), c21 = V(), c22 = V(), c30 = V(), c31 = V(), c32 = V()
@@ -449,15 +486,26 @@ func microKernel4x24(
     for _ in 0..<kc {
         let b0 = bp.load(as: V.self)
         let b1 = bp.load(fromByteOffset: 32, as: V.self)
-        let b2 = bp.load(fromByteOffset: 64, as: V.self)
-        var av = V(repeating: ap[0])
-        c00.addProduct(av, b0); c01.addProduct(av, b1); c02.addProduct(av, b2)
-        av = V(repeating: ap[r1])
-        c10.addProduct(av, b0); c11.addProduct(av, b1); c12.addProduct(av, b2)
-        av = V(repeating: ap[r2])
-        c20.addProduct(av, b0); c21.addProduct(av, b1); c22.addProduct(av, b2)
-        av = V(repeating: ap[r3])
-        c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2)
+        if narrow {
+            var av = V(repeating: ap[0])
+            c00.addProduct(av, b0); c01.addProduct(av, b1)
+            av = V(repeating: ap[r1])
+            c10.addProduct(av, b0); c11.addProduct(av, b1)
+            av = V(repeating: ap[r2])
+            c20.addProduct(av, b0); c21.addProduct(av, b1)
+            av = V(repeating: ap[r3])
+            c30.addProduct(av, b0); c31.addProduct(av, b1)
+        } else {
+            let b2 = bp.load(fromByteOffset: 64, as: V.self)
+            var av = V(repeating: ap[0])
+            c00.addProduct(av, b0); c01.addProduct(av, b1); c02.addProduct(av, b2)
+            av = V(repeating: ap[r1])
+            c10.addProduct(av, b0); c11.addProduct(av, b1); c12.addProduct(av, b2)
+            av = V(repeating: ap[r2])
+            c20.addProduct(av, b0); c21.addProduct(av, b1); c22.addProduct(av, b2)
+            av = V(repeating: ap[r3])
+            c30.addProduct(av, b0); c31.addProduct(av, b1); c32.addProduct(av, b2)
+        }
         ap += aStep
         bp += 96
     }
@@ -468,11 +516,11 @@ func microKernel4x24(
             let src = UnsafeRawPointer(dst)
             dst.storeBytes(of: src.loadUnaligned(as: V.self) + v0, as: V.self)
             dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: V.self) + v1, toByteOffset: 32, as: V.self)
-            dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 64, as: V.self) + v2, toByteOffset: 64, as: V.self)
+            if !narrow { dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 64, as: V.self) + v2, toByteOffset: 64, as: V.self) }
         } else {
             dst.storeBytes(of: v0, as: V.self)
             dst.storeBytes(of: v1, toByteOffset: 32, as: V.self)
-            dst.storeBytes(of: v2, toByteOffset: 64, as: V.self)
+            if !narrow { dst.storeBytes(of: v2, toByteOffset: 64, as: V.self) }
         }
     }
     update(0, c00, c01, c02)
