@@ -194,6 +194,42 @@ struct MatmulTests {
         }
     }
 
+    /// Plain SGD's step with the gradient computed in the kernels (`sgdStep`) gives the bits of the gradient
+    /// stored by `multiply` and then `MatmulSGDStep.apply`, for every layout and every shape whose reduction fits
+    /// one slice (full, 4×16 and edge tiles), with and without weight decay, on one thread and forced onto several.
+    @Test(arguments: matmulCases.filter { $0.k <= Matmul.sgdStepMaxReduction })
+    func sgdStepInTheKernelsIsTheStoredGradientsStep(_ tc: MatmulCase) {
+        let (m, n, k) = (tc.m, tc.n, tc.k)
+        let (a, b, w0) = tc.operands(seed: 19)
+        for step in [MatmulSGDStep(rate: 0.05, weightDecay: 0), MatmulSGDStep(rate: 0.3, weightDecay: 1e-2)] {
+            let gradient = product(tc.layout, m: m, n: n, k: k, a: a, b: b, c: w0, accumulate: false, threads: 1)
+            var expected = w0
+            expected.withUnsafeMutableBufferPointer { wp in
+                gradient.withUnsafeBufferPointer { gp in
+                    if let pw = wp.baseAddress, let pg = gp.baseAddress { step.apply(w: pw, g: pg, count: m * n) }
+                }
+            }
+            for (threads, forced) in [(1, false), (2, true), (3, true)] {
+                var w = w0
+                a.withUnsafeBufferPointer { ap in
+                    b.withUnsafeBufferPointer { bp in
+                        w.withUnsafeMutableBufferPointer { wp in
+                            guard let pa = ap.baseAddress, let pb = bp.baseAddress, let pw = wp.baseAddress else { return }
+                            if forced {
+                                var problem = GemmProblem(layout: tc.layout, m: m, n: n, k: k, a: pa, b: pb, c: pw, accumulate: false)
+                                problem.sgd = step
+                                problem.run(threads: threads, minWorkPerThread: 1)
+                            } else {
+                                Matmul(threads: threads).sgdStep(tc.layout, m: m, n: n, k: k, a: pa, b: pb, w: pw, step: step)
+                            }
+                        }
+                    }
+                }
+                #expect(firstMismatch(w, expected) == nil, "\(step) on \(threads) threads")
+            }
+        }
+    }
+
     /// `multiply(…, alongside:)` runs each side item exactly once, in the product's round when the product takes
     /// the direct path (nn/nt, few rows) and before it otherwise, and leaves the product's bits unchanged: here
     /// item 0 is a second product on one thread, as in a training step's backward, and items 1–3 count.

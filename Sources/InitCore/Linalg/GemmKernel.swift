@@ -54,6 +54,9 @@ struct GemmProblem: @unchecked Sendable {
     let b: UnsafePointer<Float>
     let c: UnsafeMutablePointer<Float>
     let accumulate: Bool
+    /// C holds weights that plain SGD's step updates with the product as their gradient, which is never stored
+    /// (`Matmul.sgdStep`); one k-slice only, on the packed path.
+    var sgd: MatmulSGDStep? = nil
 
     /// A rectangle of C: rows `rows`, columns `cols`.
     struct Task {
@@ -72,7 +75,8 @@ struct GemmProblem: @unchecked Sendable {
         threads: Int, minWorkPerThread: Int = GemmBlocking.minWorkPerThread,
         directMaxRows: Int = GemmBlocking.directMaxRows, alongside side: (count: Int, body: (Int) -> Void)? = nil
     ) {
-        let direct = m <= directMaxRows && layout != .tn && m > 0 && n > 0 && k > 0
+        precondition(sgd == nil || (k <= GemmBlocking.kc && !accumulate), "an SGD step takes one k-slice and overwrites nothing else")
+        let direct = m <= directMaxRows && layout != .tn && m > 0 && n > 0 && k > 0 && sgd == nil
         if let side, !direct { for i in 0..<side.count { side.body(i) } }
         if m == 0 || n == 0 { return }
         if k == 0 {
@@ -240,7 +244,11 @@ struct GemmProblem: @unchecked Sendable {
                 let h = min(mr, mc - ir)
                 let aPanel = UnsafePointer(packedA + ir * kc)
                 let cTile = c + (ic + ir) * n + (jc + jr)
-                if h == mr && w == nr {
+                if let sgd, h == mr && w == nr {
+                    gemmMicroKernel4x24SGD(kc, aPanel, bPanel, cTile, n, sgd)
+                } else if let sgd, h == mr && w == GemmBlocking.narrow {
+                    gemmMicroKernel4x16SGD(kc, aPanel, bPanel, cTile, n, sgd)
+                } else if h == mr && w == nr {
                     gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
                 } else if h == mr && w == GemmBlocking.narrow {
                     gemmMicroKernel4x16(kc, aPanel, bPanel, cTile, n, addToC)
@@ -252,7 +260,11 @@ struct GemmProblem: @unchecked Sendable {
                     } else {
                         gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
                     }
-                    storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
+                    if let sgd {
+                        for i in 0..<h { sgd.apply(w: cTile + i * n, g: scratch + i * nr, count: w) }
+                    } else {
+                        storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
+                    }
                 }
                 ir += mr
             }
@@ -451,6 +463,25 @@ func gemmMicroKernel4x16(
     microKernel4x24(kc, a, 1, GemmBlocking.mr, b, c, ldc, add, narrow: true)
 }
 
+/// The packed kernels with plain SGD's step as their write (`MatmulSGDStep`): the tile of a weight gradient, whole
+/// after one k-slice, updates the weights in C from the registers and is never stored.
+@inline(never)
+func gemmMicroKernel4x24SGD(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ sgd: MatmulSGDStep
+) {
+    microKernel4x24(kc, a, 1, GemmBlocking.mr, b, c, ldc, false, sgd: sgd)
+}
+
+/// `gemmMicroKernel4x24SGD` on a panel's first 16 columns.
+@inline(never)
+func gemmMicroKernel4x16SGD(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ sgd: MatmulSGDStep
+) {
+    microKernel4x24(kc, a, 1, GemmBlocking.mr, b, c, ldc, false, narrow: true, sgd: sgd)
+}
+
 /// `gemmMicroKernel4x16` with A read in place (as `gemmMicroKernel4x24Strided`).
 @inline(never)
 func gemmMicroKernel4x16Strided(
@@ -465,7 +496,7 @@ func gemmMicroKernel4x16Strided(
 @inline(__always)
 func microKernel4x24(
     _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, _ b: UnsafePointer<Float>,
-    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, narrow: Bool = false
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, narrow: Bool = false, sgd: MatmulSGDStep? = nil
 ) {
     typealias V = SIMD8<Float>
     // The C tile is read and written after the k-loop: ask for its lines now (each row is 96 bytes, so its
@@ -512,7 +543,16 @@ func microKernel4x24(
     @inline(__always)
     func update(_ row: Int, _ v0: V, _ v1: V, _ v2: V) {
         let dst = UnsafeMutableRawPointer(c + row * ldc)
-        if add {
+        if let sgd {
+            // C is the weights, the tile their gradient: `MatmulSGDStep.apply`'s operations, lane by lane.
+            @inline(__always) func step(_ offset: Int, _ g: V) {
+                let w = UnsafeRawPointer(dst).loadUnaligned(fromByteOffset: offset, as: V.self)
+                dst.storeBytes(of: w - sgd.rate * (g + sgd.weightDecay * w), toByteOffset: offset, as: V.self)
+            }
+            step(0, v0)
+            step(32, v1)
+            if !narrow { step(64, v2) }
+        } else if add {
             let src = UnsafeRawPointer(dst)
             dst.storeBytes(of: src.loadUnaligned(as: V.self) + v0, as: V.self)
             dst.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: V.self) + v1, toByteOffset: 32, as: V.self)

@@ -4,6 +4,24 @@ import Glibc
 import Darwin
 #endif
 
+/// Plain SGD's step, `W ← W − rate · (G + weightDecay · W)` (PyTorch's `SGD` without momentum, in Float), with the
+/// gradient G a product that `Matmul.sgdStep` computes tile by tile in registers and never stores.
+public struct MatmulSGDStep: Sendable, Equatable {
+    public var rate: Float
+    public var weightDecay: Float
+
+    public init(rate: Float, weightDecay: Float) {
+        self.rate = rate
+        self.weightDecay = weightDecay
+    }
+
+    /// The step on `count` weights from their stored gradient: the operations the kernels apply to a tile.
+    @inline(__always)
+    public func apply(w: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { w[i] -= rate * (g[i] + weightDecay * w[i]) }
+    }
+}
+
 /// Which operands of `C = op(A) · op(B)` are transposed. Matrices are row-major.
 ///
 /// - `nn`: A is m×k, B is k×n (a dense layer's forward pass, `X · W`).
@@ -59,6 +77,23 @@ public struct Matmul: Sendable {
                 .run(threads: threads, alongside: (sideItems, side))
         }
     }
+
+    /// Plain SGD's step on the weights in `w` (m×n, row-major) with gradient op(A) · op(B): each tile of the
+    /// gradient updates its weights from the registers (`MatmulSGDStep`) and is never stored. The same bits as
+    /// `multiply` into a gradient buffer and then `step.apply` on it. k ≤ 256 (the reduction in one slice: a
+    /// weight gradient's batch); the product is never split into in-place items.
+    public func sgdStep(
+        _ layout: MatmulLayout, m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, b: UnsafePointer<Float>, w: UnsafeMutablePointer<Float>, step: MatmulSGDStep
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 1 && k <= GemmBlocking.kc, "an SGD step's reduction must be 1 … 256 long")
+        var problem = GemmProblem(layout: layout, m: m, n: n, k: k, a: a, b: b, c: w, accumulate: false)
+        problem.sgd = step
+        problem.run(threads: threads)
+    }
+
+    /// The largest reduction `sgdStep` takes.
+    public static var sgdStepMaxReduction: Int { GemmBlocking.kc }
 
     /// Convenience on `Matrix` values: returns op(A) · op(B).
     public func multiply(_ layout: MatmulLayout, _ a: Matrix, _ b: Matrix) -> Matrix {

@@ -141,6 +141,13 @@ final class TrainEngine {
     var labels: [Int]
     let logits: FloatBuffer, probabilities: FloatBuffer
     var delta: FloatBuffer, deltaNext: FloatBuffer
+    /// The layer above's δ in a dense backward pass, kept for one more round: with the update in the kernels
+    /// (`kernelStep`), layer l + 1's weight gradient is computed, as its step, in layer l's round.
+    var deltaAbove: FloatBuffer
+    /// Plain SGD's step fused into the weight-gradient products (`Matmul.sgdStep`) on the steps whose update runs
+    /// inside the backward pass: for SGD without momentum on a dense net without Fixup (whose scalars need
+    /// the weight gradients), with a batch the kernels reduce in one slice.
+    let kernelStep: Bool
     let pending: FloatBuffer
     let data: TrainingData?
     let validation: LabeledExamples
@@ -229,6 +236,9 @@ final class TrainEngine {
         // ∂L/∂logits (batch × 10) lives here too, and a net may be narrower than its 10 classes.
         delta = FloatBuffer(gradientSize)
         deltaNext = FloatBuffer(gradientSize)
+        deltaAbove = FloatBuffer(spec.architecture.convStack == nil ? gradientSize : 0)
+        kernelStep = t.optimizer.kind == .sgd && t.optimizer.momentum == 0 && spec.architecture.convStack == nil
+            && !(residual && spec.initializer.name == "fixup") && t.batch <= Matmul.sgdStepMaxReduction
         pending = FloatBuffer(residual ? t.batch * spec.width : 0)
     }
 
@@ -504,26 +514,30 @@ final class TrainEngine {
 
     /// Gradients of every weight and bias from ∂L/∂logits (in `delta`). With `update`, also the optimizer's step
     /// on every dense layer (not on Fixup's scalars; see `backwardAndUpdate`): layer l + 1's right after the
-    /// products of layer l, the first that no longer read its weights (at two threads inside their round, in
-    /// chunks handed out after the weight gradient), and layer 1's at the end.
+    /// products of layer l, the first that no longer read its weights (at two threads inside their round: the
+    /// update's chunks handed out after the weight gradient), and layer 1's at the end. With `kernelStep` (plain
+    /// SGD), that step of layer l + 1 is its weight-gradient product itself (`Matmul.sgdStep`), which then runs in
+    /// layer l's round instead of its own, from δ_{l+1} kept in `deltaAbove`; the gradient is never stored.
     func backward(update: OptimizerStep? = nil) {
         if let convNet {
             convNetBackward(convNet)
             return
         }
+        let inKernels = update != nil && kernelStep
         let head = layers[depth]
-        let aL = a[depth - 1].pointer
-        matmul.multiply(.tn, m: C, n: n, k: B, a: delta.pointer, b: aL, c: head.dW.pointer)
-        columnSums(delta.pointer, rows: B, cols: C, into: head.db.pointer)
-        if let fixup { fixupGradients(fixup, layer: depth + 1, delta: delta.pointer, blockEnd: false) }
+        if !inKernels {
+            matmul.multiply(.tn, m: C, n: n, k: B, a: delta.pointer, b: a[depth - 1].pointer, c: head.dW.pointer)
+            columnSums(delta.pointer, rows: B, cols: C, into: head.db.pointer)
+            if let fixup { fixupGradients(fixup, layer: depth + 1, delta: delta.pointer, blockEnd: false) }
+        }
         matmul.multiply(.nn, m: B, n: n, k: C, a: delta.pointer, b: head.w.pointer, c: deltaNext.pointer)
-        swap(&delta, &deltaNext)  // delta = ∂L/∂a_L
+        rotateDeltas()  // delta = ∂L/∂a_L, deltaAbove = ∂L/∂logits
         var pendingIndex = -1
         for l in stride(from: depth, through: 1, by: -1) {
             let layer = layers[l - 1]
             let fi = fanIn(l)
             multiplyActivationDerivative(h[l - 1].pointer, delta.pointer, count: B * n)  // ∂L/∂h_l
-            let aIn: UnsafePointer<Float> = l == 1 ? UnsafePointer(x.pointer) : UnsafePointer(a[l - 2].pointer)
+            let aIn = layerInput(l - 1)
             if isBlockEnd(l) && l - m > 0 {
                 // ∂L/∂h_l reaches the block's input a_{l−m} through the skip, before the branch's multiplier.
                 pending.copy(from: delta, count: B * n)
@@ -537,35 +551,68 @@ final class TrainEngine {
                 // threads share the input gradient's items: one pool round instead of three or more, no tail per
                 // product, and the thread that finishes first takes what is left. Each product's bits do not
                 // depend on its thread count, and the update's chunks are elementwise, so the result is the same.
+                // With the step in the kernels, the side item is layer l + 1's weight gradient as its step.
                 let d = UnsafePointer(delta.pointer)
                 let dW = layer.dW.pointer, db = layer.db.pointer
                 let (rows, width) = (B, n)
                 let single = Matmul(threads: 1)
-                let chunks = update == nil ? 0 : elementwiseChunks(layers[l].rows * layers[l].cols, threads: matmul.threads)
+                let chunks = update == nil || inKernels ? 0 : elementwiseChunks(layers[l].rows * layers[l].cols, threads: matmul.threads)
                 matmul.multiply(.nn, m: B, n: fi, k: n, a: d, b: layer.w.pointer, c: deltaNext.pointer, alongside: 1 + chunks) { i in
                     if i == 0 {
-                        single.multiply(.tn, m: width, n: fi, k: rows, a: d, b: aIn, c: dW)
-                        columnSums(d, rows: rows, cols: width, into: db)
+                        if let update, inKernels {
+                            stepInKernels(l, update, matmul: single)
+                        } else {
+                            single.multiply(.tn, m: width, n: fi, k: rows, a: d, b: aIn, c: dW)
+                            columnSums(d, rows: rows, cols: width, into: db)
+                        }
                     } else if let update {
                         updateLayer(l, update, chunk: i - 1, of: chunks)
                     }
                 }
             } else {
-                matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
-                columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
-                if let fixup, fixupLayer { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
+                if !inKernels {
+                    matmul.multiply(.tn, m: n, n: fi, k: B, a: delta.pointer, b: aIn, c: layer.dW.pointer)
+                    columnSums(delta.pointer, rows: B, cols: n, into: layer.db.pointer)
+                    if let fixup, fixupLayer { fixupGradients(fixup, layer: l, delta: delta.pointer, blockEnd: isBlockEnd(l)) }
+                }
                 if l > 1 { matmul.multiply(.nn, m: B, n: fi, k: n, a: delta.pointer, b: layer.w.pointer, c: deltaNext.pointer) }
-                if let update { updateLayer(l, update) }
+                if let update {
+                    if inKernels { stepInKernels(l, update, matmul: matmul) } else { updateLayer(l, update) }
+                }
             }
             if l > 1 {
                 if l - 1 == pendingIndex {
                     for i in 0..<(B * n) { deltaNext.pointer[i] += pending.pointer[i] }
                     pendingIndex = -1
                 }
-                swap(&delta, &deltaNext)
             }
+            rotateDeltas()
         }
-        if let update { updateLayer(0, update) }
+        if let update {
+            if inKernels { stepInKernels(0, update, matmul: matmul) } else { updateLayer(0, update) }
+        }
+    }
+
+    /// After a layer's round: its δ becomes the one above (`deltaAbove`), the new gradient (`deltaNext`) the current
+    /// one, and the buffer two rounds old the next output.
+    func rotateDeltas() {
+        (deltaAbove, delta, deltaNext) = (delta, deltaNext, deltaAbove)
+    }
+
+    /// The input of `layers[index]` (0-based): the batch for the first, else the activations below.
+    func layerInput(_ index: Int) -> UnsafePointer<Float> {
+        index == 0 ? UnsafePointer(x.pointer) : UnsafePointer(a[index - 1].pointer)
+    }
+
+    /// Plain SGD's step on `layers[index]` with its weight gradient computed in the kernels from δ of that layer
+    /// (in `deltaAbove`: the round after its own) and its input, and the bias's from δ's column sums. The same
+    /// bits as the gradient stored and then `updateLayer`.
+    func stepInKernels(_ index: Int, _ update: OptimizerStep, matmul: Matmul) {
+        let layer = layers[index]
+        let d = UnsafePointer(deltaAbove.pointer)
+        matmul.sgdStep(.tn, m: layer.rows, n: layer.cols, k: B, a: d, b: layerInput(index), w: layer.w.pointer, step: update.sgd)
+        columnSums(d, rows: B, cols: layer.rows, into: layer.db.pointer)
+        update.apply(w: layer.b.pointer, g: layer.db.pointer, s1: layer.bState1.pointer, s2: layer.bState2.pointer, count: layer.rows)
     }
 
     /// Fixup's scalars of layer `l`, given δ = ∂L/∂h_l in `delta` (B × rows), dW = δᵀ·a and db = Σ δ already
@@ -823,6 +870,9 @@ struct OptimizerStep {
     let momentum: Bool, nesterov: Bool
     let b1: Float, b2: Float, eps: Float, stepSize: Float, c2Root: Float, decay: Float
 
+    /// Plain SGD's rule (no momentum), which the kernels can also apply to a gradient they compute.
+    var sgd: MatmulSGDStep { MatmulSGDStep(rate: rate, weightDecay: wd) }
+
     /// `step` is 1-based (Adam's bias correction).
     init(_ o: OptimizerSpec, lr: Double, step: Int) {
         kind = o.kind
@@ -850,7 +900,7 @@ struct OptimizerStep {
             // One loop per case, the branches hoisted so that each vectorizes; the same Float operations in
             // the same order as the general form, so the same bits.
             if !momentum {
-                for i in 0..<count { w[i] -= rate * (g[i] + wd * w[i]) }
+                sgd.apply(w: w, g: g, count: count)
             } else if nesterov {
                 // PyTorch starts the buffer at the first gradient; from zeros, μ·0 + d is the same value.
                 for i in 0..<count {
