@@ -178,10 +178,11 @@ func parallelFor(iterations: Int, threads: Int, _ body: (Int) -> Void) {
 }
 
 /// Chunks for an elementwise pass (a fill, an activation) over `count` values: up to four per thread, so that
-/// the pool's dynamic hand-out evens out a thread that starts late or runs slower, and at least 16 Ki values
-/// each. One means serial.
+/// the pool's dynamic hand-out evens out a thread that starts late or runs slower, and at least 8 Ki values
+/// each (a training step's activation at batch 64 and width 256, 16 Ki values, is then two chunks instead of one
+/// thread's pass while the other waits). One means serial.
 func elementwiseChunks(_ count: Int, threads: Int) -> Int {
-    threads <= 1 ? 1 : max(1, min(4 * threads, count / 16_384))
+    threads <= 1 ? 1 : max(1, min(4 * threads, count / 8_192))
 }
 
 /// `body(start, length)` over `count` elements in `elementwiseChunks` chunks on the pool: for passes whose every

@@ -424,19 +424,31 @@ final class TrainEngine {
             let hl = hs[(l - 1) % hs.count].pointer
             let al = acts[(l - 1) % acts.count].pointer
             matmul.multiply(.nt, m: rows, n: n, k: fanIn(l), a: aPrev, b: layer.w.pointer, c: hl)
-            addBias(hl, rows: rows, cols: n, bias: layer.b.pointer)
-            if let fixup, let gi = fixup.gamma[l - 1] {
+            // The bias, Fixup's scalars, the skip and the activation in one pass over h, in row chunks on the pool.
+            let bias = UnsafePointer(layer.b.pointer)
+            let shift = fixup.flatMap { fixup in
                 // u = (a + α)·Wᵀ + b; then s·u + γ (block end) or u + γ.
-                let alpha = fixup.value(fixup.alpha[l - 1], default: 0), gamma = fixup.values.pointer[gi]
-                let scale = fixup.value(fixup.scale[l - 1], default: 1)
-                let sums = fixup.rowSums[l - 1].pointer
-                for r in 0..<rows {
-                    let row = hl + r * n
-                    for j in 0..<n { row[j] = scale * (row[j] + alpha * sums[j]) + gamma }
+                fixup.gamma[l - 1].map { gi in
+                    (alpha: fixup.value(fixup.alpha[l - 1], default: 0), gamma: fixup.values.pointer[gi],
+                     scale: fixup.value(fixup.scale[l - 1], default: 1), sums: UnsafePointer(fixup.rowSums[l - 1].pointer))
                 }
             }
-            if isBlockEnd(l) { for i in 0..<count { hl[i] += blockInput[i] } }
-            applyActivation(hl, al, count: count)
+            let skip: UnsafePointer<Float>? = isBlockEnd(l) ? blockInput : nil
+            let chunks = elementwiseChunks(count, threads: matmul.threads), width = n
+            parallelFor(iterations: chunks, threads: matmul.threads) { [activation] c in
+                for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
+                    let row = hl + r * width
+                    for j in 0..<width { row[j] += bias[j] }
+                    if let shift {
+                        for j in 0..<width { row[j] = shift.scale * (row[j] + shift.alpha * shift.sums[j]) + shift.gamma }
+                    }
+                    if let skip {
+                        let from = skip + r * width
+                        for j in 0..<width { row[j] += from[j] }
+                    }
+                    activation.apply(row, al + r * width, count: width)
+                }
+            }
             aPrev = UnsafePointer(al)
             if spec.startsBlock(after: l) {
                 if keepsAll {
