@@ -9,10 +9,9 @@ let testPolicy = FetchPolicy(
     maxRedirects: 3, connectTimeout: 2, lowSpeedLimit: 1000, lowSpeedTime: 1, maxAttempts: 3, initialBackoff: 0.02,
     backoffMultiplier: 2, maxBackoff: 0.1, maxBytes: 8 << 20)
 
+/// A new folder for a test's files (removed with the test process's folder, `Scratch`).
 func temporaryDirectory(_ tag: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("initlab-\(tag)-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
+    try Scratch.directory(tag)
 }
 
 func contents(_ path: String) -> [UInt8]? {

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TestSupport
 import InitCore
 import InitLabContract
 
@@ -33,9 +34,7 @@ enum FashionFixture {
 
     /// A temporary, empty cache folder.
     static func emptyCache() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("initlab-test-cache-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
+        try Scratch.directory("cache")
     }
 
     static func spec(

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import HTTPServer
 import Logging
 
@@ -10,8 +11,7 @@ struct TempDatabase {
     var path: String { folder.appendingPathComponent("test.sqlite").path }
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("initlab-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        folder = URL(fileURLWithPath: try Scratch.directory("database"))
     }
 
     func cleanup() { try? FileManager.default.removeItem(at: folder) }
@@ -42,8 +42,7 @@ func testConfiguration(_ edit: (inout ServiceConfiguration) -> Void = { _ in }) 
     configuration.port = 0
     configuration.progressWriteInterval = .milliseconds(20)
     // Never the working folder's ./.initlab-cache: a folder that does not exist (nothing is cached).
-    configuration.cacheDirectory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("initlab-test-no-cache-\(UUID().uuidString)").path
+    configuration.cacheDirectory = Scratch.path("no-cache")
     edit(&configuration)
     return configuration
 }
