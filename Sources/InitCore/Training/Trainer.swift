@@ -228,7 +228,8 @@ final class TrainEngine {
         }
         layers.append(TrainableLayer(rows: TrainSpec.classes, cols: n, states: states))
         self.layers = layers
-        fixup = residual && spec.initializer.name == "fixup" ? FixupScalars(spec: spec, width: spec.width, states: states) : nil
+        let fixupScalars = residual && spec.initializer.name == "fixup" ? FixupScalars(spec: spec, width: spec.width, states: states) : nil
+        fixup = fixupScalars
         x = FloatBuffer(t.batch * n0)
         labels = Array(repeating: 0, count: t.batch)
         logits = FloatBuffer(t.batch * TrainSpec.classes)
@@ -238,7 +239,7 @@ final class TrainEngine {
         deltaNext = FloatBuffer(gradientSize)
         deltaAbove = FloatBuffer(spec.architecture.convStack == nil ? gradientSize : 0)
         kernelStep = t.optimizer.kind == .sgd && t.optimizer.momentum == 0 && spec.architecture.convStack == nil
-            && !(residual && spec.initializer.name == "fixup") && t.batch <= Matmul.sgdStepMaxReduction
+            && fixupScalars == nil && t.batch <= Matmul.sgdStepMaxReduction
         pending = FloatBuffer(residual ? t.batch * spec.width : 0)
     }
 
