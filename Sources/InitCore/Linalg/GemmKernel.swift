@@ -143,8 +143,8 @@ struct GemmProblem: @unchecked Sendable {
                 let kc = min(GemmBlocking.kc, k - pc)
                 let addToC = accumulate || pc > 0
                 packB(into: bPanel, pc: pc, kc: kc, jc: jr, nc: w)
-                for tile in rowTiles {
-                    let ir = tile * mr, h = min(mr, m - ir)
+                for rowTile in rowTiles {
+                    let ir = rowTile * mr, h = min(mr, m - ir)
                     let ap: UnsafePointer<Float>, aRow: Int, aStep: Int
                     if h < mr {
                         packA(into: aEdge, ic: ir, mc: h, pc: pc, kc: kc)
@@ -152,22 +152,47 @@ struct GemmProblem: @unchecked Sendable {
                     } else {
                         (ap, aRow, aStep) = (a + ir * k + pc, k, 1)
                     }
-                    let cTile = c + ir * n + jr
-                    if h == mr && w == nr {
-                        gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, cTile, n, addToC)
-                    } else if h == mr && w == GemmBlocking.narrow {
-                        gemmMicroKernel4x16Strided(kc, ap, aRow, aStep, bPanel, cTile, n, addToC)
-                    } else {
-                        if w <= GemmBlocking.narrow {
-                            gemmMicroKernel4x16Strided(kc, ap, aRow, aStep, bPanel, scratch, nr, false)
-                        } else {
-                            gemmMicroKernel4x24Strided(kc, ap, aRow, aStep, bPanel, scratch, nr, false)
-                        }
-                        storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
-                    }
+                    tile(kc, ap, aRow, aStep, packedA: false, bPanel, c + ir * n + jr, rows: h, cols: w, add: addToC,
+                         scratch: scratch)
                 }
                 pc += kc
             }
+        }
+    }
+
+    /// One tile of C (`rows` ≤ MR × `cols` ≤ NR at `cTile`, row stride n) from A at `a` (strides `aRow`, `aStep`)
+    /// and a B panel: the one place where a tile's kernel is chosen. A full tile goes straight to C through the
+    /// 4×24 kernel, or the 4×16 one for a last panel of 16 columns; a partial tile through the kernel that covers
+    /// its columns into `scratch` (the padded lanes are zeros × zeros), then element by element. `packedA` selects
+    /// the packed kernels (A in MR×KC panels, strides 1 and MR as constants) over the in-place ones. With `sgd`
+    /// (the packed path only) the tile is the weights' gradient and updates them instead of being stored.
+    @inline(__always)
+    func tile(
+        _ kc: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aStep: Int, packedA: Bool, _ b: UnsafePointer<Float>,
+        _ cTile: UnsafeMutablePointer<Float>, rows h: Int, cols w: Int, add: Bool, scratch: UnsafeMutablePointer<Float>
+    ) {
+        let (mr, nr, narrow) = (GemmBlocking.mr, GemmBlocking.nr, GemmBlocking.narrow)
+        if h == mr && (w == nr || w == narrow) {
+            switch (w == nr, packedA, sgd) {
+            case (true, true, let sgd?): gemmMicroKernel4x24SGD(kc, a, b, cTile, n, sgd)
+            case (false, true, let sgd?): gemmMicroKernel4x16SGD(kc, a, b, cTile, n, sgd)
+            case (true, true, nil): gemmMicroKernel4x24(kc, a, b, cTile, n, add)
+            case (false, true, nil): gemmMicroKernel4x16(kc, a, b, cTile, n, add)
+            case (true, false, _): gemmMicroKernel4x24Strided(kc, a, aRow, aStep, b, cTile, n, add)
+            case (false, false, _): gemmMicroKernel4x16Strided(kc, a, aRow, aStep, b, cTile, n, add)
+            }
+            return
+        }
+        switch (w <= narrow, packedA) {
+        case (true, true): gemmMicroKernel4x16(kc, a, b, scratch, nr, false)
+        case (false, true): gemmMicroKernel4x24(kc, a, b, scratch, nr, false)
+        case (true, false): gemmMicroKernel4x16Strided(kc, a, aRow, aStep, b, scratch, nr, false)
+        case (false, false): gemmMicroKernel4x24Strided(kc, a, aRow, aStep, b, scratch, nr, false)
+        }
+        if let sgd {
+            for i in 0..<h { sgd.apply(w: cTile + i * n, g: scratch + i * nr, count: w) }
+        } else {
+            storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: add)
         }
     }
 
@@ -243,29 +268,8 @@ struct GemmProblem: @unchecked Sendable {
             while ir < mc {
                 let h = min(mr, mc - ir)
                 let aPanel = UnsafePointer(packedA + ir * kc)
-                let cTile = c + (ic + ir) * n + (jc + jr)
-                if let sgd, h == mr && w == nr {
-                    gemmMicroKernel4x24SGD(kc, aPanel, bPanel, cTile, n, sgd)
-                } else if let sgd, h == mr && w == GemmBlocking.narrow {
-                    gemmMicroKernel4x16SGD(kc, aPanel, bPanel, cTile, n, sgd)
-                } else if h == mr && w == nr {
-                    gemmMicroKernel4x24(kc, aPanel, bPanel, cTile, n, addToC)
-                } else if h == mr && w == GemmBlocking.narrow {
-                    gemmMicroKernel4x16(kc, aPanel, bPanel, cTile, n, addToC)
-                } else {
-                    // Edge tile: the kernel into scratch (padded lanes are zeros × zeros), then the same
-                    // addition/store per element, lane by lane.
-                    if w <= GemmBlocking.narrow {
-                        gemmMicroKernel4x16(kc, aPanel, bPanel, scratch, nr, false)
-                    } else {
-                        gemmMicroKernel4x24(kc, aPanel, bPanel, scratch, nr, false)
-                    }
-                    if let sgd {
-                        for i in 0..<h { sgd.apply(w: cTile + i * n, g: scratch + i * nr, count: w) }
-                    } else {
-                        storeEdgeTile(scratch, into: cTile, rows: h, cols: w, add: addToC)
-                    }
-                }
+                tile(kc, aPanel, 1, mr, packedA: true, bPanel, c + (ic + ir) * n + (jc + jr), rows: h, cols: w, add: addToC,
+                     scratch: scratch)
                 ir += mr
             }
         }

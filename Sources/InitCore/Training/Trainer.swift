@@ -437,7 +437,8 @@ final class TrainEngine {
             let skip: UnsafePointer<Float>? = isBlockEnd(l) ? blockInput : nil
             let chunks = elementwiseChunks(count, threads: matmul.threads), width = n
             parallelFor(iterations: chunks, threads: matmul.threads) { [activation] c in
-                for r in (rows * c / chunks)..<(rows * (c + 1) / chunks) {
+                let (first, length) = elementwiseChunk(c, of: chunks, count: rows)
+                for r in first..<(first + length) {
                     let row = hl + r * width
                     for j in 0..<width { row[j] += bias[j] }
                     if let shift {
