@@ -329,4 +329,35 @@ struct MatmulTests {
         let kept = product(.nt, m: 2, n: 3, k: 0, a: a, b: b, c: c0, accumulate: true, threads: 2)
         #expect(kept == c0)
     }
+
+    /// `runDirect`'s work queues on one thread: a worker takes its own range from the front, told its next item
+    /// while it has one, then the other ranges from their backs, and then nothing.
+    @Test func workQueuesTakeTheirOwnFrontThenTheOthersBacks() {
+        let queues = WorkQueues(items: 7, workers: 2)  // ranges 0..<3 and 3..<7
+        var taken: [(Int, Int?)] = []
+        while let next = queues.take(worker: 0) { taken.append(next) }
+        #expect(taken.map(\.0) == [0, 1, 2, 6, 5, 4, 3])
+        #expect(taken.map(\.1) == [1, 2, nil, nil, nil, nil, nil])
+        #expect(queues.take(worker: 1) == nil)
+        let few = WorkQueues(items: 1, workers: 3)  // ranges 0..<0, 0..<0, 0..<1
+        #expect(few.take(worker: 0)?.0 == 0)
+        #expect(few.take(worker: 2) == nil)
+    }
+
+    /// With every worker taking at once, each item is taken exactly once, whatever the counts.
+    @Test func workQueuesHandOutEveryItemOnce() {
+        for workers in [2, 3, 4] {
+            for items in [0, 1, 5, 64, 301] {
+                for round in 0..<20 {
+                    let hits = (0..<items).map { _ in ComputePoolTests.Counter() }
+                    let queues = WorkQueues(items: items, workers: workers)
+                    ComputePool.shared.run(iterations: workers, threads: workers) { w in
+                        while let (t, _) = queues.take(worker: w) { hits[t].value.add(1, ordering: .relaxed) }
+                    }
+                    #expect(hits.allSatisfy { $0.value.load(ordering: .relaxed) == 1 },
+                            "workers \(workers), items \(items), round \(round)")
+                }
+            }
+        }
+    }
 }

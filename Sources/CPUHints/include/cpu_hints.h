@@ -21,6 +21,12 @@ static inline void initlab_prefetch_write(const void *p) {
     __builtin_prefetch(p, 1, 3);
 }
 
+/// Asks for the cache line holding `p` to be brought into the outer caches (L2; `prefetcht1` on x86) for a read that
+/// comes later: the next B panel's rows of a product's in-place path, while the current one computes.
+static inline void initlab_prefetch_read_later(const void *p) {
+    __builtin_prefetch(p, 0, 2);
+}
+
 /// Names the calling thread (Linux keeps 15 characters), so that `top -H`, `perf` and debuggers show the compute
 /// pool's helpers as such. Glibc's `pthread_setname_np` needs _GNU_SOURCE, which Swift's Glibc module lacks.
 void initlab_set_thread_name(const char *name);

@@ -1,5 +1,6 @@
 import CPUHints
 import Dispatch
+import Synchronization
 
 // The packed, cache-blocked SGEMM behind `Matmul` (GotoBLAS / BLIS structure):
 //
@@ -101,10 +102,12 @@ struct GemmProblem: @unchecked Sendable {
     /// range of row tiles: it packs its B panel (KC×NR, in L1) and reads A in place through the strided
     /// micro-kernel (a tile's four rows stream; only edge rows past m are packed, zero-padded). Each item runs
     /// every k-slice in order, so a product is one pool round. Items take a panel's whole height, except the
-    /// last panels, which are split in two when several workers share the product, so that the dynamic
-    /// hand-out ends evenly. With `side`, the side items are the round's first (the first taken), and the
-    /// product's items follow. The same k-slices and the same kernel on the same values as the packed path:
-    /// the same bits. (`tn` stays packed: its A has four floats per row of A, and reading them in place, or
+    /// last panels, which are split in two when several workers share the product, so that the round ends
+    /// evenly. Each worker owns a contiguous range of the items (`WorkQueues`) and takes it from the front, so it
+    /// knows its next panel and asks for that panel's rows of B (from memory into L2) while it computes the
+    /// current one; a worker whose range is empty takes items from the back of another's. With `side`, the side
+    /// items are taken first, from a shared counter, and the product's items follow. The same k-slices and the
+    /// same kernel on the same values as the packed path: the same bits. (`tn` stays packed: its A has four floats per row of A, and reading them in place, or
     /// packing them per item, measured slower than packing once.)
     func runDirect(workers: Int, alongside side: (count: Int, body: (Int) -> Void)? = nil) {
         let mr = GemmBlocking.mr
@@ -113,25 +116,48 @@ struct GemmProblem: @unchecked Sendable {
         let kcMax = min(GemmBlocking.kc, k)
         let split = workers > 1 && rowTiles >= 2 ? min(panels, workers - 1) : 0
         let whole = panels - split
-        let first = side?.count ?? 0
-        parallelFor(iterations: first + whole + 2 * split, threads: workers) { i in
-            let t = i - first
-            if t < 0 {
-                side?.body(i)
-            } else if t < whole {
-                directItem(rowTiles: 0..<rowTiles, panel: t, kcMax: kcMax)
-            } else {
-                let half = (t - whole) % 2, q = whole + (t - whole) / 2
-                directItem(rowTiles: (rowTiles * half / 2)..<(rowTiles * (half + 1) / 2), panel: q, kcMax: kcMax)
+        let items = whole + 2 * split
+        /// Item t: a whole panel, or a half of one of the last panels.
+        func item(_ t: Int) -> (rows: Range<Int>, panel: Int) {
+            if t < whole { return (0..<rowTiles, t) }
+            let half = (t - whole) % 2
+            return ((rowTiles * half / 2)..<(rowTiles * (half + 1) / 2), whole + (t - whole) / 2)
+        }
+        if workers == 1 {
+            if let side { for i in 0..<side.count { side.body(i) } }
+            for t in 0..<items {
+                let (rows, q) = item(t)
+                directItem(rowTiles: rows, panel: q, kcMax: kcMax, prefetch: t + 1 < items ? item(t + 1).panel : nil)
+            }
+            return
+        }
+        // Each worker owns a contiguous range of the items and takes them from its front, so it knows its next
+        // panel and fetches it while computing this one, and its columns of C are contiguous; a worker whose range
+        // is empty takes the last item of another's. Side items first, from a shared counter.
+        let queues = WorkQueues(items: items, workers: workers)
+        let sideNext = Atomic<Int>(0)
+        parallelFor(iterations: workers, threads: workers) { w in
+            if let side {
+                while true {
+                    let i = sideNext.wrappingAdd(1, ordering: .relaxed).oldValue
+                    if i >= side.count { break }
+                    side.body(i)
+                }
+            }
+            while let (t, next) = queues.take(worker: w) {
+                let (rows, q) = item(t)
+                let nextPanel = next.map { item($0).panel }
+                directItem(rowTiles: rows, panel: q, kcMax: kcMax, prefetch: nextPanel == q ? nil : nextPanel)
             }
         }
     }
 
     /// Row tiles `rowTiles` (of MR rows) of B panel `q` (NR columns) of C, over every k-slice in order; see
     /// `runDirect`.
-    func directItem(rowTiles: Range<Int>, panel q: Int, kcMax: Int) {
+    func directItem(rowTiles: Range<Int>, panel q: Int, kcMax: Int, prefetch next: Int? = nil) {
         let mr = GemmBlocking.mr, nr = GemmBlocking.nr
         let jr = q * nr, w = min(nr, n - jr)
+        var fetched = 0
         let floats = mr * nr + mr * kcMax + nr * kcMax
         withUnsafeTemporaryAllocation(byteCount: floats * MemoryLayout<Float>.stride, alignment: 64) { raw in
             guard let base = raw.baseAddress else { return }
@@ -145,6 +171,12 @@ struct GemmProblem: @unchecked Sendable {
                 packB(into: bPanel, pc: pc, kc: kc, jc: jr, nc: w)
                 for rowTile in rowTiles {
                     let ir = rowTile * mr, h = min(mr, m - ir)
+                    if let next {
+                        // A share of the next panel's rows of B per tile, so that all are asked for by the last.
+                        let goal = (rowTile - rowTiles.lowerBound + 1) * kcMax / rowTiles.count
+                        prefetchPanel(next, pc: pc, from: fetched, to: goal)
+                        fetched = goal
+                    }
                     let ap: UnsafePointer<Float>, aRow: Int, aStep: Int
                     if h < mr {
                         packA(into: aEdge, ic: ir, mc: h, pc: pc, kc: kc)
@@ -156,6 +188,34 @@ struct GemmProblem: @unchecked Sendable {
                          scratch: scratch)
                 }
                 pc += kc
+                fetched = 0
+            }
+        }
+    }
+
+    /// Asks for rows `from ..< to` (of k-slice `pc`) of B panel `q` to come into L2 (`runDirect`'s next item): for
+    /// `nn` a row of the panel is 24 floats of a row of B, for `nt` row p is column p of 24 rows of B, so the panel
+    /// is 24 rows of B, of which the same share is asked for.
+    @inline(__always)
+    func prefetchPanel(_ q: Int, pc: Int, from: Int, to: Int) {
+        let nr = GemmBlocking.nr
+        let jr = q * nr, w = min(nr, n - jr)
+        let kc = min(GemmBlocking.kc, k - pc)
+        let (lo, hi) = (min(from, kc), min(to, kc))
+        if lo >= hi { return }
+        switch layout {
+        case .nn, .tn:
+            for p in lo..<hi {
+                let row = b + (pc + p) * n + jr
+                initlab_prefetch_read_later(row)
+                initlab_prefetch_read_later(row + w - 1)
+            }
+        case .nt:
+            // Lines of 16 floats along each of the panel's w rows of B.
+            var p = lo / 16 * 16
+            while p < hi {
+                for j in 0..<w { initlab_prefetch_read_later(b + (jr + j) * k + pc + p) }
+                p += 16
             }
         }
     }
@@ -679,5 +739,51 @@ struct ParallelGemm: @unchecked Sendable {
             }
             jc += nc
         }
+    }
+}
+
+/// `runDirect`'s work queues: items 0..<items split into `workers` contiguous ranges. A worker takes the front of
+/// its own range, and when that is empty, the back of another's: each range is one atomic word (front << 32 | end),
+/// changed by compare-exchange, so every item is taken exactly once.
+final class WorkQueues: @unchecked Sendable {
+    private let ranges: UnsafeMutablePointer<Atomic<Int>>
+    private let workers: Int
+
+    init(items: Int, workers: Int) {
+        self.workers = workers
+        ranges = .allocate(capacity: workers)
+        for w in 0..<workers {
+            (ranges + w).initialize(to: Atomic((items * w / workers) << 32 | (items * (w + 1) / workers)))
+        }
+    }
+
+    deinit {
+        ranges.deinitialize(count: workers)
+        ranges.deallocate()
+    }
+
+    /// The next item for `worker`, and the item after it in its own range if it has one (to fetch ahead); nil when
+    /// every range is empty.
+    func take(worker: Int) -> (Int, Int?)? {
+        while true {
+            let v = ranges[worker].load(ordering: .relaxed)
+            let (front, end) = (v >> 32, v & 0xFFFF_FFFF)
+            if front >= end { break }
+            if ranges[worker].compareExchange(expected: v, desired: (front + 1) << 32 | end, ordering: .relaxed).exchanged {
+                return (front, front + 1 < end ? front + 1 : nil)
+            }
+        }
+        for offset in 1..<max(1, workers) {
+            let other = (worker + offset) % workers
+            while true {
+                let v = ranges[other].load(ordering: .relaxed)
+                let (front, end) = (v >> 32, v & 0xFFFF_FFFF)
+                if front >= end { break }
+                if ranges[other].compareExchange(expected: v, desired: front << 32 | (end - 1), ordering: .relaxed).exchanged {
+                    return (end - 1, nil)
+                }
+            }
+        }
+        return nil
     }
 }
